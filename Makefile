@@ -1,0 +1,88 @@
+# sockleak - finds the code that leaks sockets. See README.md.
+#   make          the shim (build/libsockleak.so), examples and test programs
+#   make test     unit tests, integration tests, and the integration tests under ASan+UBSan
+#   make demo     runs a leaky example under the shim and shows its report
+#   make deps     installs the Debian packages the build needs (as root), or says how
+
+CC       ?= cc
+CXX      ?= c++
+CFLAGS   ?= -O2 -g
+B        := build
+WARN     := -Wall -Wextra -Werror
+SHIMFLAGS = -std=gnu11 -fPIC -fvisibility=hidden -pthread $(WARN) -Iinclude -Isrc
+SHIMLIBS := -ldl -pthread
+SHIMLINK := -shared -Wl,-z,nodelete -Wl,-z,now -Wl,--exclude-libs,ALL -Wl,-z,noexecstack
+
+CORE     := $(filter-out src/init.c src/wrappers.c,$(wildcard src/*.c))
+SRCS     := $(wildcard src/*.c)
+OBJS     := $(SRCS:src/%.c=$(B)/obj/%.o) $(B)/obj/procs_x86_64.o
+ASAN_OBJS:= $(SRCS:src/%.c=$(B)/asan/%.o) $(B)/asan/procs_x86_64.o
+UNIT     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(filter-out tests/unit/support.c,$(wildcard tests/unit/test_*.c)))
+ITESTS   := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(wildcard tests/integration/*.c)) \
+            $(patsubst tests/integration/%.cc,$(B)/tests/integration/%,$(wildcard tests/integration/*.cc))
+EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
+
+.PHONY: all test unit integration check-asan demo deps clean
+all: $(B)/libsockleak.so $(EXAMPLES) $(UNIT) $(ITESTS)
+
+-include $(wildcard $(B)/obj/*.d $(B)/asan/*.d)
+
+$(B)/obj/%.o: src/%.c | $(B)/deps.ok
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SHIMFLAGS) -MMD -c $< -o $@
+$(B)/obj/%.o: src/%.S
+	@mkdir -p $(@D)
+	$(CC) $(SHIMFLAGS) -c $< -o $@
+$(B)/libsockleak.so: $(OBJS)
+	$(CC) $(SHIMLINK) -o $@ $^ $(SHIMLIBS)
+
+# the same shim under AddressSanitizer + UndefinedBehaviorSanitizer
+$(B)/asan/%.o: src/%.c | $(B)/deps.ok
+	@mkdir -p $(@D)
+	$(CC) -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer $(SHIMFLAGS) -MMD -c $< -o $@
+$(B)/asan/%.o: src/%.S
+	@mkdir -p $(@D)
+	$(CC) $(SHIMFLAGS) -c $< -o $@
+$(B)/asan/libsockleak.so: $(ASAN_OBJS)
+	$(CC) -fsanitize=address,undefined $(SHIMLINK) -o $@ $^ $(SHIMLIBS)
+
+# unit tests link the modules directly (no preload)
+$(B)/libsockleak-core.a: $(CORE:src/%.c=$(B)/obj/%.o)
+	$(AR) rcs $@ $^
+$(B)/tests/test_%: tests/unit/test_%.c tests/unit/support.c $(B)/libsockleak-core.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -std=gnu11 $(WARN) -Isrc -Iinclude -pthread $< tests/unit/support.c $(B)/libsockleak-core.a -lcmocka -ldl -o $@
+
+# integration test programs: plain builds, no -rdynamic (symbols come from .symtab)
+$(B)/tests/integration/%: tests/integration/%.c tests/integration/common.h
+	@mkdir -p $(@D)
+	$(CC) -O0 -g -fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Iinclude -pthread $< -o $@ -ldl
+$(B)/tests/integration/%: tests/integration/%.cc
+	@mkdir -p $(@D)
+	$(CXX) -O0 -g -Wall -Wextra -pthread $< -o $@ -ldl
+$(B)/examples/%: examples/%.c
+	@mkdir -p $(@D)
+	$(CC) -O0 -g -std=gnu11 $(WARN) -Iinclude -pthread $< -o $@
+
+unit: $(UNIT)
+	@for t in $(UNIT); do $$t || exit 1; done
+integration: $(B)/libsockleak.so $(ITESTS) $(EXAMPLES)
+	python3 tests/run_integration.py --lib $(B)/libsockleak.so
+check-asan: $(B)/asan/libsockleak.so $(ITESTS) $(EXAMPLES)
+	python3 tests/run_integration.py --lib $(B)/asan/libsockleak.so --asan
+test: all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory check-asan
+
+demo: $(B)/libsockleak.so $(EXAMPLES)
+	@scripts/demo.sh
+
+deps:
+	@scripts/deps.sh install
+$(B)/deps.ok: scripts/deps.sh
+	@scripts/deps.sh check
+	@mkdir -p $(B) && touch $@
+
+clean:
+	rm -rf $(B)

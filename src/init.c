@@ -1,0 +1,131 @@
+/*
+ * init.c - start-up and exit.
+ *
+ * Two phases. The core (sl_init_core) makes the wrappers work: options, real functions,
+ * registry, unwinder. It runs once, from whichever comes first: our constructor, or a
+ * wrapper called earlier (another library's constructor may call socket() before ours
+ * runs). Concurrent callers wait; a recursive call from the initializing thread itself
+ * returns at once and its wrapper forwards without recording. The rest (the dump
+ * signal, sockets inherited from the parent process, the verbose banner) needs a
+ * running program and happens in the constructor.
+ *
+ * Exit: the report must come after every other library's destructors, because they
+ * may still close sockets. Our destructor runs inside the loader's _dl_fini; it
+ * registers the report as a new exit handler, which glibc runs after _dl_fini returns.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+__thread int sl_tls_guard __attribute__((tls_model("initial-exec")));
+__thread pid_t sl_tls_tid __attribute__((tls_model("initial-exec")));
+_Atomic int sl_core_state;
+static _Atomic pid_t init_tid;
+pid_t sl_pid;
+char sl_program[256];
+
+pid_t sl_gettid(void)
+{
+    if (!sl_tls_tid)
+        sl_tls_tid = (pid_t)syscall(SYS_gettid);
+    return sl_tls_tid;
+}
+
+void sl_init_core(void)
+{
+    int expect = 0;
+    if (!atomic_compare_exchange_strong(&sl_core_state, &expect, 1)) {
+        if (expect == 2)
+            return;
+        if (atomic_load(&init_tid) == (pid_t)syscall(SYS_gettid))
+            return; /* our own initialisation called a wrapper */
+        while (atomic_load_explicit(&sl_core_state, memory_order_acquire) != 2)
+            sched_yield();
+        return;
+    }
+    int saved = errno;
+    atomic_store(&init_tid, (pid_t)syscall(SYS_gettid));
+    sl_guard_enter();
+    /* secure_getenv: under setuid/setgid execution the environment is not trusted */
+    sl_options_parse(&sl_opt, secure_getenv("SOCKLEAK_OPTIONS"), sl_warn_line);
+    sl_real_resolve();
+    sl_fdtable_init();
+    sl_pid = getpid();
+    snprintf(sl_program, sizeof(sl_program), "%s",
+             program_invocation_short_name && *program_invocation_short_name ? program_invocation_short_name : "?");
+    sl_report_note_start();
+    sl_procs_init();
+    sl_stacks_init(); /* last: its warm-up unwind may open libunwind's pipe (pipe2 wrapper, privfd) */
+    sl_guard_leave();
+    atomic_store_explicit(&sl_core_state, 2, memory_order_release);
+    errno = saved;
+}
+
+static int adopt_inherited(int fd, void *arg)
+{
+    long *n = arg;
+    uint64_t dev, ino;
+    int family, type, proto;
+    if (sl_privfd_is(fd) || sl_fd_tracked(fd) || sl_probe_inode(fd, &dev, &ino) != 0)
+        return 0;
+    if (sl_probe_meta(fd, &family, &type, &proto) != 0)
+        family = type = proto = 0;
+    sl_fd_inherited(fd, family, type, proto);
+    (*n)++;
+    return 0;
+}
+
+__attribute__((constructor)) static void sl_constructor(void)
+{
+    sl_init_core();
+    int saved = errno;
+    sl_guard_enter();
+    int sr = sl_signals_install();
+    long inherited = 0;
+    sl_probe_each_fd(adopt_inherited, &inherited);
+    sl_guard_leave();
+    struct sl_fd_stats st;
+    sl_fd_stats(&st);
+    if (st.live > 0)
+        sl_scanner_start();
+    if (sr < 0)
+        sl_log("cannot install the %s handler (%s); dumps on signal are off", sl_signal_name(sl_opt.dump_signal),
+               strerror(-sr));
+    if (sl_opt.verbose) {
+        char dump[64] = "off";
+        if (sl_opt.dump_signal)
+            snprintf(dump, sizeof(dump), "on %s", sl_signal_name(sl_opt.dump_signal));
+        sl_log("%s active in %s (pid %d): %s reports to %s%s, dumps %s; unwinder %s; %ld inherited sockets",
+               SL_VERSION, sl_program, (int)sl_pid, sl_opt.format == SL_FMT_JSON ? "json" : "text", sl_opt.log_path,
+               sl_opt.report_at_exit ? " at exit" : "", dump, sl_stack_unwinder(), inherited);
+    }
+    errno = saved;
+}
+
+static _Atomic int exit_reported;
+
+static void exit_report(void)
+{
+    if (atomic_exchange(&exit_reported, 1))
+        return;
+    if (atomic_load(&sl_core_state) != 2 || !sl_opt.report_at_exit || !sl_report_worthwhile())
+        return;
+    sl_report_write(SL_REASON_EXIT);
+}
+
+__attribute__((destructor)) static void sl_destructor(void)
+{
+    if (!sl_opt.report_at_exit)
+        return;
+    /* run after the destructors still to come; if exit handlers are closed, now */
+    if (atexit(exit_report) != 0)
+        exit_report();
+}

@@ -1,0 +1,355 @@
+/*
+ * internal.h - what sockleak's modules share, and nothing outside the shim sees.
+ *
+ * sockleak is one shared object preloaded into a host program. One file per concern:
+ *   real.c        resolves the libc functions the wrappers forward to (real_socket, ...)
+ *   wrappers.c    the interposed socket calls; thin: call real, tell the registry
+ *   fdtable.c     the registry of live socket fds (lock-striped uthash) and its verbs
+ *   stacks.c      allocation stacks: libunwind capture, deduplicated stack table
+ *   privfd.c      the shim's own file descriptors, kept out of the host's way
+ *   probe.c       the OS seam: fstat, TCP_INFO, addresses, /proc/self/fd
+ *   scanner.c     the background thread: CLOSE_WAIT scans and dump requests
+ *   report.c      snapshots the registry into a report model and writes it out
+ *   report_text.c, report_json.c   the two formats
+ *   symbolize.c   instruction pointer -> module, offset, function (ELF symbol tables)
+ *   options.c     SOCKLEAK_OPTIONS
+ *   signals.c     the dump signal, chained with the host's own handler
+ *   procs.c       fork, vfork and clone children
+ *   init.c        start-up and exit
+ *   buf.c, log.c  growable buffers; the shim's own one-line messages
+ *
+ * Conventions: sl_ prefixes functions shared between files, real_<name> the resolved
+ * libc functions; static helpers carry no prefix. Internal functions return 0 (or a
+ * count) on success and -errno on failure and never touch the global errno: only the
+ * wrappers do, and they hand the host back exactly what libc returned.
+ */
+#ifndef SOCKLEAK_INTERNAL_H
+#define SOCKLEAK_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define SL_EXPORT __attribute__((visibility("default")))
+#define SL_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SL_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define SL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#define SL_VERSION "0.1.0"
+
+/* ---- per-thread guard (initial-exec TLS: no allocation, safe in any context) ----
+ * Non-zero means "this thread is inside the shim, or is a vfork child running on its
+ * parent's stack": wrappers then forward to libc and record nothing. The low bits
+ * count nesting; SL_GUARD_VFORK is set by the vfork wrapper (procs_x86_64.S). */
+#define SL_GUARD_VFORK 0x40000000
+extern __thread int sl_tls_guard __attribute__((tls_model("initial-exec")));
+extern __thread pid_t sl_tls_tid __attribute__((tls_model("initial-exec")));
+
+static inline void sl_guard_enter(void) { sl_tls_guard++; __atomic_signal_fence(__ATOMIC_SEQ_CST); }
+static inline void sl_guard_leave(void) { __atomic_signal_fence(__ATOMIC_SEQ_CST); sl_tls_guard--; }
+
+/* ---- time ---- */
+static inline int64_t sl_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+#define SL_MS (1000000LL)
+#define SL_SEC (1000000000LL)
+
+/* ---- options (options.c): every setting is one row of the table there ---- */
+enum sl_format { SL_FMT_TEXT = 0, SL_FMT_JSON = 1 };
+
+struct sl_options {
+    char log_path[1024];       /* "stderr", "stdout" or a path; %p = pid */
+    int format;                /* enum sl_format */
+    int report_at_exit;        /* bool */
+    int dump_signal;           /* 0 = none */
+    int64_t close_wait_after;  /* ns */
+    int64_t scan_interval;     /* ns; 0 = no background scan */
+    int stack_depth;           /* frames kept per stack */
+    int verbose;               /* 0, 1, 2 */
+    long max_tracked;          /* records the registry may hold; 0 = unlimited */
+};
+extern struct sl_options sl_opt;
+
+/* Parse a SOCKLEAK_OPTIONS string into opts (defaults first). Each problem is
+ * reported through warn(msg) as one line; the offending key keeps its default.
+ * Returns the number of problems (0 = clean). Never fails otherwise. */
+int sl_options_parse(struct sl_options *opts, const char *text, void (*warn)(const char *msg));
+void sl_options_defaults(struct sl_options *opts);
+/* Parse a duration ("5s", "250ms", "2m", "1.5", bare = seconds) into ns; -EINVAL/-ERANGE. */
+int sl_parse_duration(const char *s, int64_t *out_ns);
+/* Parse a signal name or number; 0 for "0"/"none". -EINVAL on anything else. */
+int sl_parse_signal(const char *s, int *out);
+/* i-th option name, NULL past the end (documentation checks). */
+const char *sl_option_name(size_t i);
+/* Name of a signal ("SIGUSR2"); "SIG?" for unknown. Static storage. */
+const char *sl_signal_name(int sig);
+
+/* ---- log.c: the shim's own messages, one line each, never to a socket ---- */
+void sl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void sl_warn_line(const char *msg); /* "sockleak: <msg>\n" */
+/* Is fd a safe place for text meant for a person? False for inet sockets, so the
+ * shim never writes into a host's TCP connection (inetd-style stdio). */
+bool sl_fd_safe_for_text(int fd);
+
+/* ---- buf.c: growable byte buffer (malloc; never used in a wrapper) ---- */
+struct sl_buf {
+    char *data;
+    size_t len, cap;
+    bool failed; /* an allocation failed: contents are truncated */
+};
+void sl_buf_init(struct sl_buf *b);
+void sl_buf_free(struct sl_buf *b);
+void sl_buf_put(struct sl_buf *b, const void *p, size_t n);
+void sl_buf_puts(struct sl_buf *b, const char *s);
+void sl_buf_putc(struct sl_buf *b, char c);
+void sl_buf_printf(struct sl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append s as a JSON string (quoted, escaped, invalid UTF-8 replaced by U+FFFD). */
+void sl_buf_json_str(struct sl_buf *b, const char *s);
+/* Append a duration for people: "850ms", "12.4s", "3m12s", "2h05m". */
+void sl_buf_duration(struct sl_buf *b, int64_t ns);
+
+/* ---- real.c ---- */
+#include "real.h"
+
+/* ---- privfd.c: the shim's own fds ----
+ * The shim owns few fds: libunwind's validation pipe (for the process lifetime) and,
+ * transiently, the log file and module files while a report is written. They are moved
+ * to the top of the fd space and the wrappers protect them: close_range/closefrom skip
+ * them, close() of one by the host fails with EBADF (the host never opened it), and
+ * dup2/dup3 onto one fail with EBADF, as on a number beyond the host's limit. */
+/* Take ownership of fd: move it high, remember it. Returns the fd to use from now on
+ * (may differ from fd), or fd itself if it could not be moved. Never fails. */
+int sl_privfd_adopt(int fd);
+/* Forget fd and close it with the real close. Returns 0 or -errno. */
+int sl_privfd_close(int fd);
+/* Forget fd without closing it (its owner closed it). */
+void sl_privfd_forget(int fd);
+bool sl_privfd_is(int fd);
+/* Fill out[] with the private fds in ascending order; returns how many. */
+int sl_privfd_list(int *out, int max);
+
+/* ---- fdtable.c: the registry ---- */
+enum sl_origin {
+    SL_ORIGIN_SOCKET = 1,
+    SL_ORIGIN_SOCKETPAIR,
+    SL_ORIGIN_ACCEPT,
+    SL_ORIGIN_DUP,
+    SL_ORIGIN_INHERITED,
+    SL_ORIGIN_UNKNOWN,
+};
+const char *sl_origin_name(int origin);
+
+/* A compact socket address (inet/inet6 only; others are read when reporting). */
+struct sl_addr {
+    uint16_t family; /* AF_INET, AF_INET6 or 0 = none */
+    uint16_t port;   /* network order */
+    uint32_t scope;
+    uint8_t addr[16];
+};
+
+struct sl_rec_info {     /* what a record says about one socket; copied out by snapshots */
+    int fd;
+    uint32_t stack;      /* stack id of the call that produced this fd (0 = none) */
+    uint32_t orig_stack; /* for dups: the stack of the socket it copies */
+    pid_t tid;
+    uint8_t origin;      /* enum sl_origin */
+    uint8_t type;        /* SOCK_STREAM, ... (flags masked); 0 = unknown yet */
+    uint16_t family;     /* AF_*; 0 = unknown yet */
+    uint16_t proto;
+    uint8_t tcp_state;   /* last state seen by a scan (0 = none) */
+    uint8_t flags;
+    uint64_t gen;        /* unique per record: identity for lock-free round trips */
+    uint64_t dev, ino;   /* from fstat; ino 0 = not yet checked */
+    int64_t created_ns;  /* CLOCK_MONOTONIC */
+    int64_t close_wait_ns; /* first seen in CLOSE_WAIT, 0 = not seen */
+    struct sl_addr peer; /* recorded at connect/accept */
+};
+
+int sl_fdtable_init(void);
+/* Cheap test used by close() & co: can fd be a tracked socket or a private fd?
+ * False means "certainly not": the wrapper forwards without further work. */
+bool sl_fd_watched(int fd);
+void sl_fd_watch_set(int fd, bool on);
+
+/* Verbs. Called by wrappers after the real call succeeded (track after create) or
+ * before it (untrack before close). None blocks; none touches errno. */
+void sl_fd_created(int fd, int origin, int family, int type, int proto, const struct sockaddr *peer,
+                   socklen_t peerlen);
+void sl_fd_accepted(int listen_fd, int fd, const struct sockaddr *peer, socklen_t peerlen);
+void sl_fd_dup(int oldfd, int newfd);
+void sl_fd_connect(int fd, const struct sockaddr *addr, socklen_t len);
+void sl_fd_inherited(int fd, int family, int type, int proto);
+bool sl_fd_tracked(int fd);
+
+/* Close protocol: detach before the real call, then release or reattach. */
+struct sl_rec;
+struct sl_rec *sl_fd_detach(int fd);
+/* Detach every tracked fd in [lo, hi]; returns a list (may be NULL). */
+struct sl_rec *sl_fd_detach_range(unsigned lo, unsigned hi);
+void sl_fd_release(struct sl_rec *list);   /* the fds are closed: free the records */
+void sl_fd_reattach(struct sl_rec *list);  /* the real call failed: put them back */
+
+/* Snapshot: a malloc'd copy of every record (reporter/scanner threads only).
+ * Returns the count or -ENOMEM; *out must be freed with free(). */
+long sl_fd_snapshot(struct sl_rec_info **out);
+/* Write back what a probe learned, if fd still holds the record with this gen; all
+ * return false if the record is gone. sl_fd_set_state also keeps the CLOSE_WAIT clock:
+ * it starts when a socket is first seen in CLOSE_WAIT and is stored in *close_wait_ns. */
+bool sl_fd_set_inode(int fd, uint64_t gen, uint64_t dev, uint64_t ino);
+bool sl_fd_set_meta(int fd, uint64_t gen, int family, int type, int proto);
+bool sl_fd_set_state(int fd, uint64_t gen, int tcp_state, int64_t now_ns, int64_t *close_wait_ns);
+/* Drop a record found stale (fd closed behind our back), if it still has this gen. */
+void sl_fd_drop_stale(int fd, uint64_t gen);
+
+struct sl_fd_stats {
+    long live, opened, closed, stale;
+};
+void sl_fd_stats(struct sl_fd_stats *st);
+
+struct sl_counters {            /* rare events; the hot counters live per stripe */
+    _Atomic long untracked;     /* sockets seen created but not recorded */
+    _Atomic long nomem;         /*   ... of which for lack of memory or max_tracked */
+    _Atomic long reentrant;     /*   ... of which created inside the shim / a signal handler */
+};
+extern struct sl_counters sl_count;
+
+/* fork support: lock everything the child must inherit consistent, then unlock. */
+void sl_fdtable_lock_all(void);
+void sl_fdtable_unlock_all(void);
+
+/* ---- stacks.c ---- */
+#define SL_MAX_DEPTH 64
+struct sl_stack {
+    uint64_t hash;
+    uint32_t id;
+    uint16_t depth;
+    uint16_t flags;
+    uintptr_t ip[]; /* return addresses, frame 0 = first frame outside the shim */
+};
+int sl_stacks_init(void);
+/* Capture the caller's stack and return its id (0 = none: depth 0, reentrant call,
+ * capture failure or table full). Safe in signal handlers; never allocates with malloc. */
+uint32_t sl_stack_capture(void);
+const struct sl_stack *sl_stack_get(uint32_t id);
+uint32_t sl_stack_max_id(void);
+/* Which unwinder is in use ("libunwind", "backtrace", "none"). */
+const char *sl_stack_unwinder(void);
+/* Intern an already captured array (for tests and imports). */
+uint32_t sl_stack_intern(const uintptr_t *ip, int depth);
+/* Is ip inside the shim itself (frames to skip)? */
+bool sl_stack_ip_is_ours(uintptr_t ip);
+long sl_stack_overflow(void);     /* stacks not stored because the table was full */
+void sl_stacks_lock(void);        /* fork: keep the table consistent in the child */
+void sl_stacks_unlock(void);
+/* Set while this thread runs the unwinder: pipes it opens belong to the shim. */
+extern __thread int sl_tls_in_unwind __attribute__((tls_model("initial-exec")));
+
+/* ---- symbolize.c: report-time only (malloc, files) ---- */
+struct sl_module;
+struct sl_modmap {
+    struct sl_module *mods;
+    size_t n;
+    struct owned *owned; /* strings made while symbolizing */
+};
+struct sl_frame {
+    uintptr_t ip;
+    const char *function;     /* demangled when possible; NULL if unknown */
+    uintptr_t function_offset;
+    const char *module;       /* path; NULL if unknown */
+    uintptr_t module_offset;  /* ip - load bias: the address addr2line wants */
+    const char *build_id;     /* hex; NULL if the module has none */
+};
+/* Snapshot the loaded modules. Returns 0 or -ENOMEM. */
+int sl_modmap_build(struct sl_modmap *m);
+/* Describe ip; strings stay valid until sl_modmap_free. lookup_ip is ip - 1 for return
+ * addresses (so a call at a function's end resolves to its caller, not the next one). */
+void sl_symbolize(struct sl_modmap *m, uintptr_t ip, uintptr_t lookup_ip, struct sl_frame *out);
+void sl_modmap_free(struct sl_modmap *m);
+
+/* ---- probe.c: the OS seam ---- */
+int sl_probe_inode(int fd, uint64_t *dev, uint64_t *ino);           /* -ENOTSOCK if not a socket */
+int sl_probe_meta(int fd, int *family, int *type, int *proto);
+int sl_probe_tcp_state(int fd, int *state);                          /* TCP_INFO tcpi_state */
+int sl_probe_addr(int fd, bool peer, struct sockaddr_storage *ss, socklen_t *len);
+/* Call fn(fd, arg) for every fd open in this process; stops early if fn returns non-zero.
+ * Uses raw getdents64 on /proc/self/fd; no malloc. Returns 0 or -errno. */
+int sl_probe_each_fd(int (*fn)(int fd, void *arg), void *arg);
+/* Format an address as "127.0.0.1:80", "[::1]:80", "/path", "@abstract"; "" if none. */
+void sl_format_sockaddr(const struct sockaddr *sa, socklen_t len, char *out, size_t outlen);
+void sl_addr_from_sockaddr(struct sl_addr *a, const struct sockaddr *sa, socklen_t len);
+void sl_addr_to_sockaddr(const struct sl_addr *a, struct sockaddr_storage *ss, socklen_t *len);
+const char *sl_tcp_state_name(int state);   /* "ESTABLISHED", ..., NULL for 0/unknown */
+const char *sl_family_name(int family);     /* "inet", "inet6", "unix", "netlink", "other" */
+const char *sl_type_name(int type);         /* "stream", "dgram", ... */
+const char *sl_proto_name(int family, int type, int proto); /* "tcp", "udp", ... or NULL */
+
+/* ---- scanner.c ---- */
+void sl_scanner_start(void);      /* idempotent; starts the background thread if allowed */
+void sl_scanner_after_fork_child(void);
+/* Async-signal-safe: ask the background thread for a report. */
+void sl_scanner_request_dump(void);
+/* One CLOSE_WAIT scan pass over the registry (the thread calls it every scan_interval). */
+void sl_scan_once(void);
+bool sl_scanner_running(void);
+
+/* ---- report.c ---- */
+enum sl_reason { SL_REASON_EXIT, SL_REASON_SIGNAL, SL_REASON_EMFILE, SL_REASON_THRESHOLD,
+                 SL_REASON_API, SL_REASON_INTERVAL };
+const char *sl_reason_name(int reason);
+/* Collect, format and write a report now (serialized). Returns 0 or -errno. */
+int sl_report_write(int reason);
+/* Has any socket ever been seen (exit reports are skipped for socket-free processes)? */
+bool sl_report_worthwhile(void);
+void sl_report_note_start(void);  /* remember start-up time for uptime */
+void sl_report_lock_reset(void);  /* fork child: a report in progress in the parent is not ours */
+
+/* ---- signals.c ---- */
+int sl_signals_install(void);     /* install the dump signal handler (chained) */
+bool sl_signal_is_ours(int sig);  /* is sig the installed dump signal? */
+/* The host's sigaction() for the dump signal: record act as the host's disposition,
+ * report the previous one in old. Returns 0 or -1 with errno (as sigaction). */
+int sl_signal_host_sigaction(const struct sigaction *act, struct sigaction *old);
+
+/* ---- procs.c ---- */
+void sl_procs_init(void);         /* atfork handlers */
+/* clone(CLONE_VM) children share the host's memory but not always its fds: while any
+ * may be alive, wrappers ask the kernel who they are. */
+extern _Atomic int sl_vm_children;
+bool sl_vm_child_check(void);     /* is the calling task such a child? */
+static inline bool sl_in_foreign_vm_child(void)
+{
+    return SL_UNLIKELY(atomic_load_explicit(&sl_vm_children, memory_order_relaxed) != 0) && sl_vm_child_check();
+}
+
+/* ---- init.c ---- */
+/* Make the shim usable: resolve real functions, read options, set up the registry and
+ * the unwinder. Idempotent and cheap after the first call; safe from any wrapper,
+ * including before the shim's own constructor ran. */
+void sl_init_core(void);
+extern _Atomic int sl_core_state; /* 0 = not yet, 1 = in progress, 2 = ready */
+static inline void sl_ensure(void)
+{
+    if (SL_UNLIKELY(atomic_load_explicit(&sl_core_state, memory_order_acquire) != 2))
+        sl_init_core();
+}
+/* Should a wrapper record what it sees? False inside the shim, in vfork/clone children
+ * and before the core is ready. */
+static inline bool sl_recording(void)
+{
+    return SL_LIKELY(sl_tls_guard == 0) && SL_LIKELY(atomic_load_explicit(&sl_core_state, memory_order_relaxed) == 2)
+        && !sl_in_foreign_vm_child();
+}
+pid_t sl_gettid(void);
+extern pid_t sl_pid;           /* this process, refreshed after fork */
+extern char sl_program[256];   /* basename of the executable */
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * privfd.c - the shim's own file descriptors.
+ *
+ * The host must never notice the shim's fds, and the shim must never touch the host's.
+ * Both are at risk when a host sweeps its fd table (closefrom(3) in a daemon, a
+ * close() loop, close_range after fork) and then reuses the numbers: the shim would
+ * read or write the host's sockets through a stale number. So every fd the shim keeps
+ * is adopted here: moved to the top of the fd space (near the soft RLIMIT_NOFILE, where
+ * hosts do not look), remembered in a small slot array, and marked in the registry's
+ * watch bitmap so the close/dup wrappers take their slow path for it and protect it.
+ * Slots are atomics: the table is read from any thread, including signal handlers.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define SLOTS 16
+#define HIGH_MARGIN 32 /* how far below the soft limit private fds go */
+
+static _Atomic int slots[SLOTS] = { [0 ... SLOTS - 1] = -1 };
+
+static int high_base(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 1024 - HIGH_MARGIN;
+    long cur = rl.rlim_cur > (1 << 20) ? (1 << 20) : (long)rl.rlim_cur;
+    if (cur <= 2 * HIGH_MARGIN)
+        return 3;
+    return (int)(cur - HIGH_MARGIN);
+}
+
+int sl_privfd_adopt(int fd)
+{
+    int saved = errno;
+    int base = high_base();
+    if (fd < base) {
+        int hi = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, base);
+        if (hi >= 0) {
+            syscall(SYS_close, fd);
+            fd = hi;
+        }
+    }
+    for (int i = 0; i < SLOTS; i++) {
+        int expect = -1;
+        if (atomic_compare_exchange_strong(&slots[i], &expect, fd)) {
+            sl_fd_watch_set(fd, true);
+            break;
+        }
+    }
+    errno = saved;
+    return fd;
+}
+
+void sl_privfd_forget(int fd)
+{
+    for (int i = 0; i < SLOTS; i++) {
+        int expect = fd;
+        if (atomic_compare_exchange_strong(&slots[i], &expect, -1)) {
+            sl_fd_watch_set(fd, false);
+            return;
+        }
+    }
+}
+
+int sl_privfd_close(int fd)
+{
+    int saved = errno;
+    sl_privfd_forget(fd);
+    int r = (int)syscall(SYS_close, fd);
+    int e = errno;
+    errno = saved;
+    return r == 0 ? 0 : -e;
+}
+
+bool sl_privfd_is(int fd)
+{
+    if (fd < 0)
+        return false;
+    for (int i = 0; i < SLOTS; i++)
+        if (atomic_load_explicit(&slots[i], memory_order_relaxed) == fd)
+            return true;
+    return false;
+}
+
+int sl_privfd_list(int *out, int max)
+{
+    int n = 0;
+    for (int i = 0; i < SLOTS && n < max; i++) {
+        int fd = atomic_load(&slots[i]);
+        if (fd >= 0)
+            out[n++] = fd;
+    }
+    /* sorted, so callers can split ranges around them */
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && out[j - 1] > out[j]; j--) {
+            int t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+        }
+    return n;
+}

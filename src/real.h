@@ -1,0 +1,43 @@
+/*
+ * real.h - the libc functions the wrappers forward to.
+ *
+ * SL_REAL_FUNCS lists each once: return type, name, parameters, and whether the shim
+ * can live without it (optional functions are newer than some glibc releases). real.c
+ * resolves them with dlsym(RTLD_NEXT) eagerly at start-up and lazily from any wrapper
+ * that runs first; until then, and whenever libc has no such symbol, real_<name> points
+ * at a raw-syscall fallback with libc's semantics (returns -1 and sets errno).
+ */
+#ifndef SOCKLEAK_REAL_H
+#define SOCKLEAK_REAL_H
+
+#include <signal.h>
+#include <sys/socket.h>
+
+#define SL_REAL_FUNCS(X)                                                                  \
+    X(int, socket, (int domain, int type, int protocol), 1)                               \
+    X(int, socketpair, (int domain, int type, int protocol, int sv[2]), 1)                \
+    X(int, accept, (int fd, struct sockaddr *addr, socklen_t *len), 1)                    \
+    X(int, accept4, (int fd, struct sockaddr *addr, socklen_t *len, int flags), 1)        \
+    X(int, connect, (int fd, const struct sockaddr *addr, socklen_t len), 1)              \
+    X(int, close, (int fd), 1)                                                            \
+    X(int, dup, (int fd), 1)                                                              \
+    X(int, dup2, (int oldfd, int newfd), 1)                                               \
+    X(int, dup3, (int oldfd, int newfd, int flags), 1)                                    \
+    X(int, fcntl, (int fd, int cmd, ...), 1)                                              \
+    X(int, fcntl64, (int fd, int cmd, ...), 0)                                            \
+    X(int, close_range, (unsigned first, unsigned last, int flags), 0)                    \
+    X(void, closefrom, (int lowfd), 0)                                                    \
+    X(int, pipe2, (int fds[2], int flags), 1)                                             \
+    X(int, sigaction, (int sig, const struct sigaction *act, struct sigaction *old), 1)   \
+    X(sighandler_t, signal, (int sig, sighandler_t handler), 1)                           \
+    X(sighandler_t, sysv_signal, (int sig, sighandler_t handler), 0)                      \
+    X(int, clone, (int (*fn)(void *), void *stack, int flags, void *arg, ...), 0)
+
+#define SL_REAL_DECLARE(ret, name, params, required) extern ret(*real_##name) params;
+SL_REAL_FUNCS(SL_REAL_DECLARE)
+#undef SL_REAL_DECLARE
+
+/* Resolve every real_<name>. Idempotent; call with the guard held. */
+void sl_real_resolve(void);
+
+#endif

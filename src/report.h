@@ -1,0 +1,89 @@
+/*
+ * report.h - the report model shared by the collector (report.c) and the two writers
+ * (report_text.c, report_json.c).
+ *
+ * A report is built in three steps: collect (snapshot the registry, re-check every
+ * entry against the kernel, drop what is no longer open), group (symbolize each stack
+ * once, fingerprint it, bucket sockets by fingerprint), and format. The writers only
+ * read the model, so they can be unit-tested on a hand-made one.
+ */
+#ifndef SOCKLEAK_REPORT_H
+#define SOCKLEAK_REPORT_H
+
+#include "internal.h"
+
+enum sl_leak { SL_LEAK_NONE = 0, SL_LEAK_CLOSE_WAIT };
+const char *sl_leak_name(int leak); /* NULL for none */
+
+#define SL_NO_STR UINT32_MAX
+
+struct sl_rsock {
+    struct sl_rec_info rec;
+    int state;               /* TCP state now (0 = not TCP / unknown) */
+    uint32_t local, peer;    /* offsets into report->strings, or SL_NO_STR */
+    int64_t age_ns;
+    int64_t close_wait_ns;   /* time in CLOSE_WAIT, -1 = not in CLOSE_WAIT */
+    int leak;                /* enum sl_leak */
+    uint32_t group;          /* index into report->groups */
+    uint32_t orig_stack;     /* dups: index into report->stacks of the original, or SL_NO_STR */
+};
+
+struct sl_rstack {
+    char id[24];             /* fingerprint, hex; "none" for sockets without a stack */
+    int nframes;
+    struct sl_frame *frames;
+};
+
+#define SL_TCP_STATES 13
+struct sl_rgroup {
+    uint32_t stack;          /* index into report->stacks */
+    long count, leaked;
+    long states[SL_TCP_STATES]; /* by TCP state; [0] = not TCP */
+    int64_t oldest_ns;       /* largest age */
+    int64_t cw_min_ns, cw_max_ns; /* CLOSE_WAIT durations of its sockets in CLOSE_WAIT, -1 if none */
+    long close_wait;
+    int origin;              /* origin of its first socket */
+    uint32_t first;          /* index of its first socket (sockets are sorted by fd) */
+};
+
+struct sl_report {
+    int reason;
+    pid_t pid, ppid;
+    int64_t mono_ns;         /* when collected */
+    struct timespec wall;
+    int64_t uptime_ns;
+    struct sl_rsock *socks;
+    size_t nsocks;
+    struct sl_rstack *stacks;
+    size_t nstacks;
+    struct sl_rgroup *groups;
+    size_t ngroups;
+    long live, close_wait, leaked, listening;
+    struct sl_fd_stats stats;
+    long untracked, nomem, reentrant, stack_overflow, dropped_now;
+    struct sl_buf strings;   /* addresses, NUL-separated */
+    struct sl_modmap mods;   /* frame strings point into it */
+    bool truncated;          /* memory ran out while collecting */
+};
+
+static inline const char *sl_rstr(const struct sl_report *r, uint32_t off)
+{
+    return off == SL_NO_STR ? NULL : r->strings.data + off;
+}
+
+/* Collect a report now. Returns 0 or -ENOMEM (then r is still valid, truncated). */
+int sl_report_collect(struct sl_report *r, int reason);
+/* Group an already filled socket list: fingerprint stacks and bucket the sockets.
+ * Split out of collect so tests can feed a model by hand. */
+int sl_report_group(struct sl_report *r);
+void sl_report_free(struct sl_report *r);
+
+void sl_report_format_text(const struct sl_report *r, struct sl_buf *out);
+void sl_report_format_json(const struct sl_report *r, struct sl_buf *out);
+/* "2026-11-21T11:36:00.123Z" */
+void sl_format_rfc3339(const struct timespec *ts, char *out, size_t len);
+/* Deliver a formatted report to log_path (fallback: stderr). Returns 0 or -errno. */
+int sl_report_output(const char *data, size_t len);
+extern _Atomic long sl_reports_written;
+
+#endif

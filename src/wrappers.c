@@ -1,0 +1,412 @@
+/*
+ * wrappers.c - the interposed libc entry points.
+ *
+ * Every wrapper has the same shape: make sure the core is up, call the real function,
+ * and if it produced or retired a socket fd, tell the registry (fdtable.c) with errno
+ * saved around it; the host gets exactly the return value and errno libc gave. Creates
+ * are recorded after the real call returned (the fd exists), closes before it (once
+ * the real close returns, another thread may already own the number again). No wrapper
+ * holds a lock, or allocates, across the real call.
+ *
+ * close() of an fd that is neither a tracked socket nor one of the shim's own costs one
+ * bitmap load. The shim's own fds (privfd.c) are protected here: the host cannot close
+ * them, close_range/closefrom step around them, dup2/dup3 onto them fail with EBADF.
+ *
+ * Also here, for the dump signal: sigaction and the signal() family, which route the
+ * host's calls for that one signal to signals.c; and clone, for CLONE_VM children.
+ * vfork is in procs_x86_64.S.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* A socket appeared while we could not record it: say so in the coverage counters
+ * (not for vfork/clone children, whose fds are not the parent's). */
+static void missed(void)
+{
+    if ((sl_tls_guard & ~SL_GUARD_VFORK) && !(sl_tls_guard & SL_GUARD_VFORK)) {
+        atomic_fetch_add_explicit(&sl_count.untracked, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&sl_count.reentrant, 1, memory_order_relaxed);
+    }
+}
+
+static socklen_t min_len(socklen_t cap, const socklen_t *len)
+{
+    return len && *len < cap ? *len : cap;
+}
+
+/* ---- creating ---- */
+
+SL_EXPORT int socket(int domain, int type, int protocol)
+{
+    sl_ensure();
+    int fd = real_socket(domain, type, protocol);
+    if (fd >= 0) {
+        int e = errno;
+        if (sl_recording())
+            sl_fd_created(fd, SL_ORIGIN_SOCKET, domain, type, protocol, NULL, 0);
+        else
+            missed();
+        errno = e;
+    }
+    return fd;
+}
+
+SL_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
+{
+    sl_ensure();
+    int r = real_socketpair(domain, type, protocol, sv);
+    if (r == 0) {
+        int e = errno;
+        if (sl_recording()) {
+            sl_fd_created(sv[0], SL_ORIGIN_SOCKETPAIR, domain, type, protocol, NULL, 0);
+            sl_fd_created(sv[1], SL_ORIGIN_SOCKETPAIR, domain, type, protocol, NULL, 0);
+        } else {
+            missed();
+            missed();
+        }
+        errno = e;
+    }
+    return r;
+}
+
+SL_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    sl_ensure();
+    socklen_t cap = addr && len ? *len : 0;
+    int r = real_accept(fd, addr, len);
+    if (r >= 0) {
+        int e = errno;
+        if (sl_recording())
+            sl_fd_accepted(fd, r, addr, min_len(cap, len));
+        else
+            missed();
+        errno = e;
+    }
+    return r;
+}
+
+SL_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    sl_ensure();
+    socklen_t cap = addr && len ? *len : 0;
+    int r = real_accept4(fd, addr, len, flags);
+    if (r >= 0) {
+        int e = errno;
+        if (sl_recording())
+            sl_fd_accepted(fd, r, addr, min_len(cap, len));
+        else
+            missed();
+        errno = e;
+    }
+    return r;
+}
+
+SL_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    sl_ensure();
+    int r = real_connect(fd, addr, len);
+    int e = errno;
+    /* remember where it was aimed, even if it failed: the peer of a leaked socket
+     * whose connect() was refused is still worth naming. Not if the kernel could not
+     * read the address (EFAULT): neither can we. */
+    if ((r == 0 || (e != EFAULT && e != EBADF && e != ENOTSOCK)) && sl_fd_watched(fd) && sl_recording())
+        sl_fd_connect(fd, addr, len);
+    errno = e;
+    return r;
+}
+
+/* ---- copying ---- */
+
+SL_EXPORT int dup(int oldfd)
+{
+    sl_ensure();
+    int r = real_dup(oldfd);
+    if (r >= 0 && sl_fd_watched(oldfd) && sl_recording()) {
+        int e = errno;
+        sl_fd_dup(oldfd, r);
+        errno = e;
+    }
+    return r;
+}
+
+/* dup2/dup3 onto a tracked fd close the socket that was there. */
+static int dup_onto(int oldfd, int newfd, int flags, bool three)
+{
+    if (sl_privfd_is(newfd) && !sl_tls_in_unwind) {
+        errno = EBADF; /* as for a number beyond the host's limit: it is the shim's */
+        return -1;
+    }
+    bool rec = sl_recording() && oldfd != newfd;
+    struct sl_rec *old = rec ? sl_fd_detach(newfd) : NULL;
+    int r = three ? real_dup3(oldfd, newfd, flags) : real_dup2(oldfd, newfd);
+    int e = errno;
+    if (rec) {
+        if (r < 0) {
+            sl_fd_reattach(old);
+        } else {
+            sl_fd_release(old);
+            sl_fd_dup(oldfd, newfd);
+        }
+    }
+    errno = e;
+    return r;
+}
+
+SL_EXPORT int dup2(int oldfd, int newfd)
+{
+    sl_ensure();
+    if (SL_LIKELY(!sl_fd_watched(oldfd) && !sl_fd_watched(newfd)))
+        return real_dup2(oldfd, newfd);
+    return dup_onto(oldfd, newfd, 0, false);
+}
+
+SL_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+    sl_ensure();
+    if (SL_LIKELY(!sl_fd_watched(oldfd) && !sl_fd_watched(newfd)))
+        return real_dup3(oldfd, newfd, flags);
+    return dup_onto(oldfd, newfd, flags, true);
+}
+
+static int fcntl_common(int (*real)(int, int, ...), int fd, int cmd, void *arg)
+{
+    sl_ensure();
+    int r = real(fd, cmd, arg);
+    if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && sl_fd_watched(fd) && sl_recording()) {
+        int e = errno;
+        sl_fd_dup(fd, r);
+        errno = e;
+    }
+    return r;
+}
+
+/* fcntl's third argument is an int or a pointer depending on cmd; like glibc, read
+ * it as a pointer-sized value and pass it on unchanged. */
+SL_EXPORT int fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    return fcntl_common(real_fcntl, fd, cmd, arg);
+}
+
+SL_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    return fcntl_common(real_fcntl64, fd, cmd, arg);
+}
+
+/* ---- closing ---- */
+
+static int close_slow(int fd)
+{
+    if (sl_privfd_is(fd)) {
+        if (sl_tls_in_unwind) { /* libunwind re-opening its pipe */
+            sl_privfd_forget(fd);
+            return real_close(fd);
+        }
+        errno = EBADF; /* the host never opened it */
+        return -1;
+    }
+    if (!sl_recording()) /* vfork child, or re-entered from inside the shim */
+        return real_close(fd);
+    struct sl_rec *rec = sl_fd_detach(fd);
+    int r = real_close(fd);
+    int e = errno;
+    sl_fd_release(rec); /* Linux frees the number even when close reports an error */
+    errno = e;
+    return r;
+}
+
+SL_EXPORT int close(int fd)
+{
+    sl_ensure();
+    if (SL_LIKELY(!sl_fd_watched(fd)))
+        return real_close(fd);
+    return close_slow(fd);
+}
+
+/* close_range over [first, last], stepping around the shim's own fds. */
+static int close_range_around_ours(unsigned first, unsigned last, int flags)
+{
+    int ours[16];
+    int n = sl_tls_in_unwind ? 0 : sl_privfd_list(ours, 16);
+    unsigned lo = first;
+    for (int i = 0; i < n; i++) {
+        unsigned p = (unsigned)ours[i];
+        if (p < lo || p > last || first > last)
+            continue;
+        if (p > lo) {
+            int r = real_close_range(lo, p - 1, flags);
+            if (r != 0)
+                return r;
+        }
+        if (p == ~0U)
+            return 0;
+        lo = p + 1;
+    }
+    if (lo > last && first <= last)
+        return 0;
+    return real_close_range(lo, last, flags);
+}
+
+SL_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+    sl_ensure();
+    if (flags & CLOSE_RANGE_CLOEXEC) /* nothing is closed now */
+        return real_close_range(first, last, flags);
+    bool rec = sl_recording() && first <= last;
+    struct sl_rec *list = rec ? sl_fd_detach_range(first, last) : NULL;
+    int r = close_range_around_ours(first, last, flags);
+    int e = errno;
+    if (r != 0)
+        sl_fd_reattach(list);
+    else
+        sl_fd_release(list);
+    errno = e;
+    return r;
+}
+
+static int close_one_fallback(int fd, void *arg)
+{
+    int lowfd = *(int *)arg;
+    if (fd >= lowfd && !sl_privfd_is(fd))
+        real_close(fd);
+    return 0;
+}
+
+SL_EXPORT void closefrom(int lowfd)
+{
+    sl_ensure();
+    if (lowfd < 0)
+        lowfd = 0;
+    bool rec = sl_recording();
+    struct sl_rec *list = rec ? sl_fd_detach_range((unsigned)lowfd, ~0U) : NULL;
+    int ours[16];
+    int n = sl_tls_in_unwind ? 0 : sl_privfd_list(ours, 16);
+    if (n == 0 || ours[n - 1] < lowfd) {
+        real_closefrom(lowfd);
+    } else if (close_range_around_ours((unsigned)lowfd, ~0U, 0) != 0) {
+        /* no close_range (kernel < 5.9): walk /proc/self/fd as glibc would */
+        sl_probe_each_fd(close_one_fallback, &lowfd);
+    }
+    sl_fd_release(list);
+}
+
+/* ---- the shim's own pipe ---- */
+
+/* libunwind opens a pipe on its first unwind, through the PLT: that one is ours. */
+SL_EXPORT int pipe2(int fds[2], int flags)
+{
+    int r = real_pipe2(fds, flags);
+    if (r == 0 && SL_UNLIKELY(sl_tls_in_unwind)) {
+        fds[0] = sl_privfd_adopt(fds[0]);
+        fds[1] = sl_privfd_adopt(fds[1]);
+    }
+    return r;
+}
+
+/* ---- processes ---- */
+
+int sl_clone(int (*real)(int (*)(void *), void *, int, void *, ...), int (*fn)(void *), void *stack, int flags,
+             void *arg, pid_t *ptid, void *tls, pid_t *ctid);
+
+SL_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+    sl_ensure();
+    va_list ap;
+    va_start(ap, arg);
+    pid_t *ptid = va_arg(ap, pid_t *);
+    void *tls = va_arg(ap, void *);
+    pid_t *ctid = va_arg(ap, pid_t *);
+    va_end(ap);
+    return sl_clone(real_clone, fn, stack, flags, arg, ptid, tls, ctid);
+}
+
+/* ---- signals: the dump signal is shared with the host ---- */
+
+static bool host_owns_signal(int sig)
+{
+    return !sl_signal_is_ours(sig) || (sl_tls_guard & SL_GUARD_VFORK) || sl_in_foreign_vm_child();
+}
+
+SL_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    sl_ensure();
+    if (SL_LIKELY(host_owns_signal(sig)))
+        return real_sigaction(sig, act, old);
+    return sl_signal_host_sigaction(act, old);
+}
+
+/* For the dump signal, signal() and friends become a sigaction with the flags glibc
+ * uses; every other signal goes to the real function, siginterrupt() state and all. */
+static sighandler_t signal_with(int sig, sighandler_t handler, int flags, bool mask_self)
+{
+    struct sigaction act, old;
+    if (handler == SIG_ERR) {
+        errno = EINVAL;
+        return SIG_ERR;
+    }
+    memset(&act, 0, sizeof(act));
+    act.sa_handler = handler;
+    sigemptyset(&act.sa_mask);
+    if (mask_self)
+        sigaddset(&act.sa_mask, sig);
+    act.sa_flags = flags;
+    return sl_signal_host_sigaction(&act, &old) == 0 ? old.sa_handler : SIG_ERR;
+}
+
+SL_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+    sl_ensure();
+    if (SL_LIKELY(host_owns_signal(sig)))
+        return real_signal(sig, handler);
+    return signal_with(sig, handler, SA_RESTART, true);
+}
+
+SL_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler)
+{
+    return signal(sig, handler);
+}
+
+SL_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler)
+{
+    sl_ensure();
+    if (SL_LIKELY(host_owns_signal(sig)))
+        return real_sysv_signal(sig, handler);
+    return signal_with(sig, handler, SA_RESETHAND | SA_NODEFER, false);
+}
+
+SL_EXPORT sighandler_t __sysv_signal(int sig, sighandler_t handler)
+{
+    return sysv_signal(sig, handler);
+}
+
+/* ---- public API (include/sockleak.h) ---- */
+
+SL_EXPORT int sockleak_report(void)
+{
+    sl_ensure();
+    if (atomic_load(&sl_core_state) != 2)
+        return -EAGAIN;
+    return sl_report_write(SL_REASON_API);
+}
+
+SL_EXPORT const char *sockleak_version(void)
+{
+    return SL_VERSION;
+}
