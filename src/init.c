@@ -112,8 +112,15 @@ __attribute__((constructor)) static void sl_constructor(void)
 
 static _Atomic int exit_reported;
 
-static void exit_report(void)
+/* glibc's registration underneath atexit(). atexit() itself would pass our DSO handle,
+ * and __cxa_finalize(our handle), which runs right after our destructors, would call
+ * the report at once: before the other libraries' destructors. With no DSO handle it
+ * runs only from exit(), after _dl_fini; the shim is never unloaded (-z nodelete). */
+extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
+
+static void exit_report(void *unused)
 {
+    (void)unused;
     if (atomic_exchange(&exit_reported, 1))
         return;
     if (atomic_load(&sl_core_state) != 2 || !sl_opt.report_at_exit || !sl_report_worthwhile())
@@ -126,6 +133,6 @@ __attribute__((destructor)) static void sl_destructor(void)
     if (!sl_opt.report_at_exit)
         return;
     /* run after the destructors still to come; if exit handlers are closed, now */
-    if (atexit(exit_report) != 0)
-        exit_report();
+    if (__cxa_atexit(exit_report, NULL, NULL) != 0)
+        exit_report(NULL);
 }

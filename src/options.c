@@ -126,7 +126,7 @@ int sl_parse_duration(const char *s, int64_t *out_ns)
     /* cap at 30 days: longer is a typo, and it keeps the arithmetic far from overflow */
     if (whole > 30LL * 86400 * SL_SEC / unit)
         return -ERANGE;
-    int64_t ns = whole * unit + (int64_t)((double)frac / (double)frac_scale * (double)unit);
+    int64_t ns = whole * unit + (int64_t)((__int128)frac * unit / frac_scale);
     if (ns > 30LL * 86400 * SL_SEC)
         return -ERANGE;
     *out_ns = ns;
@@ -185,10 +185,10 @@ int sl_parse_signal(const char *s, int *out)
     }
     long num;
     if (isdigit((unsigned char)*s)) {
-        if (parse_long(s, 1, NSIG - 1, &num) != 0)
+        if (parse_long(s, 1, NSIG - 1, &num) != 0 || !dump_signal_allowed((int)num))
             return -EINVAL;
         *out = (int)num;
-        return dump_signal_allowed(*out) ? 0 : -EINVAL;
+        return 0;
     }
     const char *name = s;
     if (!strncasecmp(name, "SIG", 3))
@@ -344,8 +344,8 @@ static void apply(struct sl_options *o, struct parse_ctx *ctx, const char *key, 
     int r = v && memchr(val, '\0', vlen) == NULL ? set_value(o, d, v) : -EINVAL;
     free(v);
     if (r != 0)
-        problem(ctx, "SOCKLEAK_OPTIONS: bad value '%s' for %s (expected %s); keeping the default %s", vshow,
-                d->name, kind_expect(d, expect, sizeof(expect)), d->def);
+        problem(ctx, "SOCKLEAK_OPTIONS: bad value '%s' for %s (expected %s; default %s): ignored", vshow, d->name,
+                kind_expect(d, expect, sizeof(expect)), d->def);
 }
 
 int sl_options_parse(struct sl_options *o, const char *text, void (*warn)(const char *msg))

@@ -1,12 +1,15 @@
 /*
  * real.c - resolving the libc functions behind the wrappers.
  *
- * Each real_<name> starts out pointing at a raw-syscall fallback, so a wrapper that
- * runs before resolution (another library's constructor calling socket() before ours
- * ran) still works. sl_real_resolve() replaces them with dlsym(RTLD_NEXT) answers, and
- * refuses an answer that lies inside this shared object (a second copy of the shim, or
- * a broken link map): forwarding to ourselves would recurse forever. Optional
- * functions (close_range, closefrom, fcntl64 on older glibc) keep their fallbacks.
+ * Each real_<name> starts out pointing at a resolver that looks the function up with
+ * dlsym(RTLD_NEXT), stores the answer and calls through: a wrapper can forward a call
+ * at any time without the rest of the shim, even while a sanitizer runtime preloaded
+ * before us is still initializing (ASan calls sigaction from its own start-up, and
+ * must not see us parse options then). sl_real_resolve() resolves them all eagerly at
+ * start-up. An answer inside this shared object (a second copy of the shim, a broken
+ * link map) is refused, since forwarding to ourselves would recurse forever; then, and
+ * for optional functions libc lacks (close_range, closefrom, fcntl64 on older glibc),
+ * a raw-syscall fallback with libc's semantics (-1 and errno) is used.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -86,9 +89,6 @@ static int fb_clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 
 /* fcntl64 shares fcntl's fallback */
 #define fb_fcntl64 fb_fcntl
-#define SL_REAL_DEFINE(ret, name, params, required) ret(*real_##name) params = fb_##name;
-SL_REAL_FUNCS(SL_REAL_DEFINE)
-#undef SL_REAL_DEFINE
 
 static int self_marker;
 
@@ -100,25 +100,89 @@ static bool in_self(void *p)
     return self.dli_fbase == other.dli_fbase;
 }
 
-/* Look name up after us; NULL if libc lacks it or the answer is our own wrapper. */
-static void *lookup(const char *name)
+/* The next definition of name after us, or fallback if libc has none or the answer is
+ * our own wrapper. */
+static void *lookup(const char *name, void *fallback, bool required)
 {
     void *p = dlsym(RTLD_NEXT, name);
     if (p && in_self(p))
         p = NULL;
-    return p;
+    if (!p) {
+        /* libc loaded before us (LD_PRELOAD="libc.so.6 libsockleak.so"): RTLD_NEXT
+         * looks only after us; ask libc itself */
+        void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+        if (libc) {
+            p = dlsym(libc, name);
+            if (p && in_self(p))
+                p = NULL;
+            dlclose(libc);
+        }
+    }
+    if (!p && required && sl_opt.verbose)
+        sl_log("libc has no usable %s; using the raw system call", name);
+    return p ? p : fallback;
+}
+
+/* Each real_<name> starts at res_<name>, which resolves it and calls through. */
+#define SL_REAL_DEFINE(ret, name, params, args, required)                                    \
+    static ret res_##name params;                                                           \
+    ret(*real_##name) params = res_##name;                                                  \
+    static ret res_##name params                                                            \
+    {                                                                                       \
+        real_##name = (ret(*) params)lookup(#name, (void *)fb_##name, required);             \
+        return real_##name args;                                                            \
+    }
+SL_REAL_FUNCS(SL_REAL_DEFINE)
+#undef SL_REAL_DEFINE
+
+static int res_fcntl(int fd, int cmd, ...);
+static int res_fcntl64(int fd, int cmd, ...);
+static int res_clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
+int (*real_fcntl)(int fd, int cmd, ...) = res_fcntl;
+int (*real_fcntl64)(int fd, int cmd, ...) = res_fcntl64;
+int (*real_clone)(int (*fn)(void *), void *stack, int flags, void *arg, ...) = res_clone;
+
+static int res_fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    real_fcntl = (int (*)(int, int, ...))lookup("fcntl", (void *)fb_fcntl, true);
+    return real_fcntl(fd, cmd, arg);
+}
+
+static int res_fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    real_fcntl64 = (int (*)(int, int, ...))lookup("fcntl64", (void *)real_fcntl, false);
+    return real_fcntl64(fd, cmd, arg);
+}
+
+static int res_clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    void *ptid = va_arg(ap, void *), *tls = va_arg(ap, void *), *ctid = va_arg(ap, void *);
+    va_end(ap);
+    real_clone = (int (*)(int (*)(void *), void *, int, void *, ...))lookup("clone", (void *)fb_clone, false);
+    return real_clone(fn, stack, flags, arg, ptid, tls, ctid);
 }
 
 void sl_real_resolve(void)
 {
-#define SL_REAL_RESOLVE(ret, name, params, required)                                       \
-    do {                                                                                    \
-        void *p_ = lookup(#name);                                                           \
-        if (p_)                                                                             \
-            real_##name = (ret(*) params)p_;                                                \
-        else if (required && sl_opt.verbose)                                                \
-            sl_log("libc has no usable %s; using the raw system call", #name);     \
-    } while (0);
+#define SL_REAL_RESOLVE(ret, name, params, args, required)                                   \
+    if (real_##name == res_##name)                                                          \
+        real_##name = (ret(*) params)lookup(#name, (void *)fb_##name, required);
     SL_REAL_FUNCS(SL_REAL_RESOLVE)
 #undef SL_REAL_RESOLVE
+    if (real_fcntl == res_fcntl)
+        real_fcntl = (int (*)(int, int, ...))lookup("fcntl", (void *)fb_fcntl, true);
+    if (real_fcntl64 == res_fcntl64)
+        real_fcntl64 = (int (*)(int, int, ...))lookup("fcntl64", (void *)real_fcntl, false);
+    if (real_clone == res_clone)
+        real_clone = (int (*)(int (*)(void *), void *, int, void *, ...))lookup("clone", (void *)fb_clone, false);
 }

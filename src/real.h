@@ -13,31 +13,41 @@
 #include <signal.h>
 #include <sys/socket.h>
 
-#define SL_REAL_FUNCS(X)                                                                  \
-    X(int, socket, (int domain, int type, int protocol), 1)                               \
-    X(int, socketpair, (int domain, int type, int protocol, int sv[2]), 1)                \
-    X(int, accept, (int fd, struct sockaddr *addr, socklen_t *len), 1)                    \
-    X(int, accept4, (int fd, struct sockaddr *addr, socklen_t *len, int flags), 1)        \
-    X(int, connect, (int fd, const struct sockaddr *addr, socklen_t len), 1)              \
-    X(int, close, (int fd), 1)                                                            \
-    X(int, dup, (int fd), 1)                                                              \
-    X(int, dup2, (int oldfd, int newfd), 1)                                               \
-    X(int, dup3, (int oldfd, int newfd, int flags), 1)                                    \
-    X(int, fcntl, (int fd, int cmd, ...), 1)                                              \
-    X(int, fcntl64, (int fd, int cmd, ...), 0)                                            \
-    X(int, close_range, (unsigned first, unsigned last, int flags), 0)                    \
-    X(void, closefrom, (int lowfd), 0)                                                    \
-    X(int, pipe2, (int fds[2], int flags), 1)                                             \
-    X(int, sigaction, (int sig, const struct sigaction *act, struct sigaction *old), 1)   \
-    X(sighandler_t, signal, (int sig, sighandler_t handler), 1)                           \
-    X(sighandler_t, sysv_signal, (int sig, sighandler_t handler), 0)                      \
+#define SL_REAL_FUNCS(X)                                                                        \
+    X(int, socket, (int domain, int type, int protocol), (domain, type, protocol), 1)           \
+    X(int, socketpair, (int domain, int type, int protocol, int sv[2]),                        \
+      (domain, type, protocol, sv), 1)                                                          \
+    X(int, accept, (int fd, struct sockaddr *addr, socklen_t *len), (fd, addr, len), 1)         \
+    X(int, accept4, (int fd, struct sockaddr *addr, socklen_t *len, int flags),                 \
+      (fd, addr, len, flags), 1)                                                                \
+    X(int, connect, (int fd, const struct sockaddr *addr, socklen_t len), (fd, addr, len), 1)   \
+    X(int, close, (int fd), (fd), 1)                                                            \
+    X(int, dup, (int fd), (fd), 1)                                                              \
+    X(int, dup2, (int oldfd, int newfd), (oldfd, newfd), 1)                                     \
+    X(int, dup3, (int oldfd, int newfd, int flags), (oldfd, newfd, flags), 1)                   \
+    X(int, close_range, (unsigned first, unsigned last, int flags), (first, last, flags), 0)    \
+    X(void, closefrom, (int lowfd), (lowfd), 0)                                                 \
+    X(int, pipe2, (int fds[2], int flags), (fds, flags), 1)                                     \
+    X(int, sigaction, (int sig, const struct sigaction *act, struct sigaction *old),            \
+      (sig, act, old), 1)                                                                       \
+    X(sighandler_t, signal, (int sig, sighandler_t handler), (sig, handler), 1)                 \
+    X(sighandler_t, sysv_signal, (int sig, sighandler_t handler), (sig, handler), 0)
+
+/* Variadic ones, resolved the same way but forwarded by hand. */
+#define SL_REAL_VARIADIC(X)                                                                     \
+    X(int, fcntl, (int fd, int cmd, ...), 1)                                                    \
+    X(int, fcntl64, (int fd, int cmd, ...), 0)                                                  \
     X(int, clone, (int (*fn)(void *), void *stack, int flags, void *arg, ...), 0)
 
-#define SL_REAL_DECLARE(ret, name, params, required) extern ret(*real_##name) params;
+#define SL_REAL_DECLARE(ret, name, params, args, required) extern ret(*real_##name) params;
+#define SL_REAL_DECLARE_V(ret, name, params, required) extern ret(*real_##name) params;
 SL_REAL_FUNCS(SL_REAL_DECLARE)
+SL_REAL_VARIADIC(SL_REAL_DECLARE_V)
 #undef SL_REAL_DECLARE
+#undef SL_REAL_DECLARE_V
 
-/* Resolve every real_<name>. Idempotent; call with the guard held. */
+/* Resolve every real_<name> now. Idempotent. Each one also resolves itself on first
+ * use, so a wrapper never needs the rest of the shim to forward a call. */
 void sl_real_resolve(void);
 
 #endif

@@ -139,8 +139,10 @@ int sl_report_collect(struct sl_report *r, int reason)
             int state = 0;
             int64_t cw = 0;
             if (sl_probe_tcp_state(i->fd, &state) == 0) {
-                if (!sl_fd_set_state(i->fd, i->gen, state, r->mono_ns, &cw))
-                    continue; /* closed while we looked */
+                if (!sl_fd_set_state(i->fd, i->gen, state, r->mono_ns, &cw)) {
+                    r->dropped_now++; /* closed while we looked */
+                    continue;
+                }
                 s->state = state;
                 if (state == TCP_CLOSE_WAIT) {
                     s->close_wait_ns = r->mono_ns - cw;

@@ -124,6 +124,13 @@ static void group_block(const struct sl_report *r, const struct sl_rgroup *g, co
         sl_buf_printf(b, "), %s:\n", called(g->origin));
         if (g->count > g->leaked)
             sl_buf_printf(b, "  (%ld more from the same place not leaked)\n", g->count - g->leaked);
+    } else if (g->close_wait) {
+        sl_buf_printf(b, "%ld live %s, %ld in CLOSE_WAIT (", g->count, plural(g->count, "socket", "sockets"),
+                      g->close_wait);
+        cw_range(b, g->cw_min_ns, g->cw_max_ns);
+        sl_buf_puts(b, ", not leaked yet: after ");
+        sl_buf_duration(b, sl_opt.close_wait_after);
+        sl_buf_printf(b, "), %s:\n", called(g->origin));
     } else {
         sl_buf_printf(b, "%ld live %s, not leaked, %s:\n", g->count, plural(g->count, "socket", "sockets"),
                       called(g->origin));
@@ -225,6 +232,20 @@ void sl_report_format_text(const struct sl_report *r, struct sl_buf *b)
         where(b, &r->stacks[g->stack]);
         if (r->ngroups > 1 && r->groups[1].leaked)
             sl_buf_puts(b, " and elsewhere");
+        sl_buf_putc(b, '\n');
+    } else if (r->close_wait) {
+        /* in CLOSE_WAIT, but not for close_wait_after yet: say so, and where */
+        const struct sl_rgroup *g = NULL;
+        for (size_t k = 0; k < r->ngroups && !g; k++)
+            if (r->groups[k].close_wait)
+                g = &r->groups[k];
+        sl_buf_printf(b, "%ld live %s, none leaked yet: %ld in CLOSE_WAIT for ", r->live,
+                      plural(r->live, "socket", "sockets"), r->close_wait);
+        cw_range(b, g->cw_min_ns, g->cw_max_ns);
+        sl_buf_puts(b, " (leaked after ");
+        sl_buf_duration(b, sl_opt.close_wait_after);
+        sl_buf_puts(b, "), opened at ");
+        where(b, &r->stacks[g->stack]);
         sl_buf_putc(b, '\n');
     } else {
         sl_buf_printf(b, "%ld live %s, none leaked\n", r->live, plural(r->live, "socket", "sockets"));

@@ -77,6 +77,40 @@ static void read_build_id(struct dl_phdr_info *info, char *out)
     }
 }
 
+/* The absolute path of the file mapped at addr, from /proc/self/maps (for modules the
+ * loader knows by a relative name, e.g. LD_PRELOAD=build/lib.so). */
+static char *path_from_maps(uintptr_t addr)
+{
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    fd = sl_privfd_adopt(fd);
+    struct sl_buf b;
+    sl_buf_init(&b);
+    char chunk[8192];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n <= 0)
+            break;
+        sl_buf_put(&b, chunk, (size_t)n);
+    }
+    sl_privfd_close(fd);
+    char *found = NULL;
+    for (char *line = b.data; line && *line && !found;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        unsigned long lo, hi;
+        int off = 0;
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &off) == 2 && off > 0 && addr >= lo && addr < hi
+            && line[off] == '/')
+            found = strdup(line + off);
+        line = nl ? nl + 1 : NULL;
+    }
+    sl_buf_free(&b);
+    return found;
+}
+
 static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
@@ -108,7 +142,9 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
         exe[n > 0 ? n : 0] = '\0';
         name = exe;
     }
-    mod->path = strdup(name);
+    mod->path = name[0] == '/' ? NULL : path_from_maps(mod->lo);
+    if (!mod->path)
+        mod->path = strdup(name);
     read_build_id(info, mod->build_id);
     m->n++;
     return 0;

@@ -1,12 +1,14 @@
 /*
  * wrappers.c - the interposed libc entry points.
  *
- * Every wrapper has the same shape: make sure the core is up, call the real function,
- * and if it produced or retired a socket fd, tell the registry (fdtable.c) with errno
- * saved around it; the host gets exactly the return value and errno libc gave. Creates
+ * Every wrapper has the same shape: call the real function, and if it produced or
+ * retired a socket fd, tell the registry (fdtable.c) with errno saved around it; the host gets exactly the return value and errno libc gave. Creates
  * are recorded after the real call returned (the fd exists), closes before it (once
  * the real close returns, another thread may already own the number again). No wrapper
- * holds a lock, or allocates, across the real call.
+ * holds a lock, or allocates, across the real call. Only a wrapper that has a new
+ * socket to record brings the core up (sl_ensure); the others forward untouched until
+ * it is, so a sanitizer runtime calling sigaction() from its own start-up, before the
+ * shim may parse options, only meets a plain forwarder.
  *
  * close() of an fd that is neither a tracked socket nor one of the shim's own costs one
  * bitmap load. The shim's own fds (privfd.c) are protected here: the host cannot close
@@ -48,10 +50,10 @@ static socklen_t min_len(socklen_t cap, const socklen_t *len)
 
 SL_EXPORT int socket(int domain, int type, int protocol)
 {
-    sl_ensure();
     int fd = real_socket(domain, type, protocol);
     if (fd >= 0) {
         int e = errno;
+        sl_ensure();
         if (sl_recording())
             sl_fd_created(fd, SL_ORIGIN_SOCKET, domain, type, protocol, NULL, 0);
         else
@@ -63,10 +65,10 @@ SL_EXPORT int socket(int domain, int type, int protocol)
 
 SL_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 {
-    sl_ensure();
     int r = real_socketpair(domain, type, protocol, sv);
     if (r == 0) {
         int e = errno;
+        sl_ensure();
         if (sl_recording()) {
             sl_fd_created(sv[0], SL_ORIGIN_SOCKETPAIR, domain, type, protocol, NULL, 0);
             sl_fd_created(sv[1], SL_ORIGIN_SOCKETPAIR, domain, type, protocol, NULL, 0);
@@ -81,11 +83,11 @@ SL_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 
 SL_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
-    sl_ensure();
     socklen_t cap = addr && len ? *len : 0;
     int r = real_accept(fd, addr, len);
     if (r >= 0) {
         int e = errno;
+        sl_ensure();
         if (sl_recording())
             sl_fd_accepted(fd, r, addr, min_len(cap, len));
         else
@@ -97,11 +99,11 @@ SL_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 
 SL_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
-    sl_ensure();
     socklen_t cap = addr && len ? *len : 0;
     int r = real_accept4(fd, addr, len, flags);
     if (r >= 0) {
         int e = errno;
+        sl_ensure();
         if (sl_recording())
             sl_fd_accepted(fd, r, addr, min_len(cap, len));
         else
@@ -113,7 +115,6 @@ SL_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 
 SL_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-    sl_ensure();
     int r = real_connect(fd, addr, len);
     int e = errno;
     /* remember where it was aimed, even if it failed: the peer of a leaked socket
@@ -129,7 +130,6 @@ SL_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 SL_EXPORT int dup(int oldfd)
 {
-    sl_ensure();
     int r = real_dup(oldfd);
     if (r >= 0 && sl_fd_watched(oldfd) && sl_recording()) {
         int e = errno;
@@ -164,7 +164,6 @@ static int dup_onto(int oldfd, int newfd, int flags, bool three)
 
 SL_EXPORT int dup2(int oldfd, int newfd)
 {
-    sl_ensure();
     if (SL_LIKELY(!sl_fd_watched(oldfd) && !sl_fd_watched(newfd)))
         return real_dup2(oldfd, newfd);
     return dup_onto(oldfd, newfd, 0, false);
@@ -172,7 +171,6 @@ SL_EXPORT int dup2(int oldfd, int newfd)
 
 SL_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-    sl_ensure();
     if (SL_LIKELY(!sl_fd_watched(oldfd) && !sl_fd_watched(newfd)))
         return real_dup3(oldfd, newfd, flags);
     return dup_onto(oldfd, newfd, flags, true);
@@ -180,7 +178,6 @@ SL_EXPORT int dup3(int oldfd, int newfd, int flags)
 
 static int fcntl_common(int (*real)(int, int, ...), int fd, int cmd, void *arg)
 {
-    sl_ensure();
     int r = real(fd, cmd, arg);
     if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && sl_fd_watched(fd) && sl_recording()) {
         int e = errno;
@@ -234,7 +231,6 @@ static int close_slow(int fd)
 
 SL_EXPORT int close(int fd)
 {
-    sl_ensure();
     if (SL_LIKELY(!sl_fd_watched(fd)))
         return real_close(fd);
     return close_slow(fd);
@@ -266,7 +262,6 @@ static int close_range_around_ours(unsigned first, unsigned last, int flags)
 
 SL_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
-    sl_ensure();
     if (flags & CLOSE_RANGE_CLOEXEC) /* nothing is closed now */
         return real_close_range(first, last, flags);
     bool rec = sl_recording() && first <= last;
@@ -291,7 +286,6 @@ static int close_one_fallback(int fd, void *arg)
 
 SL_EXPORT void closefrom(int lowfd)
 {
-    sl_ensure();
     if (lowfd < 0)
         lowfd = 0;
     bool rec = sl_recording();
@@ -327,7 +321,6 @@ int sl_clone(int (*real)(int (*)(void *), void *, int, void *, ...), int (*fn)(v
 
 SL_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 {
-    sl_ensure();
     va_list ap;
     va_start(ap, arg);
     pid_t *ptid = va_arg(ap, pid_t *);
@@ -346,7 +339,6 @@ static bool host_owns_signal(int sig)
 
 SL_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
-    sl_ensure();
     if (SL_LIKELY(host_owns_signal(sig)))
         return real_sigaction(sig, act, old);
     return sl_signal_host_sigaction(act, old);
@@ -372,7 +364,6 @@ static sighandler_t signal_with(int sig, sighandler_t handler, int flags, bool m
 
 SL_EXPORT sighandler_t signal(int sig, sighandler_t handler)
 {
-    sl_ensure();
     if (SL_LIKELY(host_owns_signal(sig)))
         return real_signal(sig, handler);
     return signal_with(sig, handler, SA_RESTART, true);
@@ -385,7 +376,6 @@ SL_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler)
 
 SL_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler)
 {
-    sl_ensure();
     if (SL_LIKELY(host_owns_signal(sig)))
         return real_sysv_signal(sig, handler);
     return signal_with(sig, handler, SA_RESETHAND | SA_NODEFER, false);
