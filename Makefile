@@ -18,14 +18,15 @@ SRCS     := $(wildcard src/*.c)
 OBJS     := $(SRCS:src/%.c=$(B)/obj/%.o) $(B)/obj/procs_x86_64.o
 ASAN_OBJS:= $(SRCS:src/%.c=$(B)/asan/%.o) $(B)/asan/procs_x86_64.o
 UNIT     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(filter-out tests/unit/support.c,$(wildcard tests/unit/test_*.c)))
-ITESTS   := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(wildcard tests/integration/*.c)) \
-            $(patsubst tests/integration/%.cc,$(B)/tests/integration/%,$(wildcard tests/integration/*.cc))
+ITESTS   := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(filter-out tests/integration/so_%,$(wildcard tests/integration/*.c))) \
+            $(patsubst tests/integration/%.cc,$(B)/tests/integration/%,$(wildcard tests/integration/*.cc)) \
+            $(patsubst tests/integration/%.c,$(B)/tests/integration/%.so,$(wildcard tests/integration/so_*.c))
 EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all test unit integration check-asan demo deps clean
+.PHONY: all test unit integration check-asan check-exports demo deps clean
 all: $(B)/libsockleak.so $(EXAMPLES) $(UNIT) $(ITESTS)
 
--include $(wildcard $(B)/obj/*.d $(B)/asan/*.d)
+-include $(wildcard $(B)/obj/*.d $(B)/asan/*.d $(B)/core/*.d)
 
 $(B)/obj/%.o: src/%.c | $(B)/deps.ok
 	@mkdir -p $(@D)
@@ -46,17 +47,26 @@ $(B)/asan/%.o: src/%.S
 $(B)/asan/libsockleak.so: $(ASAN_OBJS)
 	$(CC) -fsanitize=address,undefined $(SHIMLINK) -o $@ $^ $(SHIMLIBS)
 
-# unit tests link the modules directly (no preload)
-$(B)/libsockleak-core.a: $(CORE:src/%.c=$(B)/obj/%.o)
-	$(AR) rcs $@ $^
-$(B)/tests/test_%: tests/unit/test_%.c tests/unit/support.c $(B)/libsockleak-core.a
+# unit tests link the modules directly, without the preload and without the wrappers:
+# the core as a shared library of its own (as in the shim, its code is another module
+# than the caller's, which is what stack capture skips), support.c standing in for init.c
+$(B)/core/%.o: src/%.c | $(B)/deps.ok
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -std=gnu11 $(WARN) -Isrc -Iinclude -pthread $< tests/unit/support.c $(B)/libsockleak-core.a -lcmocka -ldl -o $@
+	$(CC) $(CFLAGS) -std=gnu11 -fPIC -pthread $(WARN) -Iinclude -Isrc -MMD -c $< -o $@
+$(B)/libsockleak-core.so: $(CORE:src/%.c=$(B)/core/%.o)
+	$(CC) -shared -o $@ $^ -ldl -pthread
+$(B)/tests/test_%: tests/unit/test_%.c tests/unit/support.c $(B)/libsockleak-core.so
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -std=gnu11 $(WARN) -Isrc -Iinclude -pthread $< tests/unit/support.c \
+	  -L$(B) -lsockleak-core -Wl,-rpath,'$$ORIGIN/..' -lcmocka -ldl -o $@
 
 # integration test programs: plain builds, no -rdynamic (symbols come from .symtab)
 $(B)/tests/integration/%: tests/integration/%.c tests/integration/common.h
 	@mkdir -p $(@D)
-	$(CC) -O0 -g -fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Iinclude -pthread $< -o $@ -ldl
+	$(CC) -O0 -g -fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Iinclude -pthread $< -o $@ -ldl
+$(B)/tests/integration/so_%.so: tests/integration/so_%.c
+	@mkdir -p $(@D)
+	$(CC) -O0 -g -fPIC -shared -std=gnu11 -Wall -Wextra $< -o $@
 $(B)/tests/integration/%: tests/integration/%.cc
 	@mkdir -p $(@D)
 	$(CXX) -O0 -g -Wall -Wextra -pthread $< -o $@ -ldl
@@ -64,8 +74,12 @@ $(B)/examples/%: examples/%.c
 	@mkdir -p $(@D)
 	$(CC) -O0 -g -std=gnu11 $(WARN) -Iinclude -pthread $< -o $@
 
-unit: $(UNIT)
-	@for t in $(UNIT); do $$t || exit 1; done
+unit: $(UNIT) check-exports
+	@fail=0; for t in $(UNIT); do $$t || fail=1; done; exit $$fail
+# the shim exports the interposed libc names and the public API, nothing else
+check-exports: $(B)/libsockleak.so
+	@nm -D --defined-only $< | awk '{print $$3}' | sort | diff -u tests/exports.txt - \
+	  && echo "exports: $$(wc -l < tests/exports.txt) symbols, as listed in tests/exports.txt"
 integration: $(B)/libsockleak.so $(ITESTS) $(EXAMPLES)
 	python3 tests/run_integration.py --lib $(B)/libsockleak.so
 check-asan: $(B)/asan/libsockleak.so $(ITESTS) $(EXAMPLES)

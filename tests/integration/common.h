@@ -1,0 +1,133 @@
+/*
+ * common.h - helpers for the integration test programs.
+ *
+ * Each program does real socket work under the shim and exits normally, so the shim
+ * writes its exit report; the runner (tests/run_integration.py) checks the report
+ * against the program's EXPECT/CHECK lines. A program checks its own view of the
+ * world with MUST(): on failure it prints the line and exits 90, which the runner
+ * reports as a wrong exit status.
+ */
+#ifndef SOCKLEAK_IT_COMMON_H
+#define SOCKLEAK_IT_COMMON_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sockleak.h"
+
+#define MUST(cond)                                                                                         \
+    do {                                                                                                   \
+        if (!(cond)) {                                                                                     \
+            fprintf(stderr, "%s:%d: MUST(%s) failed (errno %d: %s)\n", __FILE__, __LINE__, #cond, errno,   \
+                    strerror(errno));                                                                      \
+            fflush(NULL);                                                                                  \
+            _exit(90);                                                                                     \
+        }                                                                                                  \
+    } while (0)
+
+#define NOINLINE __attribute__((noinline))
+
+/* A listening TCP socket on 127.0.0.1, ephemeral port. */
+static inline int listen_local(int *port)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    MUST(l >= 0);
+    int one = 1;
+    setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    MUST(bind(l, (struct sockaddr *)&a, sizeof(a)) == 0);
+    MUST(listen(l, 128) == 0);
+    socklen_t len = sizeof(a);
+    MUST(getsockname(l, (struct sockaddr *)&a, &len) == 0);
+    *port = ntohs(a.sin_port);
+    return l;
+}
+
+static inline struct sockaddr_in local_addr(int port)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    return a;
+}
+
+static inline int tcp_state(int fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+        return -1;
+    return ti.tcpi_state;
+}
+
+/* Wait (up to 5 s) until fd reaches a TCP state. */
+static inline void wait_state(int fd, int state)
+{
+    for (int i = 0; i < 500 && tcp_state(fd) != state; i++)
+        usleep(10000);
+    MUST(tcp_state(fd) == state);
+}
+
+static inline void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static inline const char *test_dir(void)
+{
+    const char *d = getenv("SOCKLEAK_TEST_DIR");
+    return d ? d : "/tmp";
+}
+
+
+/* Print the ground truth for the runner: truth=[[fd, inode], ...] of every socket open
+ * in this process, read from the kernel (/proc/self/fd), sorted by fd. */
+#include <dirent.h>
+struct fd_ino {
+    int fd;
+    unsigned long ino;
+};
+static inline int cmp_fd_ino(const void *a, const void *b)
+{
+    return ((const struct fd_ino *)a)->fd - ((const struct fd_ino *)b)->fd;
+}
+static inline void print_truth(void)
+{
+    static struct fd_ino v[65536];
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    MUST(d != NULL);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < 65536) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        int fd = atoi(e->d_name);
+        struct stat st;
+        if (fd == dirfd(d) || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+            continue;
+        v[n].fd = fd;
+        v[n++].ino = (unsigned long)st.st_ino;
+    }
+    closedir(d);
+    qsort(v, (size_t)n, sizeof(v[0]), cmp_fd_ino);
+    printf("truth=[");
+    for (int i = 0; i < n; i++)
+        printf("%s[%d,%lu]", i ? "," : "", v[i].fd, v[i].ino);
+    printf("]\n");
+}
+
+#endif
