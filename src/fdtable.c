@@ -328,7 +328,7 @@ static void base_info(struct sl_rec_info *i, int fd, int origin)
     memset(i, 0, sizeof(*i));
     i->fd = fd;
     i->origin = (uint8_t)origin;
-    i->created_ns = sl_now_ns();
+    i->created_ns = i->open_seen_ns = sl_now_ns();
     i->tid = sl_gettid();
 }
 
@@ -391,6 +391,8 @@ void sl_fd_dup(int oldfd, int newfd)
         i.origin = SL_ORIGIN_DUP;
         i.orig_stack = o.stack;
         i.created_ns = sl_now_ns();
+        if (!i.close_wait_ns)
+            i.open_seen_ns = i.created_ns;
         i.tid = sl_gettid();
         i.stack = sl_stack_capture();
         insert(&i);
@@ -615,19 +617,27 @@ bool sl_fd_set_meta(int fd, uint64_t gen, int family, int type, int proto)
     });
 }
 
-bool sl_fd_set_state(int fd, uint64_t gen, int tcp_state, int64_t now_ns, int64_t *close_wait_ns)
+bool sl_fd_observe(int fd, uint64_t gen, int tcp_state, int64_t since_ns, int64_t now_ns, int64_t *close_wait_ns)
 {
     return WITH_RECORD(fd, gen, {
         r->info.tcp_state = (uint8_t)tcp_state;
         if (tcp_state == TCP_CLOSE_WAIT) {
-            if (!r->info.close_wait_ns)
-                r->info.close_wait_ns = now_ns;
+            if (!r->info.close_wait_ns) {
+                int64_t start = r->info.open_seen_ns > since_ns ? r->info.open_seen_ns : since_ns;
+                r->info.close_wait_ns = start < now_ns ? start : now_ns;
+            }
         } else {
             r->info.close_wait_ns = 0;
+            r->info.open_seen_ns = now_ns;
         }
         if (close_wait_ns)
             *close_wait_ns = r->info.close_wait_ns;
     });
+}
+
+bool sl_fd_set_state(int fd, uint64_t gen, int tcp_state, int64_t now_ns, int64_t *close_wait_ns)
+{
+    return sl_fd_observe(fd, gen, tcp_state, now_ns, now_ns, close_wait_ns);
 }
 
 void sl_fd_drop_stale(int fd, uint64_t gen)

@@ -170,7 +170,8 @@ struct sl_rec_info {     /* what a record says about one socket; copied out by s
     uint64_t gen;        /* unique per record: identity for lock-free round trips */
     uint64_t dev, ino;   /* from fstat; ino 0 = not yet checked */
     int64_t created_ns;  /* CLOCK_MONOTONIC */
-    int64_t close_wait_ns; /* first seen in CLOSE_WAIT, 0 = not seen */
+    int64_t close_wait_ns; /* when it entered CLOSE_WAIT (estimate, never early), 0 = not in it */
+    int64_t open_seen_ns;  /* last time a probe saw it in another state (or its creation) */
     struct sl_addr peer; /* recorded at connect/accept */
 };
 
@@ -207,6 +208,10 @@ long sl_fd_snapshot(struct sl_rec_info **out);
 bool sl_fd_set_inode(int fd, uint64_t gen, uint64_t dev, uint64_t ino);
 bool sl_fd_set_meta(int fd, uint64_t gen, int family, int type, int proto);
 bool sl_fd_set_state(int fd, uint64_t gen, int tcp_state, int64_t now_ns, int64_t *close_wait_ns);
+/* The same, with a hint: the socket cannot have entered tcp_state before since_ns (for
+ * CLOSE_WAIT: the last ACK from the peer, which the FIN carried). The clock starts at
+ * the later of since_ns and the last probe that saw another state: never too early. */
+bool sl_fd_observe(int fd, uint64_t gen, int tcp_state, int64_t since_ns, int64_t now_ns, int64_t *close_wait_ns);
 /* Drop a record found stale (fd closed behind our back), if it still has this gen. */
 void sl_fd_drop_stale(int fd, uint64_t gen);
 
@@ -279,6 +284,11 @@ void sl_modmap_free(struct sl_modmap *m);
 int sl_probe_inode(int fd, uint64_t *dev, uint64_t *ino);           /* -ENOTSOCK if not a socket */
 int sl_probe_meta(int fd, int *family, int *type, int *proto);
 int sl_probe_tcp_state(int fd, int *state);                          /* TCP_INFO tcpi_state */
+struct sl_tcp {                    /* what TCP_INFO says, in the units we use */
+    int state;
+    uint32_t last_data_sent_ms, last_data_recv_ms, last_ack_recv_ms;
+};
+int sl_probe_tcp(int fd, struct sl_tcp *out);
 int sl_probe_addr(int fd, bool peer, struct sockaddr_storage *ss, socklen_t *len);
 /* Call fn(fd, arg) for every fd open in this process; stops early if fn returns non-zero.
  * Uses raw getdents64 on /proc/self/fd; no malloc. Returns 0 or -errno. */

@@ -55,7 +55,7 @@ int sl_probe_meta(int fd, int *family, int *type, int *proto)
     return r;
 }
 
-int sl_probe_tcp_state(int fd, int *state)
+int sl_probe_tcp(int fd, struct sl_tcp *out)
 {
     int saved = errno;
     struct tcp_info ti;
@@ -66,8 +66,20 @@ int sl_probe_tcp_state(int fd, int *state)
     errno = saved;
     if (r != 0)
         return -e;
-    *state = ti.tcpi_state;
+    out->state = ti.tcpi_state;
+    out->last_data_sent_ms = ti.tcpi_last_data_sent;
+    out->last_data_recv_ms = ti.tcpi_last_data_recv;
+    out->last_ack_recv_ms = ti.tcpi_last_ack_recv;
     return 0;
+}
+
+int sl_probe_tcp_state(int fd, int *state)
+{
+    struct sl_tcp t;
+    int r = sl_probe_tcp(fd, &t);
+    if (r == 0)
+        *state = t.state;
+    return r;
 }
 
 int sl_probe_addr(int fd, bool peer, struct sockaddr_storage *ss, socklen_t *len)

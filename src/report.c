@@ -136,10 +136,12 @@ int sl_report_collect(struct sl_report *r, int reason)
         s->close_wait_ns = -1;
         s->age_ns = r->mono_ns - i->created_ns;
         if (is_tcp(i)) {
-            int state = 0;
+            struct sl_tcp t;
             int64_t cw = 0;
-            if (sl_probe_tcp_state(i->fd, &state) == 0) {
-                if (!sl_fd_set_state(i->fd, i->gen, state, r->mono_ns, &cw)) {
+            if (sl_probe_tcp(i->fd, &t) == 0) {
+                int state = t.state;
+                int64_t since = r->mono_ns - (int64_t)t.last_ack_recv_ms * SL_MS;
+                if (!sl_fd_observe(i->fd, i->gen, state, since, r->mono_ns, &cw)) {
                     r->dropped_now++; /* closed while we looked */
                     continue;
                 }

@@ -74,9 +74,9 @@ void sl_scan_once(void)
                 i->family = (uint16_t)fam, i->type = (uint8_t)type, i->proto = (uint16_t)proto;
             }
         }
-        int state;
-        if (is_tcp(i) && sl_probe_tcp_state(i->fd, &state) == 0)
-            sl_fd_set_state(i->fd, i->gen, state, now, NULL);
+        struct sl_tcp t;
+        if (is_tcp(i) && sl_probe_tcp(i->fd, &t) == 0)
+            sl_fd_observe(i->fd, i->gen, t.state, now - (int64_t)t.last_ack_recv_ms * SL_MS, now, NULL);
     }
     free(snap);
 }

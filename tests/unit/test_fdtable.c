@@ -573,6 +573,35 @@ static void test_set_state_wrong_gen_is_false(void **state)
     assert_false(sl_fd_set_state(FAKE + 1, gen, TCP_ESTABLISHED, 1000, NULL)); /* no record at all */
 }
 
+/* sl_fd_observe dates the CLOSE_WAIT clock from the hint (the peer's last ACK, which
+ * carried the FIN), but never before the last probe that saw the socket open. */
+static void test_observe_close_wait_uses_hint_not_before_last_open_probe(void **state)
+{
+    (void)state;
+    create_fake(FAKE, AF_INET, SOCK_STREAM, 0);
+    uint64_t gen = must_find(FAKE).gen;
+    int64_t t0 = must_find(FAKE).created_ns, cw = -1;
+    /* seen ESTABLISHED at t0+1s */
+    assert_true(sl_fd_observe(FAKE, gen, TCP_ESTABLISHED, t0, t0 + 1000000000, &cw));
+    assert_int_equal(cw, 0);
+    /* at t0+3s in CLOSE_WAIT, last ACK 1.5s ago: entered at t0+1.5s */
+    assert_true(sl_fd_observe(FAKE, gen, TCP_CLOSE_WAIT, t0 + 1500000000, t0 + 3000000000, &cw));
+    assert_int_equal(cw, t0 + 1500000000);
+    /* later probes keep the start, whatever their hint */
+    assert_true(sl_fd_observe(FAKE, gen, TCP_CLOSE_WAIT, t0 + 2900000000, t0 + 4000000000, &cw));
+    assert_int_equal(cw, t0 + 1500000000);
+    /* leaves, and comes back with a hint older than the probe that saw it leave */
+    assert_true(sl_fd_observe(FAKE, gen, TCP_LAST_ACK, t0, t0 + 5000000000, &cw));
+    assert_true(sl_fd_observe(FAKE, gen, TCP_CLOSE_WAIT, t0 + 100, t0 + 6000000000, &cw));
+    assert_int_equal(cw, t0 + 5000000000);
+    /* a hint in the future is clamped to now */
+    create_fake(FAKE + 1, AF_INET, SOCK_STREAM, 0);
+    uint64_t g1 = must_find(FAKE + 1).gen;
+    int64_t t1 = must_find(FAKE + 1).created_ns;
+    assert_true(sl_fd_observe(FAKE + 1, g1, TCP_CLOSE_WAIT, t1 + 9000, t1 + 5000, &cw));
+    assert_int_equal(cw, t1 + 5000);
+}
+
 static void test_set_inode_and_meta_write_back(void **state)
 {
     (void)state;
@@ -722,6 +751,7 @@ int main(void)
         T(test_set_state_starts_close_wait_clock_once),
         T(test_set_state_other_state_clears_clock),
         T(test_set_state_wrong_gen_is_false),
+        T(test_observe_close_wait_uses_hint_not_before_last_open_probe),
         T(test_set_inode_and_meta_write_back),
         T(test_drop_stale_only_when_gen_matches),
         T(test_gens_are_unique),
