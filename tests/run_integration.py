@@ -11,7 +11,7 @@ report must say, in the style of LLVM's lit/FileCheck:
   // RUN: %t arg1 arg2                    the command (default: %t); a shell line.
                                           %t program, %lib shim, %preload the LD_PRELOAD
                                           value (sanitizer runtime + shim), %B build dir,
-                                          %T temp dir
+                                          %T temp dir, %sockleak the launcher
   // ENV: NAME=value                      extra environment
   // EXIT: 3                              expected exit status (default 0)
   // EXPECT: <python expression>          must be true; see the names below
@@ -20,6 +20,9 @@ report must say, in the style of LLVM's lit/FileCheck:
   // STDOUT: <regex>                      the program's stdout must match
   // TIMEOUT: 30                          seconds
   // ASAN: skip                           not run with the ASan build of the shim
+  // PRELOAD: launcher                    the RUN lines use scripts/sockleak: the runner sets
+                                          no LD_PRELOAD/SOCKLEAK_OPTIONS of its own, only
+                                          SOCKLEAK_LIB (and the ASan runtime first)
 
 Names available to EXPECT expressions:
   reports   every JSON report written, in order (list of dicts)
@@ -56,7 +59,7 @@ SRC = os.path.join(ROOT, "tests", "integration")
 
 def parse_directives(path):
     d = {"options": [], "run": [], "env": {}, "exit": 0, "expect": [], "check": [], "check_not": [],
-         "stdout": [], "timeout": 30, "format": "json", "asan": "run"}
+         "stdout": [], "timeout": 30, "format": "json", "asan": "run", "preload": "runner"}
     with open(path, encoding="utf-8") as f:
         for line in f:
             m = re.match(r"\s*//\s*([A-Z-]+):\s?(.*)$", line)
@@ -86,6 +89,8 @@ def parse_directives(path):
                 d["format"] = val.strip()
             elif key == "ASAN":
                 d["asan"] = val.strip()
+            elif key == "PRELOAD":
+                d["preload"] = val.strip()
     return d
 
 
@@ -178,9 +183,15 @@ def run_test(name, binary, lib, asan, keep):
             env[k] = v.replace("%T", tmp)
         env["LD_PRELOAD"] = preload if "LD_PRELOAD" not in d["env"] else d["env"]["LD_PRELOAD"].replace(
             "%lib", preload)
+        if d["preload"] == "launcher":
+            env.pop("SOCKLEAK_OPTIONS")
+            if asan:
+                env["LD_PRELOAD"] = preload.split()[0]
+            else:
+                env.pop("LD_PRELOAD")
         cmd = " ; ".join(d["run"]) if d["run"] else "%t"
         B = os.path.join(ROOT, "build")
-        cmd = (cmd.replace("%t", binary).replace("%preload", preload).replace("%lib", lib).replace("%B", B)
+        cmd = (cmd.replace("%sockleak", os.path.join(ROOT, "scripts", "sockleak")).replace("%t", binary).replace("%preload", preload).replace("%lib", lib).replace("%B", B)
                .replace("%T", tmp)
                .replace("%S", SRC))
         start = time.time()
