@@ -19,8 +19,9 @@ OBJS     := $(SRCS:src/%.c=$(B)/obj/%.o) $(B)/obj/procs_x86_64.o
 ASAN_OBJS:= $(SRCS:src/%.c=$(B)/asan/%.o) $(B)/asan/procs_x86_64.o
 UNIT     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(filter-out tests/unit/support.c,$(wildcard tests/unit/test_*.c)))
 ITESTS   := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(filter-out tests/integration/so_%,$(wildcard tests/integration/*.c))) \
-            $(patsubst tests/integration/%.cc,$(B)/tests/integration/%,$(wildcard tests/integration/*.cc)) \
-            $(patsubst tests/integration/%.c,$(B)/tests/integration/%.so,$(wildcard tests/integration/so_*.c))
+            $(patsubst tests/integration/%.cc,$(B)/tests/integration/%,$(filter-out tests/integration/so_%,$(wildcard tests/integration/*.cc))) \
+            $(patsubst tests/integration/%.c,$(B)/tests/integration/%.so,$(wildcard tests/integration/so_*.c)) \
+            $(patsubst tests/integration/%.cc,$(B)/tests/integration/%.so,$(wildcard tests/integration/so_*.cc))
 EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
 .PHONY: all test unit integration check-asan check-exports demo deps clean
@@ -67,6 +68,9 @@ $(B)/tests/integration/%: tests/integration/%.c tests/integration/common.h
 $(B)/tests/integration/so_%.so: tests/integration/so_%.c
 	@mkdir -p $(@D)
 	$(CC) -O0 -g -fPIC -shared -std=gnu11 -Wall -Wextra $< -o $@
+$(B)/tests/integration/so_%.so: tests/integration/so_%.cc
+	@mkdir -p $(@D)
+	$(CXX) -O0 -g -fPIC -shared -Wall -Wextra $< -o $@
 $(B)/tests/integration/%: tests/integration/%.cc
 	@mkdir -p $(@D)
 	$(CXX) -O0 -g -Wall -Wextra -pthread $< -o $@ -ldl

@@ -180,7 +180,7 @@ def run_test(name, binary, lib, asan, keep):
             env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0:exitcode=97:handle_segv=1"
             env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1:exitcode=98"
         for k, v in d["env"].items():
-            env[k] = v.replace("%T", tmp)
+            env[k] = v.replace("%T", tmp).replace("%B", os.path.join(ROOT, "build"))
         env["LD_PRELOAD"] = preload if "LD_PRELOAD" not in d["env"] else d["env"]["LD_PRELOAD"].replace(
             "%lib", preload)
         if d["preload"] == "launcher":
