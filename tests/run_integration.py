@@ -88,7 +88,7 @@ def parse_directives(path):
             elif key == "FORMAT":
                 d["format"] = val.strip()
             elif key == "ASAN":
-                d["asan"] = val.strip()
+                d["asan"] = val.split()[0] if val.split() else "run"
             elif key == "PRELOAD":
                 d["preload"] = val.strip()
     return d
