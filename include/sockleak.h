@@ -23,6 +23,11 @@ extern "C" {
  * format. Returns 0, or a negative errno value if it could not be written. */
 SOCKLEAK_API int sockleak_report(void);
 
+/* Run one scan now, in the calling thread: what the background thread does every
+ * scan_interval (TCP states, peers gone, sockets open but never seen created, fd
+ * triggers). Returns 0, or a negative errno value. */
+SOCKLEAK_API int sockleak_scan(void);
+
 /* The shim's version, e.g. "0.1.0". */
 SOCKLEAK_API const char *sockleak_version(void);
 

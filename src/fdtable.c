@@ -148,6 +148,7 @@ static inline struct stripe *stripe_of(int fd)
 /* ---- watch bitmap ---- */
 
 static _Atomic uint64_t *watch;   /* one bit per fd number below nwatch */
+static _Atomic uint64_t *closed;  /* fd numbers whose last tracked socket we saw closed */
 static unsigned nwatch;
 static _Atomic int watch_hi = -1; /* highest fd ever marked */
 
@@ -175,6 +176,23 @@ void sl_fd_watch_set(int fd, bool on)
     }
 }
 
+static void closed_set(int fd, bool on)
+{
+    if (fd < 0 || !closed || (unsigned)fd >= nwatch)
+        return;
+    uint64_t bit = (uint64_t)1 << ((unsigned)fd & 63);
+    if (on)
+        atomic_fetch_or_explicit(&closed[(unsigned)fd >> 6], bit, memory_order_relaxed);
+    else if (atomic_load_explicit(&closed[(unsigned)fd >> 6], memory_order_relaxed) & bit)
+        atomic_fetch_and_explicit(&closed[(unsigned)fd >> 6], ~bit, memory_order_relaxed);
+}
+
+static bool closed_test(int fd)
+{
+    return fd >= 0 && closed && (unsigned)fd < nwatch
+        && ((atomic_load_explicit(&closed[(unsigned)fd >> 6], memory_order_relaxed) >> ((unsigned)fd & 63)) & 1);
+}
+
 static unsigned read_nr_open(void)
 {
     unsigned n = 1u << 20;
@@ -194,12 +212,84 @@ int sl_fdtable_init(void)
     if (watch)
         return 0;
     unsigned n = read_nr_open();
-    void *p = mmap(NULL, n / 8, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p = mmap(NULL, n / 4, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return -ENOMEM; /* every close takes the slow path; still correct */
     nwatch = n;
+    closed = (_Atomic uint64_t *)((char *)p + n / 8);
     watch = p;
     return 0;
+}
+
+/* ---- event rings: closes of reported leaks, double closes ----
+ * Written from wrappers (no malloc, no lock): a writer takes a ticket with an atomic
+ * add, fills the slot, then publishes the ticket in the slot's seq. The reporter reads
+ * the tickets it has not consumed; a slot overwritten meanwhile is counted as lost. */
+
+#define RING 512
+struct late_slot {
+    _Atomic uint64_t seq;
+    struct sl_late ev;
+};
+struct dclose_slot {
+    _Atomic uint64_t seq;
+    struct sl_dclose ev;
+};
+static struct late_slot late_ring[RING];
+static struct dclose_slot dclose_ring[RING];
+static _Atomic uint64_t late_head, dclose_head;
+static uint64_t late_taken, dclose_taken; /* reporter only, under its lock */
+
+#define RING_PUSH(ring, head, value)                                                        \
+    do {                                                                                    \
+        uint64_t t_ = atomic_fetch_add_explicit(&(head), 1, memory_order_relaxed);          \
+        typeof(&(ring)[0]) slot_ = &(ring)[t_ % RING];                                      \
+        atomic_store_explicit(&slot_->seq, 0, memory_order_relaxed);                        \
+        slot_->ev = (value);                                                                \
+        atomic_store_explicit(&slot_->seq, t_ + 1, memory_order_release);                   \
+    } while (0)
+
+#define RING_TAKE(ring, head, taken, out, max, lost)                                        \
+    ({                                                                                      \
+        uint64_t end_ = atomic_load_explicit(&(head), memory_order_acquire);                \
+        size_t n_ = 0;                                                                      \
+        if (end_ - (taken) > RING) {                                                        \
+            *(lost) += (long)(end_ - (taken) - RING);                                       \
+            (taken) = end_ - RING;                                                          \
+        }                                                                                   \
+        for (; (taken) < end_; (taken)++) {                                                 \
+            typeof(&(ring)[0]) slot_ = &(ring)[(taken) % RING];                             \
+            if (atomic_load_explicit(&slot_->seq, memory_order_acquire) != (taken) + 1) {   \
+                (*(lost))++; /* overwritten, or still being written */                      \
+                continue;                                                                   \
+            }                                                                               \
+            if (n_ < (max))                                                                 \
+                (out)[n_++] = slot_->ev;                                                    \
+            else                                                                            \
+                (*(lost))++;                                                                \
+        }                                                                                   \
+        n_;                                                                                 \
+    })
+
+size_t sl_fd_take_closed_late(struct sl_late *out, size_t max, long *lost)
+{
+    return RING_TAKE(late_ring, late_head, late_taken, out, max, lost);
+}
+
+size_t sl_fd_take_double_closes(struct sl_dclose *out, size_t max, long *lost)
+{
+    return RING_TAKE(dclose_ring, dclose_head, dclose_taken, out, max, lost);
+}
+
+void sl_fd_bad_close(int fd)
+{
+    if (!closed_test(fd))
+        return; /* never ours: a plain EBADF */
+    sl_guard_enter();
+    atomic_fetch_add_explicit(&sl_count.double_closes, 1, memory_order_relaxed);
+    struct sl_dclose ev = { .fd = fd, .stack = sl_stack_capture() };
+    RING_PUSH(dclose_ring, dclose_head, ev);
+    sl_guard_leave();
 }
 
 /* ---- records ---- */
@@ -244,6 +334,29 @@ static void rec_free(struct stripe *s, struct sl_rec *r)
     s->nfree++;
 }
 
+/* Stripe lock held: r has left the table because its fd was closed, through a close we
+ * saw (closed_by_us) or behind our back. Account for it and free it. */
+static void retire_locked(struct stripe *s, struct sl_rec *r, bool closed_by_us)
+{
+    sl_stack_note(r->info.stack, false);
+    if (closed_by_us) {
+        s->closed++;
+        closed_set(r->info.fd, true);
+        if (r->info.origin == SL_ORIGIN_UNSEEN)
+            atomic_fetch_add_explicit(&sl_count.unseen_closed, 1, memory_order_relaxed);
+        if (r->info.reported_leak) {
+            int64_t now = sl_now_ns();
+            struct sl_late ev = { .fd = r->info.fd, .stack = r->info.stack, .leak = r->info.reported_leak,
+                                  .lifetime_ns = now - r->info.created_ns, .after_report_ns = now - r->info.reported_ns };
+            RING_PUSH(late_ring, late_head, ev);
+            atomic_fetch_add_explicit(&sl_count.closed_late, 1, memory_order_relaxed);
+        }
+    } else {
+        s->stale++;
+    }
+    rec_free(s, r);
+}
+
 static void note_untracked(bool nomem)
 {
     atomic_fetch_add_explicit(&sl_count.untracked, 1, memory_order_relaxed);
@@ -264,8 +377,7 @@ static void insert(const struct sl_rec_info *info)
         if (old) {
             HASH_DEL(s->head, old);
             note_count(s);
-            rec_free(s, old);
-            s->stale++;
+            retire_locked(s, old, false);
             sl_fd_watch_set(fd, false);
         }
         pthread_mutex_unlock(&s->lock);
@@ -277,8 +389,16 @@ static void insert(const struct sl_rec_info *info)
     HASH_FIND(hh, s->head, &fd, sizeof(int), old);
     if (old) {
         HASH_DEL(s->head, old);
-        rec_free(s, old);
-        s->stale++;
+        if (old->info.origin == SL_ORIGIN_UNSEEN && info->origin != SL_ORIGIN_UNSEEN
+            && info->created_ns - old->info.created_ns < 5 * SL_SEC) {
+            /* a scan adopted this socket between its creation and our record of it */
+            atomic_fetch_sub_explicit(&sl_count.unseen_found, 1, memory_order_relaxed);
+            sl_stack_note(old->info.stack, false);
+            s->opened--;
+            rec_free(s, old);
+        } else {
+            retire_locked(s, old, false);
+        }
     }
     struct sl_rec *r = rec_alloc(s);
     if (!r) {
@@ -306,8 +426,13 @@ static void insert(const struct sl_rec_info *info)
     s->opened++;
     note_count(s);
     sl_fd_watch_set(fd, true);
+    closed_set(fd, false);
+    sl_stack_note(info->stack, true);
     pthread_mutex_unlock(&s->lock);
+    if (info->origin == SL_ORIGIN_UNSEEN)
+        atomic_fetch_add_explicit(&sl_count.unseen_found, 1, memory_order_relaxed);
     sl_scanner_start(); /* first socket: now the process needs its scanner */
+    sl_trigger_created(fd);
 }
 
 /* Copy fd's record (if tracked) into *out. */
@@ -412,6 +537,40 @@ void sl_fd_inherited(int fd, int family, int type, int proto)
     sl_guard_leave();
 }
 
+void sl_fd_received(int fd)
+{
+    uint64_t dev, ino;
+    int family, type, proto;
+    sl_guard_enter();
+    if (sl_probe_inode(fd, &dev, &ino) == 0) { /* a socket (files pass through SCM_RIGHTS too) */
+        struct sl_rec_info i;
+        base_info(&i, fd, SL_ORIGIN_SCM_RIGHTS);
+        if (sl_probe_meta(fd, &family, &type, &proto) == 0) {
+            i.family = (uint16_t)family;
+            i.type = (uint8_t)(type & 0xf);
+            i.proto = (uint16_t)proto;
+        }
+        i.dev = dev, i.ino = ino;
+        i.stack = sl_stack_capture();
+        insert(&i);
+        atomic_fetch_add_explicit(&sl_count.scm_rights, 1, memory_order_relaxed);
+    }
+    sl_guard_leave();
+}
+
+void sl_fd_unseen(int fd, int family, int type, int proto, uint64_t dev, uint64_t ino)
+{
+    sl_guard_enter();
+    struct sl_rec_info i;
+    base_info(&i, fd, SL_ORIGIN_UNSEEN);
+    i.family = (uint16_t)family;
+    i.type = (uint8_t)(type & 0xf);
+    i.proto = (uint16_t)proto;
+    i.dev = dev, i.ino = ino;
+    insert(&i);
+    sl_guard_leave();
+}
+
 void sl_fd_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     if (!addr || len < sizeof(sa_family_t) || (addr->sa_family != AF_INET && addr->sa_family != AF_INET6))
@@ -427,7 +586,11 @@ void sl_fd_connect(int fd, const struct sockaddr *addr, socklen_t len)
     sl_guard_leave();
 }
 
-/* ---- closing ---- */
+/* ---- closing ----
+ * Detach takes the record out of the table but leaves the fd's watch bit set until
+ * release, after the real close: a scan walking /proc/self/fd in between would
+ * otherwise find an open socket nobody tracks and adopt it as "unseen". Release clears
+ * the bit unless another thread has meanwhile put a new socket on that number. */
 
 static struct sl_rec *detach_locked(struct stripe *s, int fd)
 {
@@ -449,8 +612,6 @@ struct sl_rec *sl_fd_detach(int fd)
     sl_guard_enter();
     pthread_mutex_lock(&s->lock);
     struct sl_rec *r = detach_locked(s, fd);
-    if (r)
-        sl_fd_watch_set(fd, false);
     pthread_mutex_unlock(&s->lock);
     sl_guard_leave();
     return r;
@@ -476,7 +637,6 @@ struct sl_rec *sl_fd_detach_range(unsigned lo, unsigned hi)
             pthread_mutex_lock(&s->lock);
             struct sl_rec *r = detach_locked(s, (int)fd);
             if (r) {
-                sl_fd_watch_set((int)fd, false);
                 r->next = list;
                 list = r;
             }
@@ -512,10 +672,14 @@ void sl_fd_release(struct sl_rec *list)
     sl_guard_enter();
     while (list) {
         struct sl_rec *next = list->next;
-        struct stripe *s = stripe_of(list->info.fd);
+        int fd = list->info.fd;
+        struct stripe *s = stripe_of(fd);
         pthread_mutex_lock(&s->lock);
-        s->closed++;
-        rec_free(s, list);
+        struct sl_rec *now = NULL;
+        HASH_FIND(hh, s->head, &fd, sizeof(int), now);
+        if (!now && !sl_privfd_is(fd))
+            sl_fd_watch_set(fd, false); /* unless the number already holds a new socket */
+        retire_locked(s, list, true);
         pthread_mutex_unlock(&s->lock);
         list = next;
     }
@@ -540,6 +704,7 @@ void sl_fd_reattach(struct sl_rec *list)
             if (hash_oom) {
                 rec_free(s, list);
                 note_untracked(true);
+                sl_fd_watch_set(fd, false);
             } else {
                 note_count(s);
                 sl_fd_watch_set(fd, true);
@@ -552,6 +717,11 @@ void sl_fd_reattach(struct sl_rec *list)
 }
 
 /* ---- snapshots and write-back ---- */
+
+long sl_fd_live(void)
+{
+    return live_total();
+}
 
 long sl_fd_snapshot(struct sl_rec_info **out)
 {
@@ -603,6 +773,15 @@ long sl_fd_snapshot(struct sl_rec_info **out)
         found_;                                                                              \
     })
 
+bool sl_fd_mark_reported(int fd, uint64_t gen, int leak, int64_t now_ns)
+{
+    return WITH_RECORD(fd, gen, {
+        if (!r->info.reported_leak)
+            r->info.reported_ns = now_ns;
+        r->info.reported_leak = (uint8_t)leak;
+    });
+}
+
 bool sl_fd_set_inode(int fd, uint64_t gen, uint64_t dev, uint64_t ino)
 {
     return WITH_RECORD(fd, gen, { r->info.dev = dev; r->info.ino = ino; });
@@ -620,8 +799,11 @@ bool sl_fd_set_meta(int fd, uint64_t gen, int family, int type, int proto)
 bool sl_fd_observe(int fd, uint64_t gen, int tcp_state, int64_t since_ns, int64_t now_ns, int64_t *close_wait_ns)
 {
     return WITH_RECORD(fd, gen, {
-        r->info.tcp_state = (uint8_t)tcp_state;
-        if (tcp_state == TCP_CLOSE_WAIT) {
+        if (tcp_state != SL_STATE_OPEN)
+            r->info.tcp_state = (uint8_t)tcp_state;
+        else if (r->info.tcp_state == TCP_CLOSE_WAIT || r->info.tcp_state == SL_STATE_PEER_CLOSED)
+            r->info.tcp_state = 0;
+        if (tcp_state == TCP_CLOSE_WAIT || tcp_state == SL_STATE_PEER_CLOSED) {
             if (!r->info.close_wait_ns) {
                 int64_t start = r->info.open_seen_ns > since_ns ? r->info.open_seen_ns : since_ns;
                 r->info.close_wait_ns = start < now_ns ? start : now_ns;
@@ -650,8 +832,7 @@ void sl_fd_drop_stale(int fd, uint64_t gen)
     if (r && r->info.gen == gen) {
         HASH_DEL(s->head, r);
         note_count(s);
-        rec_free(s, r);
-        s->stale++;
+        retire_locked(s, r, false);
         if (!sl_privfd_is(fd))
             sl_fd_watch_set(fd, false);
     }

@@ -62,6 +62,7 @@ void sl_init_core(void)
     snprintf(sl_program, sizeof(sl_program), "%s",
              program_invocation_short_name && *program_invocation_short_name ? program_invocation_short_name : "?");
     sl_report_note_start();
+    sl_trigger_limits();
     sl_procs_init();
     sl_stacks_init(); /* last: its warm-up unwind may open libunwind's pipe (pipe2 wrapper, privfd) */
     sl_guard_leave();

@@ -76,7 +76,14 @@ struct sl_options {
     int stack_depth;           /* frames kept per stack */
     int verbose;               /* 0, 1, 2 */
     long max_tracked;          /* records the registry may hold; 0 = unlimited */
+    int fd_threshold;          /* % of RLIMIT_NOFILE open fds that triggers a report; 0 = off */
+    long max_sockets;          /* live sockets that trigger a report; 0 = off */
+    int64_t report_interval;   /* ns between periodic reports; 0 = off */
+    int64_t max_age;           /* ns: older sockets count as leaked; 0 = off */
+    int64_t idle_after;        /* ns: TCP sockets idle this long count as leaked; 0 = off */
+    int scan_method;           /* enum sl_scan_method */
 };
+enum sl_scan_method { SL_SCAN_AUTO = 0, SL_SCAN_TCP_INFO, SL_SCAN_SOCK_DIAG };
 extern struct sl_options sl_opt;
 
 /* Parse a SOCKLEAK_OPTIONS string into opts (defaults first). Each problem is
@@ -134,6 +141,11 @@ int sl_privfd_close(int fd);
 /* Forget fd without closing it (its owner closed it). */
 void sl_privfd_forget(int fd);
 bool sl_privfd_is(int fd);
+/* open() for the shim's own files: O_CLOEXEC, adopted, and when the process is out of
+ * fds, the spare is given up for it. Returns the fd or -errno. */
+int sl_privfd_open(const char *path, int flags, mode_t mode);
+/* Take the spare fd if it is not held (after a report used it). */
+void sl_privfd_reserve(void);
 /* Fill out[] with the private fds in ascending order; returns how many. */
 int sl_privfd_list(int *out, int max);
 
@@ -145,6 +157,8 @@ enum sl_origin {
     SL_ORIGIN_DUP,
     SL_ORIGIN_INHERITED,
     SL_ORIGIN_UNKNOWN,
+    SL_ORIGIN_SCM_RIGHTS, /* received through recvmsg(SCM_RIGHTS) */
+    SL_ORIGIN_UNSEEN,     /* found open by a scan, created where the shim could not see */
 };
 const char *sl_origin_name(int origin);
 
@@ -166,12 +180,13 @@ struct sl_rec_info {     /* what a record says about one socket; copied out by s
     uint16_t family;     /* AF_*; 0 = unknown yet */
     uint16_t proto;
     uint8_t tcp_state;   /* last state seen by a scan (0 = none) */
-    uint8_t flags;
+    uint8_t reported_leak; /* enum sl_leak a report flagged it with (0 = never) */
     uint64_t gen;        /* unique per record: identity for lock-free round trips */
     uint64_t dev, ino;   /* from fstat; ino 0 = not yet checked */
     int64_t created_ns;  /* CLOCK_MONOTONIC */
     int64_t close_wait_ns; /* when it entered CLOSE_WAIT (estimate, never early), 0 = not in it */
     int64_t open_seen_ns;  /* last time a probe saw it in another state (or its creation) */
+    int64_t reported_ns;   /* when a report first flagged it as leaked */
     struct sl_addr peer; /* recorded at connect/accept */
 };
 
@@ -190,6 +205,29 @@ void sl_fd_dup(int oldfd, int newfd);
 void sl_fd_connect(int fd, const struct sockaddr *addr, socklen_t len);
 void sl_fd_inherited(int fd, int family, int type, int proto);
 bool sl_fd_tracked(int fd);
+/* fd arrived through SCM_RIGHTS: tracked if it is a socket. */
+void sl_fd_received(int fd);
+/* A scan found fd open, a socket, and not tracked: adopt it (origin unseen, no stack). */
+void sl_fd_unseen(int fd, int family, int type, int proto, uint64_t dev, uint64_t ino);
+/* close() failed with EBADF: if fd's last tracked socket was closed through us, it is a
+ * double close; count it with the stack of this close. */
+void sl_fd_bad_close(int fd);
+/* A report flagged the socket as leaked: if it is closed later, it is a late close. */
+bool sl_fd_mark_reported(int fd, uint64_t gen, int leak, int64_t now_ns);
+struct sl_late {          /* a socket closed after a report had flagged it as leaked */
+    int fd;
+    uint32_t stack;
+    uint8_t leak;
+    int64_t lifetime_ns, after_report_ns;
+};
+struct sl_dclose {        /* a close() of a number whose socket we had already seen closed */
+    int fd;
+    uint32_t stack;       /* where the second close happened */
+};
+/* Take the events since the last call (reporter only, under its lock). Events beyond
+ * max, or overwritten before they were taken, are added to *lost. */
+size_t sl_fd_take_closed_late(struct sl_late *out, size_t max, long *lost);
+size_t sl_fd_take_double_closes(struct sl_dclose *out, size_t max, long *lost);
 
 /* Close protocol: detach before the real call, then release or reattach. */
 struct sl_rec;
@@ -215,6 +253,8 @@ bool sl_fd_observe(int fd, uint64_t gen, int tcp_state, int64_t since_ns, int64_
 /* Drop a record found stale (fd closed behind our back), if it still has this gen. */
 void sl_fd_drop_stale(int fd, uint64_t gen);
 
+long sl_fd_live(void);        /* tracked sockets now (lock-free sum) */
+
 struct sl_fd_stats {
     long live, opened, closed, stale;
 };
@@ -224,7 +264,30 @@ struct sl_counters {            /* rare events; the hot counters live per stripe
     _Atomic long untracked;     /* sockets seen created but not recorded */
     _Atomic long nomem;         /*   ... of which for lack of memory or max_tracked */
     _Atomic long reentrant;     /*   ... of which created inside the shim / a signal handler */
+    _Atomic long unseen_found;  /* sockets found open by scans, never seen created */
+    _Atomic long unseen_closed; /*   ... of which later closed through us */
+    _Atomic long double_closes; /* close() of a number whose socket we saw closed already */
+    _Atomic long closed_late;   /* sockets closed after a report flagged them as leaked */
+    _Atomic long scm_rights;    /* sockets received through SCM_RIGHTS */
 };
+
+/* ---- triggers.c: reports when trouble starts ---- */
+/* A new fd was created (the registry calls this): fds 0..fd are all open, by the
+ * lowest-number rule, so fd+1 is a floor on the open count. Fires the threshold
+ * report once per crossing. Async-signal-safe. */
+void sl_trigger_created(int fd);
+/* socket()/accept() & co failed with EMFILE or ENFILE. Async-signal-safe. */
+void sl_trigger_emfile(int err);
+/* A scan counted open fds and live sockets: fire what has crossed, re-arm what has
+ * come back down (below 90% of its level). */
+void sl_trigger_scan(long open_fds, long live);
+/* Refresh the limits (RLIMIT_NOFILE may have been raised by the program). */
+void sl_trigger_limits(void);
+struct sl_trigger_info {
+    long open_fds, nofile_soft, nofile_hard, threshold_fds;
+    int last_errno;
+};
+void sl_trigger_info(struct sl_trigger_info *out);
 extern struct sl_counters sl_count;
 
 /* fork support: lock everything the child must inherit consistent, then unlock. */
@@ -253,6 +316,9 @@ uint32_t sl_stack_intern(const uintptr_t *ip, int depth);
 /* Is ip inside the shim itself (frames to skip)? */
 bool sl_stack_ip_is_ours(uintptr_t ip);
 long sl_stack_overflow(void);     /* stacks not stored because the table was full */
+/* Count a socket opened (or closed) by stack id (0 = no stack). Lock-free. */
+void sl_stack_note(uint32_t id, bool opened);
+void sl_stack_counts(uint32_t id, long *opened, long *closed);
 void sl_stacks_lock(void);        /* fork: keep the table consistent in the child */
 void sl_stacks_unlock(void);
 /* Set while this thread runs the unwinder: pipes it opens belong to the shim. */
@@ -289,9 +355,24 @@ struct sl_tcp {                    /* what TCP_INFO says, in the units we use */
     uint32_t last_data_sent_ms, last_data_recv_ms, last_ack_recv_ms;
 };
 int sl_probe_tcp(int fd, struct sl_tcp *out);
+/* Has the peer of this (unix stream/seqpacket) socket closed? poll(POLLRDHUP), which
+ * reads nothing. */
+bool sl_probe_peer_closed(int fd);
+struct sl_cw_entry {
+    uint64_t ino;
+    uint32_t last_ack_recv_ms;
+};
+/* Every TCP socket in CLOSE_WAIT in this network namespace, from one NETLINK_SOCK_DIAG
+ * dump per address family filtered by state in the kernel: cost independent of how
+ * many sockets we track. *out is malloc'd. Returns the count or -errno. */
+long sl_probe_close_wait_inodes(struct sl_cw_entry **out);
+/* Pseudo-states kept in a record's tcp_state beside the TCP ones. */
+#define SL_STATE_PEER_CLOSED 100 /* unix stream socket whose peer has closed */
+#define SL_STATE_OPEN 101        /* not in CLOSE_WAIT, exact state not read (sock_diag scans) */
 int sl_probe_addr(int fd, bool peer, struct sockaddr_storage *ss, socklen_t *len);
-/* Call fn(fd, arg) for every fd open in this process; stops early if fn returns non-zero.
- * Uses raw getdents64 on /proc/self/fd; no malloc. Returns 0 or -errno. */
+/* Call fn(fd, arg) for every fd open in this process but the shim's own; stops early
+ * if fn returns non-zero. Reads /proc/self/fd through a directory fd kept open (fn NULL:
+ * just open it). No malloc. Returns 0 or -errno. */
 int sl_probe_each_fd(int (*fn)(int fd, void *arg), void *arg);
 /* Format an address as "127.0.0.1:80", "[::1]:80", "/path", "@abstract"; "" if none. */
 void sl_format_sockaddr(const struct sockaddr *sa, socklen_t len, char *out, size_t outlen);
@@ -307,6 +388,8 @@ void sl_scanner_start(void);      /* idempotent; starts the background thread if
 void sl_scanner_after_fork_child(void);
 /* Async-signal-safe: ask the background thread for a report. */
 void sl_scanner_request_dump(void);
+/* Async-signal-safe: ask the background thread for a report with this reason. */
+void sl_scanner_request(int reason);
 /* One CLOSE_WAIT scan pass over the registry (the thread calls it every scan_interval). */
 void sl_scan_once(void);
 bool sl_scanner_running(void);
@@ -320,7 +403,7 @@ int sl_report_write(int reason);
 /* Has any socket ever been seen (exit reports are skipped for socket-free processes)? */
 bool sl_report_worthwhile(void);
 void sl_report_note_start(void);  /* remember start-up time for uptime */
-void sl_report_lock_reset(void);  /* fork child: a report in progress in the parent is not ours */
+void sl_report_after_fork_child(void); /* a report in progress in the parent is not ours */
 
 /* ---- signals.c ---- */
 int sl_signals_install(void);     /* install the dump signal handler (chained) */

@@ -25,7 +25,7 @@
 
 struct sl_options sl_opt;
 
-enum kind { K_BOOL, K_INT, K_LONG, K_DURATION, K_PATH, K_FORMAT, K_SIGNAL };
+enum kind { K_BOOL, K_INT, K_LONG, K_DURATION, K_PATH, K_FORMAT, K_SIGNAL, K_SCAN };
 
 struct opt_def {
     const char *name;
@@ -55,6 +55,18 @@ static const struct opt_def table[] = {
     { "verbose", K_INT, OFF(verbose), "0", 0, 2 },
     /* most sockets tracked at once; beyond it sockets are counted, not recorded (0 = no limit) */
     { "max_tracked", K_LONG, OFF(max_tracked), "0", 0, 1L << 30 },
+    /* report (reason threshold) when open fds reach this % of RLIMIT_NOFILE; 0 = off */
+    { "fd_threshold", K_INT, OFF(fd_threshold), "80", 0, 100 },
+    /* report (reason threshold) when this many sockets are live; 0 = off */
+    { "max_sockets", K_LONG, OFF(max_sockets), "0", 0, 1L << 30 },
+    /* write a report (reason interval) this often; 0 = off */
+    { "report_interval", K_DURATION, OFF(report_interval), "0", 0, 0 },
+    /* sockets open longer than this count as leaked (leak "max_age"); 0 = off */
+    { "max_age", K_DURATION, OFF(max_age), "0", 0, 0 },
+    /* TCP sockets with no data either way for this long count as leaked (leak "idle"); 0 = off */
+    { "idle_after", K_DURATION, OFF(idle_after), "0", 0, 0 },
+    /* how scans read TCP states: auto (sock_diag from 1000 TCP sockets), tcp_info, sock_diag */
+    { "scan_method", K_SCAN, OFF(scan_method), "auto", 0, 0 },
 };
 #undef OFF
 
@@ -265,6 +277,7 @@ static const char *kind_expect(const struct opt_def *d, char *buf, size_t len)
     case K_PATH: return "stderr, stdout or a path shorter than 1024 bytes";
     case K_FORMAT: return "text or json";
     case K_SIGNAL: return "a catchable signal name or number (SIGUSR2, USR2, 12), or none";
+    case K_SCAN: return "auto, tcp_info or sock_diag";
     }
     return "?";
 }
@@ -310,6 +323,16 @@ static int set_value(struct sl_options *o, const struct opt_def *d, const char *
         if ((r = sl_parse_signal(v, &i)) == 0)
             *(int *)field = i;
         return r;
+    case K_SCAN:
+        if (!strcasecmp(v, "auto"))
+            *(int *)field = SL_SCAN_AUTO;
+        else if (!strcasecmp(v, "tcp_info"))
+            *(int *)field = SL_SCAN_TCP_INFO;
+        else if (!strcasecmp(v, "sock_diag"))
+            *(int *)field = SL_SCAN_SOCK_DIAG;
+        else
+            return -EINVAL;
+        return 0;
     }
     return -EINVAL;
 }

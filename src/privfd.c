@@ -9,11 +9,17 @@
  * hosts do not look), remembered in a small slot array, and marked in the registry's
  * watch bitmap so the close/dup wrappers take their slow path for it and protect it.
  * Slots are atomics: the table is read from any thread, including signal handlers.
+ *
+ * One spare fd (/dev/null) is kept once the shim has work to do: when the process runs
+ * out of fds, the report that says so must still open its log file and the files it
+ * reads symbols from. sl_privfd_open gives the spare up when open fails with EMFILE,
+ * and the reporter takes a new one afterwards if it can.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -76,6 +82,42 @@ int sl_privfd_close(int fd)
     int e = errno;
     errno = saved;
     return r == 0 ? 0 : -e;
+}
+
+/* ---- a spare fd for reports written when the process is out of fds ---- */
+
+static _Atomic int reserve = -1;
+
+void sl_privfd_reserve(void)
+{
+    if (atomic_load(&reserve) >= 0)
+        return;
+    int saved = errno;
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        fd = sl_privfd_adopt(fd);
+        int none = -1;
+        if (!atomic_compare_exchange_strong(&reserve, &none, fd))
+            sl_privfd_close(fd);
+    }
+    errno = saved;
+}
+
+int sl_privfd_open(const char *path, int flags, mode_t mode)
+{
+    int saved = errno;
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+        /* out of fds: give up the spare and try once more */
+        int spare = atomic_exchange(&reserve, -1);
+        if (spare >= 0) {
+            sl_privfd_close(spare);
+            fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode);
+        }
+    }
+    int e = errno;
+    errno = saved;
+    return fd < 0 ? -e : sl_privfd_adopt(fd);
 }
 
 bool sl_privfd_is(int fd)

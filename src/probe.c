@@ -18,6 +18,13 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -101,19 +108,52 @@ struct linux_dirent64 {
     char d_name[];
 };
 
+/* /proc/self/fd is kept open (a private fd, high, opened once per process) and read
+ * again from the start each time: opening it for every scan would take the lowest
+ * free fd number for a moment, and the host's next socket() would get another one. */
+static pthread_mutex_t fd_dir_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP; /* fn may open it again */
+static int fd_dir = -1;
+static pid_t fd_dir_pid;
+
+static int fd_dir_get(void)
+{
+    pid_t me = getpid();
+    if (fd_dir >= 0 && fd_dir_pid != me) { /* a fork: that one lists the parent's fds */
+        sl_privfd_close(fd_dir);
+        fd_dir = -1;
+    }
+    if (fd_dir < 0) {
+        int fd = sl_privfd_open("/proc/self/fd", O_RDONLY | O_DIRECTORY, 0);
+        if (fd >= 0) {
+            fd_dir = fd;
+            fd_dir_pid = me;
+        }
+    }
+    return fd_dir;
+}
+
 int sl_probe_each_fd(int (*fn)(int fd, void *arg), void *arg)
 {
     int saved = errno;
-    int dfd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
+    pthread_mutex_lock(&fd_dir_lock);
+    int dfd = fd_dir_get();
+    if (dfd < 0 || lseek(dfd, 0, SEEK_SET) != 0) {
+        pthread_mutex_unlock(&fd_dir_lock);
+        if (!fn)
+            return 0;
         /* no /proc: probe numbers up to the soft limit (capped) */
         struct rlimit rl;
         long max = 1024;
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
             max = rl.rlim_cur < 65536 ? (long)rl.rlim_cur : 65536;
         for (int fd = 0; fd < max; fd++)
-            if (syscall(SYS_fcntl, fd, F_GETFD) >= 0 && fn(fd, arg))
+            if (syscall(SYS_fcntl, fd, F_GETFD) >= 0 && !sl_privfd_is(fd) && fn(fd, arg))
                 break;
+        errno = saved;
+        return 0;
+    }
+    if (!fn) { /* just open it */
+        pthread_mutex_unlock(&fd_dir_lock);
         errno = saved;
         return 0;
     }
@@ -136,14 +176,14 @@ int sl_probe_each_fd(int (*fn)(int fd, void *arg), void *arg)
             int fd = 0;
             for (; *s >= '0' && *s <= '9'; s++)
                 fd = fd * 10 + (*s - '0');
-            if (fd == dfd)
+            if (sl_privfd_is(fd)) /* the shim's own, this directory among them */
                 continue;
             if (fn(fd, arg))
                 goto done;
         }
     }
 done:
-    syscall(SYS_close, dfd);
+    pthread_mutex_unlock(&fd_dir_lock);
     errno = saved;
     return r;
 }
@@ -285,4 +325,105 @@ const char *sl_proto_name(int family, int type, int proto)
         return NULL;
     default: return NULL;
     }
+}
+
+bool sl_probe_peer_closed(int fd)
+{
+    int saved = errno;
+    struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+    /* RDHUP only: an unconnected stream socket reports POLLHUP, not RDHUP */
+    bool closed = poll(&p, 1, 0) == 1 && (p.revents & POLLRDHUP) && !(p.revents & POLLNVAL);
+    errno = saved;
+    return closed;
+}
+
+/* One SOCK_DIAG_BY_FAMILY dump of family's TCP sockets in CLOSE_WAIT, appended to *v. */
+static int dump_close_wait(int nl, int family, char *buf, size_t buflen, struct sl_cw_entry **v, size_t *n,
+                           size_t *cap)
+{
+    struct {
+        struct nlmsghdr nh;
+        struct inet_diag_req_v2 req;
+    } msg;
+    memset(&msg, 0, sizeof(msg));
+    msg.nh.nlmsg_len = sizeof(msg);
+    msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    msg.nh.nlmsg_seq = (uint32_t)family;
+    msg.req.sdiag_family = (uint8_t)family;
+    msg.req.sdiag_protocol = IPPROTO_TCP;
+    msg.req.idiag_states = 1u << TCP_CLOSE_WAIT; /* the kernel filters: only these come back */
+    msg.req.idiag_ext = 1u << (INET_DIAG_INFO - 1);
+    struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+    if (sendto(nl, &msg, sizeof(msg), 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+        return -errno;
+    for (;;) {
+        ssize_t len = recv(nl, buf, buflen, 0);
+        if (len < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (len == 0)
+            return -EIO;
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
+            if (h->nlmsg_type == NLMSG_DONE)
+                return 0;
+            if (h->nlmsg_type == NLMSG_ERROR) {
+                struct nlmsgerr *e = NLMSG_DATA(h);
+                return e->error ? e->error : -EIO;
+            }
+            if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+                continue;
+            struct inet_diag_msg *m = NLMSG_DATA(h);
+            if (*n == *cap) {
+                size_t ncap = *cap ? *cap * 2 : 256;
+                struct sl_cw_entry *nv = realloc(*v, ncap * sizeof(**v));
+                if (!nv)
+                    return -ENOMEM;
+                *v = nv;
+                *cap = ncap;
+            }
+            struct sl_cw_entry *e = &(*v)[(*n)++];
+            e->ino = m->idiag_inode;
+            e->last_ack_recv_ms = 0;
+            int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+            for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+                if (a->rta_type != INET_DIAG_INFO)
+                    continue;
+                struct tcp_info ti;
+                memset(&ti, 0, sizeof(ti));
+                size_t got = RTA_PAYLOAD(a) < sizeof(ti) ? RTA_PAYLOAD(a) : sizeof(ti);
+                memcpy(&ti, RTA_DATA(a), got);
+                e->last_ack_recv_ms = ti.tcpi_last_ack_recv;
+            }
+        }
+    }
+}
+
+long sl_probe_close_wait_inodes(struct sl_cw_entry **out)
+{
+    int saved = errno;
+    *out = NULL;
+    int nl = real_socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (nl < 0) {
+        int e = errno;
+        errno = saved;
+        return -e;
+    }
+    nl = sl_privfd_adopt(nl);
+    size_t n = 0, cap = 0, buflen = 32768;
+    char *buf = malloc(buflen);
+    int r = buf ? dump_close_wait(nl, AF_INET, buf, buflen, out, &n, &cap) : -ENOMEM;
+    if (r == 0)
+        r = dump_close_wait(nl, AF_INET6, buf, buflen, out, &n, &cap);
+    free(buf);
+    sl_privfd_close(nl);
+    errno = saved;
+    if (r < 0) {
+        free(*out);
+        *out = NULL;
+        return r;
+    }
+    return (long)n;
 }

@@ -151,7 +151,7 @@ static void after_fork_child(void)
     atomic_store(&sl_vm_children, 0);
     for (int i = 0; i < CLONE_SLOTS; i++)
         atomic_store(&clone_slots[i].used, 0);
-    sl_report_lock_reset();
+    sl_report_after_fork_child();
     sl_scanner_after_fork_child();
     if (fork_locked) {
         sl_fdtable_unlock_all();

@@ -80,6 +80,11 @@ static sighandler_t fb_sysv_signal(int sig, sighandler_t h)
 {
     return sig_via_sigaction(sig, h, SA_RESETHAND | SA_NODEFER, false);
 }
+static ssize_t fb_recvmsg(int fd, struct msghdr *msg, int flags) { return syscall(SYS_recvmsg, fd, msg, flags); }
+static int fb_recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, struct timespec *timeout)
+{
+    return (int)syscall(SYS_recvmmsg, fd, vec, vlen, flags, timeout);
+}
 static int fb_clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 {
     (void)fn, (void)stack, (void)flags, (void)arg;

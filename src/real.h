@@ -31,7 +31,10 @@
     X(int, sigaction, (int sig, const struct sigaction *act, struct sigaction *old),            \
       (sig, act, old), 1)                                                                       \
     X(sighandler_t, signal, (int sig, sighandler_t handler), (sig, handler), 1)                 \
-    X(sighandler_t, sysv_signal, (int sig, sighandler_t handler), (sig, handler), 0)
+    X(sighandler_t, sysv_signal, (int sig, sighandler_t handler), (sig, handler), 0)         \
+    X(ssize_t, recvmsg, (int fd, struct msghdr *msg, int flags), (fd, msg, flags), 1)          \
+    X(int, recvmmsg, (int fd, struct mmsghdr *vec, unsigned int vlen, int flags,               \
+                      struct timespec *timeout), (fd, vec, vlen, flags, timeout), 0)
 
 /* Variadic ones, resolved the same way but forwarded by hand. */
 #define SL_REAL_VARIADIC(X)                                                                     \

@@ -9,6 +9,15 @@
  * moment and never says CLOSE_WAIT about a socket that left it. Probes run without
  * locks; write-backs are matched by generation number.
  *
+ * A socket counts as leaked, most telling reason first: CLOSE_WAIT for
+ * close_wait_after; a unix stream socket whose peer closed, as long; a TCP socket idle
+ * (no data either way) for idle_after; any socket but a listener open for max_age.
+ * Leaked sockets are marked in the registry, so that closing one later is reported as
+ * a late close ("closed_late": a slow path, not a leak) in the next report.
+ *
+ * Between reports the collector remembers each stack's opened/closed counters, so every
+ * report says what each stack added and removed since the previous one ("growth").
+ *
  * Reports are serialized by report_lock, built whole in memory and handed to
  * sl_report_output(), which appends them to log_path with one write() per chunk.
  */
@@ -21,8 +30,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "report.h"
@@ -30,6 +41,14 @@
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
 _Atomic long sl_reports_written;
 static int64_t start_ns;
+
+/* what the previous report saw, for growth (under report_lock) */
+static struct {
+    bool done;
+    int64_t at_ns;
+    uint32_t n;               /* stacks known then */
+    long *opened, *closed;    /* by stack id, 0..n */
+} prev;
 
 const char *sl_reason_name(int reason)
 {
@@ -39,7 +58,8 @@ const char *sl_reason_name(int reason)
 
 const char *sl_leak_name(int leak)
 {
-    return leak == SL_LEAK_CLOSE_WAIT ? "close_wait" : NULL;
+    static const char *names[] = { NULL, "close_wait", "peer_closed", "idle", "max_age" };
+    return leak > 0 && leak < SL_LEAKS ? names[leak] : NULL;
 }
 
 const char *sl_origin_name(int origin)
@@ -50,6 +70,8 @@ const char *sl_origin_name(int origin)
     case SL_ORIGIN_ACCEPT: return "accept";
     case SL_ORIGIN_DUP: return "dup";
     case SL_ORIGIN_INHERITED: return "inherited";
+    case SL_ORIGIN_SCM_RIGHTS: return "scm_rights";
+    case SL_ORIGIN_UNSEEN: return "unseen";
     default: return "unknown";
     }
 }
@@ -87,6 +109,85 @@ static bool is_tcp(const struct sl_rec_info *i)
         && (i->proto == 0 || i->proto == IPPROTO_TCP || i->proto == 262 /* MPTCP */);
 }
 
+static bool is_unix_stream(const struct sl_rec_info *i)
+{
+    return i->family == AF_UNIX && (i->type == SOCK_STREAM || i->type == SOCK_SEQPACKET);
+}
+
+static int count_fd(int fd, void *arg)
+{
+    (void)fd;
+    (*(long *)arg)++;
+    return 0;
+}
+
+/* What a ticket needs besides the sockets: kernel, limits, the TCP knobs that decide
+ * how long leaked connections linger. */
+static void collect_env(struct sl_renv *env)
+{
+    struct utsname u;
+    if (uname(&u) == 0)
+        snprintf(env->kernel, sizeof(env->kernel), "%s %s %s", u.sysname, u.release, u.machine);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        env->nofile_soft = rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
+        env->nofile_hard = rl.rlim_max == RLIM_INFINITY ? -1 : (long)rl.rlim_max;
+    }
+    env->open_fds = 0;
+    sl_probe_each_fd(count_fd, &env->open_fds);
+    struct sl_trigger_info t;
+    sl_trigger_info(&t);
+    env->threshold_fds = t.threshold_fds;
+    static const char *knobs[] = {
+        "net/ipv4/tcp_fin_timeout",   "net/ipv4/tcp_keepalive_time", "net/ipv4/tcp_keepalive_intvl",
+        "net/ipv4/tcp_keepalive_probes", "net/ipv4/tcp_max_orphans", "net/ipv4/tcp_tw_reuse",
+        "net/ipv4/ip_local_port_range", "net/core/somaxconn",     "fs/file-max",
+    };
+    for (size_t k = 0; k < SL_ARRAY_LEN(knobs) && env->nsysctl < (int)SL_ARRAY_LEN(env->sysctl); k++) {
+        char path[96];
+        snprintf(path, sizeof(path), "/proc/sys/%s", knobs[k]);
+        int fd = sl_privfd_open(path, O_RDONLY, 0);
+        if (fd < 0)
+            continue;
+        char buf[64];
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        sl_privfd_close(fd);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        /* "32768\t60999\n" -> "32768 60999" */
+        char *o = env->sysctl[env->nsysctl].value;
+        size_t w = 0;
+        for (char *p = buf; *p && w + 1 < sizeof(env->sysctl[0].value); p++) {
+            bool space = *p == '\t' || *p == ' ' || *p == '\n';
+            if (space && (w == 0 || o[w - 1] == ' '))
+                continue;
+            o[w++] = space ? ' ' : *p;
+        }
+        while (w && o[w - 1] == ' ')
+            w--;
+        o[w] = '\0';
+        const char *name = strrchr(knobs[k], '/');
+        env->sysctl[env->nsysctl++].name = name ? name + 1 : knobs[k];
+    }
+}
+
+/* Why is this socket a leak, if it is? */
+static int classify(const struct sl_rsock *s)
+{
+    if (s->close_wait_ns >= sl_opt.close_wait_after)
+        return SL_LEAK_CLOSE_WAIT;
+    if (s->peer_closed_ns >= sl_opt.close_wait_after)
+        return SL_LEAK_PEER_CLOSED;
+    if (s->listening)
+        return SL_LEAK_NONE;
+    if (sl_opt.idle_after > 0 && s->idle_ns >= sl_opt.idle_after)
+        return SL_LEAK_IDLE;
+    if (sl_opt.max_age > 0 && s->age_ns >= sl_opt.max_age)
+        return SL_LEAK_MAX_AGE;
+    return SL_LEAK_NONE;
+}
+
 int sl_report_collect(struct sl_report *r, int reason)
 {
     memset(r, 0, sizeof(*r));
@@ -111,6 +212,7 @@ int sl_report_collect(struct sl_report *r, int reason)
     r->mono_ns = sl_now_ns();
     clock_gettime(CLOCK_REALTIME, &r->wall);
     r->uptime_ns = start_ns ? r->mono_ns - start_ns : 0;
+    r->since_previous_ns = prev.done ? r->mono_ns - prev.at_ns : -1;
 
     for (long k = 0; k < n; k++) {
         struct sl_rec_info *i = &snap[k];
@@ -133,24 +235,39 @@ int sl_report_collect(struct sl_report *r, int reason)
         }
         struct sl_rsock *s = &r->socks[r->nsocks];
         s->rec = *i;
-        s->close_wait_ns = -1;
+        s->close_wait_ns = s->peer_closed_ns = s->idle_ns = -1;
         s->age_ns = r->mono_ns - i->created_ns;
+        int64_t since = 0;
         if (is_tcp(i)) {
             struct sl_tcp t;
-            int64_t cw = 0;
             if (sl_probe_tcp(i->fd, &t) == 0) {
-                int state = t.state;
-                int64_t since = r->mono_ns - (int64_t)t.last_ack_recv_ms * SL_MS;
-                if (!sl_fd_observe(i->fd, i->gen, state, since, r->mono_ns, &cw)) {
+                if (!sl_fd_observe(i->fd, i->gen, t.state, r->mono_ns - (int64_t)t.last_ack_recv_ms * SL_MS,
+                                   r->mono_ns, &since)) {
                     r->dropped_now++; /* closed while we looked */
                     continue;
                 }
-                s->state = state;
-                if (state == TCP_CLOSE_WAIT) {
-                    s->close_wait_ns = r->mono_ns - cw;
-                    if (s->close_wait_ns >= sl_opt.close_wait_after)
-                        s->leak = SL_LEAK_CLOSE_WAIT;
+                s->state = t.state;
+                s->listening = t.state == TCP_LISTEN;
+                if (t.state == TCP_CLOSE_WAIT)
+                    s->close_wait_ns = r->mono_ns - since;
+                if (!s->listening)
+                    s->idle_ns = (int64_t)(t.last_data_recv_ms < t.last_data_sent_ms ? t.last_data_recv_ms
+                                                                                       : t.last_data_sent_ms)
+                               * SL_MS;
+            }
+        } else {
+            int acc = 0;
+            socklen_t alen = sizeof(acc);
+            s->listening = getsockopt(i->fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) == 0 && acc;
+            if (is_unix_stream(i) && !s->listening) {
+                bool closed = sl_probe_peer_closed(i->fd);
+                if (!sl_fd_observe(i->fd, i->gen, closed ? SL_STATE_PEER_CLOSED : SL_STATE_OPEN, r->mono_ns,
+                                   r->mono_ns, &since)) {
+                    r->dropped_now++;
+                    continue;
                 }
+                if (closed)
+                    s->peer_closed_ns = r->mono_ns - since;
             }
         }
         struct sockaddr_storage ss;
@@ -169,13 +286,16 @@ int sl_report_collect(struct sl_report *r, int reason)
             sl_format_sockaddr((struct sockaddr *)&ss, len, text, sizeof(text));
             s->peer = keep_str(r, text);
         }
+        s->leak = classify(s);
+        if (s->leak && s->leak != i->reported_leak)
+            sl_fd_mark_reported(i->fd, i->gen, s->leak, r->mono_ns);
         r->live++;
-        if (s->state == TCP_CLOSE_WAIT)
-            r->close_wait++;
-        if (s->leak)
-            r->leaked++;
-        if (s->state == TCP_LISTEN)
-            r->listening++;
+        r->close_wait += s->state == TCP_CLOSE_WAIT;
+        r->peer_closed += s->peer_closed_ns >= 0;
+        r->leaked += s->leak != SL_LEAK_NONE;
+        r->leaks[s->leak]++;
+        r->listening += s->listening;
+        r->unseen_live += i->origin == SL_ORIGIN_UNSEEN;
         r->nsocks++;
     }
     free(snap);
@@ -183,11 +303,18 @@ int sl_report_collect(struct sl_report *r, int reason)
     r->untracked = atomic_load(&sl_count.untracked);
     r->nomem = atomic_load(&sl_count.nomem);
     r->reentrant = atomic_load(&sl_count.reentrant);
+    r->unseen_found = atomic_load(&sl_count.unseen_found);
+    r->unseen_closed = atomic_load(&sl_count.unseen_closed);
+    r->scm_rights = atomic_load(&sl_count.scm_rights);
+    r->late_total = atomic_load(&sl_count.closed_late);
+    r->dclose_total = atomic_load(&sl_count.double_closes);
     r->stack_overflow = sl_stack_overflow();
+    sl_trigger_limits(); /* the program may have changed RLIMIT_NOFILE */
+    sl_trigger_info(&r->trigger);
+    collect_env(&r->env);
     if (r->strings.failed)
         r->truncated = true;
-    int g = sl_report_group(r);
-    return g;
+    return sl_report_group(r);
 }
 
 /* ---- grouping ---- */
@@ -235,12 +362,34 @@ static int cmp_group(const void *a, const void *b)
     return (x->first > y->first) - (x->first < y->first);
 }
 
-/* Index in r->stacks of internal stack sid, symbolizing it on first use. map[sid] is
- * the index + 1 (0 = not yet). Returns SL_NO_STR if memory ran out. */
-static uint32_t intern_rstack(struct sl_report *r, uint32_t *map, uint32_t sid)
+struct interner {
+    struct sl_report *r;
+    uint32_t *map;  /* stack id -> rstack index + 1 (0 = not yet) */
+    uint32_t maxid;
+    size_t cap;     /* room in r->stacks / r->groups */
+};
+
+/* Index in r->stacks of internal stack sid, symbolizing it on first use. Returns
+ * SL_NO_STR if memory ran out. */
+static uint32_t intern_rstack(struct interner *in, uint32_t sid)
 {
-    if (map[sid])
-        return map[sid] - 1;
+    struct sl_report *r = in->r;
+    if (sid > in->maxid)
+        sid = 0;
+    if (in->map[sid])
+        return in->map[sid] - 1;
+    if (r->nstacks == in->cap) {
+        size_t ncap = in->cap * 2 + 8;
+        struct sl_rstack *ns = realloc(r->stacks, ncap * sizeof(*ns));
+        if (!ns)
+            return SL_NO_STR;
+        r->stacks = ns;
+        struct sl_rgroup *ng = realloc(r->groups, ncap * sizeof(*ng));
+        if (!ng)
+            return SL_NO_STR;
+        r->groups = ng;
+        in->cap = ncap;
+    }
     struct sl_rstack tmp = { .nframes = 0 };
     const struct sl_stack *st = sl_stack_get(sid);
     if (st) {
@@ -264,40 +413,136 @@ static uint32_t intern_rstack(struct sl_report *r, uint32_t *map, uint32_t sid)
     if (idx == r->nstacks) {
         r->stacks[r->nstacks++] = tmp;
         struct sl_rgroup *g = &r->groups[idx];
+        memset(g, 0, sizeof(*g));
         g->stack = (uint32_t)idx;
         g->first = UINT32_MAX;
         g->cw_min_ns = g->cw_max_ns = -1;
     }
-    map[sid] = (uint32_t)idx + 1;
+    in->map[sid] = (uint32_t)idx + 1;
     return (uint32_t)idx;
+}
+
+static int cmp_growth(const void *a, const void *b)
+{
+    const struct sl_rgrowth *x = a, *y = b;
+    long nx = x->added - x->removed, ny = y->added - y->removed;
+    if (nx != ny)
+        return nx > ny ? -1 : 1;
+    nx = x->added_total - x->removed_total, ny = y->added_total - y->removed_total;
+    return (nx < ny) - (nx > ny);
+}
+
+/* growth per stack since the previous report, from the stack table's counters */
+static void group_growth(struct interner *in)
+{
+    struct sl_report *r = in->r;
+    uint32_t n = sl_stack_max_id();
+    long *o = calloc((size_t)n + 1, sizeof(long)), *c = calloc((size_t)n + 1, sizeof(long));
+    r->growth = calloc((size_t)n + 1, sizeof(*r->growth));
+    if (!o || !c || !r->growth) {
+        free(o);
+        free(c);
+        r->truncated = true;
+        return;
+    }
+    for (uint32_t id = 0; id <= n; id++) {
+        sl_stack_counts(id, &o[id], &c[id]);
+        long po = prev.done && id <= prev.n ? prev.opened[id] : 0;
+        long pc = prev.done && id <= prev.n ? prev.closed[id] : 0;
+        /* stacks that did something since the previous report, or still hold sockets */
+        if (o[id] == po && c[id] == pc && o[id] <= c[id])
+            continue;
+        uint32_t st = intern_rstack(in, id);
+        if (st == SL_NO_STR)
+            continue;
+        /* the same fingerprint twice (code loaded twice): add up */
+        struct sl_rgrowth *g = NULL;
+        for (size_t k = 0; k < r->ngrowth; k++)
+            if (r->growth[k].stack == st)
+                g = &r->growth[k];
+        if (!g) {
+            g = &r->growth[r->ngrowth++];
+            g->stack = st;
+        }
+        g->added += o[id] - po;
+        g->removed += c[id] - pc;
+        g->added_total += o[id];
+        g->removed_total += c[id];
+    }
+    qsort(r->growth, r->ngrowth, sizeof(*r->growth), cmp_growth);
+    free(prev.opened);
+    free(prev.closed);
+    prev.opened = o;
+    prev.closed = c;
+    prev.n = n;
+    prev.done = true;
+    prev.at_ns = r->mono_ns;
+}
+
+static void group_events(struct interner *in)
+{
+    struct sl_report *r = in->r;
+    struct sl_late late[256];
+    size_t nl = sl_fd_take_closed_late(late, SL_ARRAY_LEN(late), &r->late_lost);
+    r->late = calloc(nl + 1, sizeof(*r->late));
+    for (size_t k = 0; r->late && k < nl; k++) {
+        uint32_t st = intern_rstack(in, late[k].stack);
+        if (st == SL_NO_STR)
+            continue;
+        r->late[r->nlate].ev = late[k];
+        r->late[r->nlate++].stack = st;
+    }
+    struct sl_dclose dc[256];
+    size_t nd = sl_fd_take_double_closes(dc, SL_ARRAY_LEN(dc), &r->dclose_lost);
+    r->dclose = calloc(nd + 1, sizeof(*r->dclose));
+    for (size_t k = 0; r->dclose && k < nd; k++) {
+        uint32_t st = intern_rstack(in, dc[k].stack);
+        if (st == SL_NO_STR)
+            continue;
+        struct sl_rdclose *d = NULL;
+        for (size_t j = 0; j < r->ndclose; j++)
+            if (r->dclose[j].stack == st)
+                d = &r->dclose[j];
+        if (!d) {
+            d = &r->dclose[r->ndclose++];
+            d->stack = st;
+            d->fd = dc[k].fd;
+        }
+        d->count++;
+    }
 }
 
 int sl_report_group(struct sl_report *r)
 {
-    if (!r->mods.mods && r->nsocks)
+    if (!r->mods.mods)
         sl_modmap_build(&r->mods);
-    uint32_t maxid = 0;
+    struct interner in = { .r = r, .maxid = sl_stack_max_id() };
     for (size_t k = 0; k < r->nsocks; k++) {
-        if (r->socks[k].rec.stack > maxid)
-            maxid = r->socks[k].rec.stack;
-        if (r->socks[k].rec.orig_stack > maxid)
-            maxid = r->socks[k].rec.orig_stack;
+        if (r->socks[k].rec.stack > in.maxid)
+            in.maxid = r->socks[k].rec.stack;
+        if (r->socks[k].rec.orig_stack > in.maxid)
+            in.maxid = r->socks[k].rec.orig_stack;
     }
-    /* at most two stacks per socket (its own and, for dups, the original's) */
-    uint32_t *map = calloc((size_t)maxid + 1, sizeof(uint32_t));
-    r->stacks = calloc(2 * r->nsocks + 1, sizeof(*r->stacks));
-    r->groups = calloc(2 * r->nsocks + 1, sizeof(*r->groups));
-    if (!map || !r->stacks || !r->groups) {
-        free(map);
+    in.cap = 2 * r->nsocks + 16;
+    in.map = calloc((size_t)in.maxid + 1, sizeof(uint32_t));
+    r->stacks = calloc(in.cap, sizeof(*r->stacks));
+    r->groups = calloc(in.cap, sizeof(*r->groups));
+    if (!in.map || !r->stacks || !r->groups) {
+        free(in.map);
         r->truncated = true;
         r->nsocks = 0;
         return -ENOMEM;
     }
     for (size_t k = 0; k < r->nsocks; k++) {
         struct sl_rsock *s = &r->socks[k];
-        uint32_t gi = intern_rstack(r, map, s->rec.stack);
-        s->orig_stack = s->rec.origin == SL_ORIGIN_DUP && s->rec.orig_stack
-                            ? intern_rstack(r, map, s->rec.orig_stack) : SL_NO_STR;
+        uint32_t gi = intern_rstack(&in, s->rec.stack);
+        if (gi == SL_NO_STR) {
+            r->truncated = true;
+            r->nsocks = k;
+            break;
+        }
+        s->orig_stack = s->rec.origin == SL_ORIGIN_DUP && s->rec.orig_stack ? intern_rstack(&in, s->rec.orig_stack)
+                                                                            : SL_NO_STR;
         struct sl_rgroup *g = &r->groups[gi];
         s->group = gi;
         if (g->first == UINT32_MAX) {
@@ -305,21 +550,29 @@ int sl_report_group(struct sl_report *r)
             g->origin = s->rec.origin;
         }
         g->count++;
-        if (s->leak)
+        if (s->leak) {
             g->leaked++;
+            g->leaks[s->leak]++;
+        }
         g->states[s->state > 0 && s->state < SL_TCP_STATES ? s->state : 0]++;
         if (s->age_ns > g->oldest_ns)
             g->oldest_ns = s->age_ns;
-        if (s->close_wait_ns >= 0) {
-            g->close_wait++;
-            if (g->cw_min_ns < 0 || s->close_wait_ns < g->cw_min_ns)
-                g->cw_min_ns = s->close_wait_ns;
-            if (s->close_wait_ns > g->cw_max_ns)
-                g->cw_max_ns = s->close_wait_ns;
+        int64_t half = s->close_wait_ns >= 0 ? s->close_wait_ns : s->peer_closed_ns;
+        if (half >= 0) {
+            if (s->close_wait_ns >= 0)
+                g->close_wait++;
+            else
+                g->peer_closed++;
+            if (g->cw_min_ns < 0 || half < g->cw_min_ns)
+                g->cw_min_ns = half;
+            if (half > g->cw_max_ns)
+                g->cw_max_ns = half;
         }
     }
-    free(map);
-    /* most leaked first, stacks without sockets (dup originals) last and not listed;
+    group_growth(&in);
+    group_events(&in);
+    free(in.map);
+    /* most leaked first, stacks without live sockets last and not listed as groups;
      * then remap sockets to the sorted order */
     r->ngroups = r->nstacks;
     uint32_t *perm = malloc((r->ngroups + 1) * sizeof(uint32_t));
@@ -343,6 +596,9 @@ void sl_report_free(struct sl_report *r)
     free(r->stacks);
     free(r->groups);
     free(r->socks);
+    free(r->growth);
+    free(r->late);
+    free(r->dclose);
     sl_buf_free(&r->strings);
     sl_modmap_free(&r->mods);
     memset(r, 0, sizeof(*r));
@@ -409,14 +665,11 @@ static void expand_path(const char *tmpl, char *out, size_t len)
  * private fd or -errno; *why explains a refusal. */
 static int open_log(const char *path, const char **why)
 {
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-                          0600);
+    int fd = sl_privfd_open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY, 0600);
     if (fd < 0) {
-        int e = errno;
-        *why = e == ELOOP ? "it is a symbolic link" : strerror(e);
-        return -e;
+        *why = fd == -ELOOP ? "it is a symbolic link" : strerror(-fd);
+        return fd;
     }
-    fd = sl_privfd_adopt(fd);
     struct stat st;
     if (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && st.st_uid != geteuid())) {
         *why = "it belongs to another user";
@@ -497,14 +750,17 @@ int sl_report_write(int reason)
     int ret = out.data ? sl_report_output(out.data, out.len) : -ENOMEM;
     sl_buf_free(&out);
     sl_report_free(&r);
+    sl_privfd_reserve(); /* if the report used the spare fd */
     pthread_mutex_unlock(&report_lock);
     sl_guard_leave();
     errno = saved;
     return ret;
 }
 
-void sl_report_lock_reset(void)
+void sl_report_after_fork_child(void)
 {
+    /* a report the parent was writing is not ours, nor is its notion of "previous" */
     pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
     report_lock = fresh;
+    prev.done = false;
 }

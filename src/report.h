@@ -3,8 +3,9 @@
  * (report_text.c, report_json.c).
  *
  * A report is built in three steps: collect (snapshot the registry, re-check every
- * entry against the kernel, drop what is no longer open), group (symbolize each stack
- * once, fingerprint it, bucket sockets by fingerprint), and format. The writers only
+ * entry against the kernel, drop what is no longer open, classify leaks), group
+ * (symbolize each stack once, fingerprint it, bucket sockets by fingerprint; add the
+ * stacks behind growth, late closes and double closes), and format. The writers only
  * read the model, so they can be unit-tested on a hand-made one.
  */
 #ifndef SOCKLEAK_REPORT_H
@@ -12,7 +13,8 @@
 
 #include "internal.h"
 
-enum sl_leak { SL_LEAK_NONE = 0, SL_LEAK_CLOSE_WAIT };
+/* Why a socket counts as leaked, most telling first. */
+enum sl_leak { SL_LEAK_NONE = 0, SL_LEAK_CLOSE_WAIT, SL_LEAK_PEER_CLOSED, SL_LEAK_IDLE, SL_LEAK_MAX_AGE, SL_LEAKS };
 const char *sl_leak_name(int leak); /* NULL for none */
 
 #define SL_NO_STR UINT32_MAX
@@ -20,9 +22,12 @@ const char *sl_leak_name(int leak); /* NULL for none */
 struct sl_rsock {
     struct sl_rec_info rec;
     int state;               /* TCP state now (0 = not TCP / unknown) */
+    bool listening;          /* TCP LISTEN, or a listening unix socket */
     uint32_t local, peer;    /* offsets into report->strings, or SL_NO_STR */
     int64_t age_ns;
     int64_t close_wait_ns;   /* time in CLOSE_WAIT, -1 = not in CLOSE_WAIT */
+    int64_t peer_closed_ns;  /* unix: time since the peer closed, -1 = not closed */
+    int64_t idle_ns;         /* TCP: time since data last went either way, -1 = n/a */
     int leak;                /* enum sl_leak */
     uint32_t group;          /* index into report->groups */
     uint32_t orig_stack;     /* dups: index into report->stacks of the original, or SL_NO_STR */
@@ -38,12 +43,40 @@ struct sl_rstack {
 struct sl_rgroup {
     uint32_t stack;          /* index into report->stacks */
     long count, leaked;
+    long leaks[SL_LEAKS];    /* leaked sockets by kind */
     long states[SL_TCP_STATES]; /* by TCP state; [0] = not TCP */
     int64_t oldest_ns;       /* largest age */
-    int64_t cw_min_ns, cw_max_ns; /* CLOSE_WAIT durations of its sockets in CLOSE_WAIT, -1 if none */
-    long close_wait;
+    int64_t cw_min_ns, cw_max_ns; /* CLOSE_WAIT (or peer closed) durations, -1 if none */
+    long close_wait, peer_closed;
     int origin;              /* origin of its first socket */
     uint32_t first;          /* index of its first socket (sockets are sorted by fd) */
+};
+
+struct sl_rgrowth {          /* sockets one stack opened and closed */
+    uint32_t stack;          /* index into report->stacks */
+    long added, removed;     /* since the previous report (the whole run for the first) */
+    long added_total, removed_total;
+};
+
+struct sl_rlate {            /* a socket closed after a report had flagged it */
+    struct sl_late ev;
+    uint32_t stack;          /* index into report->stacks */
+};
+
+struct sl_rdclose {          /* double closes, by the stack of the second close */
+    uint32_t stack;
+    long count;
+    int fd;                  /* one of them */
+};
+
+struct sl_renv {
+    char kernel[256];
+    long nofile_soft, nofile_hard, open_fds, threshold_fds;
+    int nsysctl;
+    struct {
+        const char *name;
+        char value[64];
+    } sysctl[12];
 };
 
 struct sl_report {
@@ -52,15 +85,28 @@ struct sl_report {
     int64_t mono_ns;         /* when collected */
     struct timespec wall;
     int64_t uptime_ns;
+    int64_t since_previous_ns; /* time since the previous report, -1 for the first */
     struct sl_rsock *socks;
     size_t nsocks;
     struct sl_rstack *stacks;
     size_t nstacks;
     struct sl_rgroup *groups;
     size_t ngroups;
-    long live, close_wait, leaked, listening;
+    struct sl_rgrowth *growth;
+    size_t ngrowth;
+    struct sl_rlate *late;
+    size_t nlate;
+    long late_total, late_lost;
+    struct sl_rdclose *dclose;
+    size_t ndclose;
+    long dclose_total, dclose_lost;
+    long live, close_wait, peer_closed, leaked, listening;
+    long leaks[SL_LEAKS];
+    long unseen_live, unseen_found, unseen_closed, scm_rights;
     struct sl_fd_stats stats;
     long untracked, nomem, reentrant, stack_overflow, dropped_now;
+    struct sl_trigger_info trigger;
+    struct sl_renv env;
     struct sl_buf strings;   /* addresses, NUL-separated */
     struct sl_modmap mods;   /* frame strings point into it */
     bool truncated;          /* memory ran out while collecting */

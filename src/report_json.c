@@ -6,6 +6,7 @@
  * Numbers are integers (milliseconds for durations); absent values are null.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <inttypes.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -70,6 +71,18 @@ static void socket_obj(struct sl_buf *b, const struct sl_report *r, const struct
         sl_buf_printf(b, "%lld,", (long long)(s->close_wait_ns / SL_MS));
     else
         sl_buf_puts(b, "null,");
+    key(b, "peer_closed_ms");
+    if (s->peer_closed_ns >= 0)
+        sl_buf_printf(b, "%lld,", (long long)(s->peer_closed_ns / SL_MS));
+    else
+        sl_buf_puts(b, "null,");
+    key(b, "idle_ms");
+    if (s->idle_ns >= 0)
+        sl_buf_printf(b, "%lld,", (long long)(s->idle_ns / SL_MS));
+    else
+        sl_buf_puts(b, "null,");
+    key(b, "listening");
+    sl_buf_puts(b, s->listening ? "true," : "false,");
     kv_str(b, "leak", sl_leak_name(s->leak), true);
     kv_str(b, "stack", r->stacks[r->groups[s->group].stack].id, true);
     kv_str(b, "origin_stack", s->orig_stack != SL_NO_STR ? r->stacks[s->orig_stack].id : NULL, true);
@@ -97,8 +110,23 @@ void sl_report_format_json(const struct sl_report *r, struct sl_buf *b)
     sl_buf_putc(b, '{');
     kv_long(b, "close_wait_after_ms", sl_opt.close_wait_after / SL_MS, true);
     kv_long(b, "scan_interval_ms", sl_opt.scan_interval / SL_MS, true);
-    kv_long(b, "stack_depth", sl_opt.stack_depth, false);
+    kv_long(b, "stack_depth", sl_opt.stack_depth, true);
+    kv_long(b, "max_age_ms", sl_opt.max_age / SL_MS, true);
+    kv_long(b, "idle_after_ms", sl_opt.idle_after / SL_MS, true);
+    kv_long(b, "fd_threshold", sl_opt.fd_threshold, true);
+    kv_long(b, "max_sockets", sl_opt.max_sockets, false);
     sl_buf_puts(b, "},");
+    if (r->reason == SL_REASON_EMFILE || r->reason == SL_REASON_THRESHOLD) {
+        key(b, "trigger");
+        sl_buf_putc(b, '{');
+        kv_long(b, "open_fds", r->env.open_fds, true);
+        kv_long(b, "nofile_soft", r->trigger.nofile_soft, true);
+        kv_long(b, "threshold_fds", r->trigger.threshold_fds, true);
+        kv_long(b, "max_sockets", sl_opt.max_sockets, true);
+        kv_str(b, "errno", r->reason != SL_REASON_EMFILE ? NULL : r->trigger.last_errno == ENFILE ? "ENFILE" : "EMFILE",
+               false);
+        sl_buf_puts(b, "},");
+    }
 
     key(b, "summary");
     sl_buf_putc(b, '{');
@@ -106,7 +134,13 @@ void sl_report_format_json(const struct sl_report *r, struct sl_buf *b)
     kv_long(b, "close_wait", r->close_wait, true);
     kv_long(b, "leaked", r->leaked, true);
     kv_long(b, "listening", r->listening, true);
-    kv_long(b, "stacks", (long long)r->nstacks, true);
+    kv_long(b, "peer_closed", r->peer_closed, true);
+    key(b, "leaks");
+    sl_buf_putc(b, '{');
+    for (int k = 1; k < SL_LEAKS; k++)
+        kv_long(b, sl_leak_name(k), r->leaks[k], k + 1 < SL_LEAKS);
+    sl_buf_puts(b, "},");
+    kv_long(b, "stacks", (long long)r->ngroups, true);
     kv_long(b, "opened", r->stats.opened, true);
     kv_long(b, "closed", r->stats.closed, false);
     sl_buf_puts(b, "},");
@@ -160,6 +194,18 @@ void sl_report_format_json(const struct sl_report *r, struct sl_buf *b)
         kv_long(b, "count", gr->count, true);
         kv_long(b, "leaked", gr->leaked, true);
         kv_long(b, "close_wait", gr->close_wait, true);
+        kv_long(b, "peer_closed", gr->peer_closed, true);
+        key(b, "leaks");
+        sl_buf_putc(b, '{');
+        bool firstk = true;
+        for (int k = 1; k < SL_LEAKS; k++)
+            if (gr->leaks[k]) {
+                if (!firstk)
+                    sl_buf_putc(b, ',');
+                kv_long(b, sl_leak_name(k), gr->leaks[k], false);
+                firstk = false;
+            }
+        sl_buf_puts(b, "},");
         key(b, "max_close_wait_ms");
         if (gr->cw_max_ns >= 0)
             sl_buf_printf(b, "%lld,", (long long)(gr->cw_max_ns / SL_MS));
@@ -179,5 +225,86 @@ void sl_report_format_json(const struct sl_report *r, struct sl_buf *b)
             }
         sl_buf_puts(b, "}}");
     }
-    sl_buf_puts(b, "]}\n");
+    sl_buf_puts(b, "],");
+
+    /* growth per stack since the previous report */
+    key(b, "growth");
+    sl_buf_putc(b, '{');
+    key(b, "since_ms");
+    if (r->since_previous_ns >= 0)
+        sl_buf_printf(b, "%lld,", (long long)(r->since_previous_ns / SL_MS));
+    else
+        sl_buf_puts(b, "null,");
+    key(b, "stacks");
+    sl_buf_putc(b, '[');
+    for (size_t k = 0; k < r->ngrowth; k++) {
+        const struct sl_rgrowth *g = &r->growth[k];
+        if (k)
+            sl_buf_putc(b, ',');
+        sl_buf_putc(b, '{');
+        kv_str(b, "stack", r->stacks[g->stack].id, true);
+        kv_long(b, "added", g->added, true);
+        kv_long(b, "removed", g->removed, true);
+        kv_long(b, "net", g->added - g->removed, true);
+        kv_long(b, "added_total", g->added_total, true);
+        kv_long(b, "removed_total", g->removed_total, false);
+        sl_buf_putc(b, '}');
+    }
+    sl_buf_puts(b, "]},");
+
+    /* sockets flagged as leaked by an earlier report, closed since */
+    key(b, "closed_late");
+    sl_buf_putc(b, '{');
+    kv_long(b, "total", r->late_total, true);
+    kv_long(b, "lost", r->late_lost, true);
+    key(b, "sockets");
+    sl_buf_putc(b, '[');
+    for (size_t k = 0; k < r->nlate; k++) {
+        const struct sl_rlate *l = &r->late[k];
+        if (k)
+            sl_buf_putc(b, ',');
+        sl_buf_putc(b, '{');
+        kv_long(b, "fd", l->ev.fd, true);
+        kv_str(b, "stack", r->stacks[l->stack].id, true);
+        kv_str(b, "leak", sl_leak_name(l->ev.leak), true);
+        kv_long(b, "lifetime_ms", l->ev.lifetime_ns / SL_MS, true);
+        kv_long(b, "closed_after_report_ms", l->ev.after_report_ns / SL_MS, false);
+        sl_buf_putc(b, '}');
+    }
+    sl_buf_puts(b, "]},");
+
+    /* what the shim saw only indirectly */
+    key(b, "unseen");
+    sl_buf_putc(b, '{');
+    kv_long(b, "found_open", r->unseen_found, true);
+    kv_long(b, "open_now", r->unseen_live, true);
+    kv_long(b, "closed", r->unseen_closed, true);
+    kv_long(b, "scm_rights", r->scm_rights, true);
+    kv_long(b, "double_closes", r->dclose_total, true);
+    kv_long(b, "events_lost", r->dclose_lost, true);
+    key(b, "double_close_sites");
+    sl_buf_putc(b, '[');
+    for (size_t k = 0; k < r->ndclose; k++) {
+        if (k)
+            sl_buf_putc(b, ',');
+        sl_buf_putc(b, '{');
+        kv_str(b, "stack", r->stacks[r->dclose[k].stack].id, true);
+        kv_long(b, "count", r->dclose[k].count, true);
+        kv_long(b, "fd", r->dclose[k].fd, false);
+        sl_buf_putc(b, '}');
+    }
+    sl_buf_puts(b, "]},");
+
+    key(b, "environment");
+    sl_buf_putc(b, '{');
+    kv_str(b, "kernel", r->env.kernel[0] ? r->env.kernel : NULL, true);
+    kv_long(b, "nofile_soft", r->env.nofile_soft, true);
+    kv_long(b, "nofile_hard", r->env.nofile_hard, true);
+    kv_long(b, "open_fds", r->env.open_fds, true);
+    kv_long(b, "threshold_fds", r->env.threshold_fds, true);
+    key(b, "sysctls");
+    sl_buf_putc(b, '{');
+    for (int k = 0; k < r->env.nsysctl; k++)
+        kv_str(b, r->env.sysctl[k].name, r->env.sysctl[k].value, k + 1 < r->env.nsysctl);
+    sl_buf_puts(b, "}}}\n");
 }

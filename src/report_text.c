@@ -8,6 +8,7 @@
  * SUMMARY line that grep and CI logs can pick up.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <inttypes.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -31,6 +32,8 @@ static const char *called(int origin)
     case SL_ORIGIN_ACCEPT: return "accepted";
     case SL_ORIGIN_DUP: return "duplicated by dup()";
     case SL_ORIGIN_INHERITED: return "inherited at start-up";
+    case SL_ORIGIN_SCM_RIGHTS: return "received through SCM_RIGHTS";
+    case SL_ORIGIN_UNSEEN: return "found open, never seen created";
     default: return "opened";
     }
 }
@@ -114,19 +117,68 @@ static void addr_summary(struct sl_buf *b, const char **v, size_t n)
     free(used);
 }
 
+/* "stuck in CLOSE_WAIT (2.0s to 3.0s)", for one kind of leak */
+static void leak_phrase(struct sl_buf *b, int kind, const struct sl_rgroup *g)
+{
+    switch (kind) {
+    case SL_LEAK_CLOSE_WAIT:
+        sl_buf_puts(b, "stuck in CLOSE_WAIT for ");
+        cw_range(b, g->cw_min_ns, g->cw_max_ns);
+        break;
+    case SL_LEAK_PEER_CLOSED:
+        sl_buf_puts(b, "held for ");
+        cw_range(b, g->cw_min_ns, g->cw_max_ns);
+        sl_buf_puts(b, " after their peer closed");
+        break;
+    case SL_LEAK_IDLE:
+        sl_buf_puts(b, "idle for idle_after (");
+        sl_buf_duration(b, sl_opt.idle_after);
+        sl_buf_puts(b, ") or more");
+        break;
+    case SL_LEAK_MAX_AGE:
+        sl_buf_puts(b, "open for max_age (");
+        sl_buf_duration(b, sl_opt.max_age);
+        sl_buf_puts(b, ") or more");
+        break;
+    }
+}
+
+/* "3 sockets stuck in CLOSE_WAIT (..)" or "5 sockets (3 stuck in ..., 2 open for ...)" */
+static void leak_summary(struct sl_buf *b, long total, const long *leaks, const struct sl_rgroup *g)
+{
+    int kinds = 0, only = 0;
+    for (int k = 1; k < SL_LEAKS; k++)
+        if (leaks[k])
+            kinds++, only = k;
+    sl_buf_printf(b, "%ld %s ", total, plural(total, "socket", "sockets"));
+    if (kinds == 1) {
+        leak_phrase(b, only, g);
+        return;
+    }
+    sl_buf_putc(b, '(');
+    bool first = true;
+    for (int k = 1; k < SL_LEAKS; k++)
+        if (leaks[k]) {
+            sl_buf_printf(b, "%s%ld ", first ? "" : ", ", leaks[k]);
+            leak_phrase(b, k, g);
+            first = false;
+        }
+    sl_buf_putc(b, ')');
+}
+
 static void group_block(const struct sl_report *r, const struct sl_rgroup *g, const uint32_t *members,
                         struct sl_buf *b)
 {
     const struct sl_rstack *st = &r->stacks[g->stack];
     if (g->leaked) {
-        sl_buf_printf(b, "Leak of %ld %s stuck in CLOSE_WAIT (", g->leaked, plural(g->leaked, "socket", "sockets"));
-        cw_range(b, g->cw_min_ns, g->cw_max_ns);
-        sl_buf_printf(b, "), %s:\n", called(g->origin));
+        sl_buf_puts(b, "Leak of ");
+        leak_summary(b, g->leaked, g->leaks, g);
+        sl_buf_printf(b, ", %s:\n", called(g->origin));
         if (g->count > g->leaked)
             sl_buf_printf(b, "  (%ld more from the same place not leaked)\n", g->count - g->leaked);
-    } else if (g->close_wait) {
-        sl_buf_printf(b, "%ld live %s, %ld in CLOSE_WAIT (", g->count, plural(g->count, "socket", "sockets"),
-                      g->close_wait);
+    } else if (g->close_wait || g->peer_closed) {
+        sl_buf_printf(b, "%ld live %s, %ld %s (", g->count, plural(g->count, "socket", "sockets"),
+                      g->close_wait + g->peer_closed, g->close_wait ? "in CLOSE_WAIT" : "with the peer gone");
         cw_range(b, g->cw_min_ns, g->cw_max_ns);
         sl_buf_puts(b, ", not leaked yet: after ");
         sl_buf_duration(b, sl_opt.close_wait_after);
@@ -136,9 +188,11 @@ static void group_block(const struct sl_report *r, const struct sl_rgroup *g, co
                       called(g->origin));
     }
     if (st->nframes == 0)
-        sl_buf_printf(b, "    (no stack: %s)\n", g->origin == SL_ORIGIN_INHERITED ? "the socket predates this program"
-                                                  : sl_opt.stack_depth == 0 ? "stack_depth=0"
-                                                                            : "not captured");
+        sl_buf_printf(b, "    (no stack: %s)\n",
+                      g->origin == SL_ORIGIN_INHERITED ? "the socket predates this program"
+                      : g->origin == SL_ORIGIN_UNSEEN  ? "created where the shim could not see (raw system call, io_uring)"
+                      : sl_opt.stack_depth == 0        ? "stack_depth=0"
+                                                       : "not captured");
     for (int i = 0; i < st->nframes; i++)
         frame_line(b, i, &st->frames[i]);
 
@@ -213,34 +267,42 @@ void sl_report_format_text(const struct sl_report *r, struct sl_buf *b)
     }
     free(fill);
 
-    /* headline */
+    /* headline: the trouble that triggered the report, then the worst leak */
+    if (r->reason == SL_REASON_EMFILE)
+        sl_buf_printf(b, "==%d==sockleak: out of file descriptors (%s): %ld open, limit %ld\n", pid,
+                      r->trigger.last_errno == ENFILE ? "ENFILE" : "EMFILE", r->env.open_fds, r->trigger.nofile_soft);
+    else if (r->reason == SL_REASON_THRESHOLD)
+        sl_buf_printf(b, "==%d==sockleak: threshold reached: %ld fds open of %ld (fd_threshold %d%%), %ld live sockets%s\n",
+                      pid, r->env.open_fds, r->trigger.nofile_soft, sl_opt.fd_threshold, r->live,
+                      sl_opt.max_sockets > 0 && r->live >= sl_opt.max_sockets ? " (max_sockets reached)" : "");
     sl_buf_printf(b, "==%d==sockleak: ", pid);
     if (r->leaked) {
         const struct sl_rgroup *g = &r->groups[0];
-        sl_buf_printf(b, "%ld %s stuck in CLOSE_WAIT for ", r->leaked, plural(r->leaked, "socket", "sockets"));
         int64_t lo = -1, hi = -1;
         for (size_t k = 0; k < r->nsocks; k++)
-            if (r->socks[k].leak) {
-                int64_t d = r->socks[k].close_wait_ns;
+            if (r->socks[k].leak == SL_LEAK_CLOSE_WAIT || r->socks[k].leak == SL_LEAK_PEER_CLOSED) {
+                int64_t d = r->socks[k].close_wait_ns >= 0 ? r->socks[k].close_wait_ns : r->socks[k].peer_closed_ns;
                 if (lo < 0 || d < lo)
                     lo = d;
                 if (d > hi)
                     hi = d;
             }
-        cw_range(b, lo, hi);
+        struct sl_rgroup whole = *g;
+        whole.cw_min_ns = lo, whole.cw_max_ns = hi;
+        leak_summary(b, r->leaked, r->leaks, &whole);
         sl_buf_puts(b, ", opened at ");
         where(b, &r->stacks[g->stack]);
         if (r->ngroups > 1 && r->groups[1].leaked)
             sl_buf_puts(b, " and elsewhere");
         sl_buf_putc(b, '\n');
-    } else if (r->close_wait) {
-        /* in CLOSE_WAIT, but not for close_wait_after yet: say so, and where */
+    } else if (r->close_wait || r->peer_closed) {
+        /* half-closed, but not for close_wait_after yet: say so, and where */
         const struct sl_rgroup *g = NULL;
         for (size_t k = 0; k < r->ngroups && !g; k++)
-            if (r->groups[k].close_wait)
+            if (r->groups[k].close_wait || r->groups[k].peer_closed)
                 g = &r->groups[k];
-        sl_buf_printf(b, "%ld live %s, none leaked yet: %ld in CLOSE_WAIT for ", r->live,
-                      plural(r->live, "socket", "sockets"), r->close_wait);
+        sl_buf_printf(b, "%ld live %s, none leaked yet: %ld %s for ", r->live, plural(r->live, "socket", "sockets"),
+                      r->close_wait + r->peer_closed, r->close_wait ? "in CLOSE_WAIT" : "with the peer gone");
         cw_range(b, g->cw_min_ns, g->cw_max_ns);
         sl_buf_puts(b, " (leaked after ");
         sl_buf_duration(b, sl_opt.close_wait_after);
@@ -265,20 +327,86 @@ void sl_report_format_text(const struct sl_report *r, struct sl_buf *b)
         sl_buf_putc(b, '\n');
     }
 
-    /* what the shim could not see */
-    if (r->untracked || r->stats.stale || r->dropped_now || r->stack_overflow || r->truncated) {
+    /* growth since the previous report */
+    if (r->since_previous_ns >= 0) {
+        size_t shown = 0;
+        for (size_t k = 0; k < r->ngrowth && shown < 10; k++) {
+            const struct sl_rgrowth *g = &r->growth[k];
+            if (g->added - g->removed <= 0)
+                break; /* sorted by net growth */
+            if (!shown++) {
+                sl_buf_puts(b, "Growing since the previous report (");
+                sl_buf_duration(b, r->since_previous_ns);
+                sl_buf_puts(b, " ago):\n");
+            }
+            sl_buf_printf(b, "  +%ld -%ld (net +%ld; %ld opened, %ld closed since start) at ", g->added, g->removed,
+                          g->added - g->removed, g->added_total, g->removed_total);
+            where(b, &r->stacks[g->stack]);
+            sl_buf_printf(b, " [%s]\n", r->stacks[g->stack].id);
+        }
+        if (shown)
+            sl_buf_putc(b, '\n');
+    }
+
+    /* sockets a report had flagged, closed since: slow paths, not leaks */
+    if (r->nlate) {
+        sl_buf_printf(b, "Closed late (flagged as leaked by an earlier report, then closed: a slow path, not a leak): %zu %s\n",
+                      r->nlate, plural((long)r->nlate, "socket", "sockets"));
+        for (size_t k = 0; k < r->nlate && k < 10; k++) {
+            const struct sl_rlate *l = &r->late[k];
+            sl_buf_printf(b, "  fd %d (%s) closed ", l->ev.fd, sl_leak_name(l->ev.leak));
+            sl_buf_duration(b, l->ev.after_report_ns);
+            sl_buf_puts(b, " after the report, open ");
+            sl_buf_duration(b, l->ev.lifetime_ns);
+            sl_buf_puts(b, " in all, opened at ");
+            where(b, &r->stacks[l->stack]);
+            sl_buf_putc(b, '\n');
+        }
+        if (r->nlate > 10)
+            sl_buf_printf(b, "  ... and %zu more\n", r->nlate - 10);
+        sl_buf_putc(b, '\n');
+    }
+
+    /* double closes: a bug of its own, and a sign of fd confusion */
+    for (size_t k = 0; k < r->ndclose; k++) {
+        const struct sl_rdclose *d = &r->dclose[k];
+        const struct sl_rstack *st = &r->stacks[d->stack];
+        sl_buf_printf(b, "Double close of a socket already closed (%ld %s, e.g. fd %d), at:\n", d->count,
+                      plural(d->count, "time", "times"), d->fd);
+        for (int i = 0; i < st->nframes; i++)
+            frame_line(b, i, &st->frames[i]);
+        sl_buf_putc(b, '\n');
+    }
+
+    /* what the shim could not see, or saw only indirectly */
+    if (r->untracked || r->stats.stale || r->dropped_now || r->stack_overflow || r->truncated || r->unseen_found
+        || r->dclose_total || r->late_lost || r->dclose_lost) {
         sl_buf_printf(b, "==%d==coverage:", pid);
         if (r->untracked)
             sl_buf_printf(b, " %ld %s created but not tracked (%ld for lack of memory or max_tracked);", r->untracked,
                           plural(r->untracked, "socket", "sockets"), r->nomem);
         if (r->stats.stale)
             sl_buf_printf(b, " %ld closed behind the shim's back (fclose, raw syscalls);", r->stats.stale);
+        if (r->unseen_found)
+            sl_buf_printf(b, " %ld found open but never seen created (%ld still open, %ld closed since);",
+                          r->unseen_found, r->unseen_live, r->unseen_closed);
+        if (r->dclose_total)
+            sl_buf_printf(b, " %ld double %s;", r->dclose_total, plural(r->dclose_total, "close", "closes"));
+        if (r->late_lost || r->dclose_lost)
+            sl_buf_printf(b, " %ld events lost (too many between reports);", r->late_lost + r->dclose_lost);
         if (r->stack_overflow)
             sl_buf_printf(b, " %ld stacks not stored (table full);", r->stack_overflow);
         if (r->truncated)
             sl_buf_puts(b, " this report is incomplete (out of memory);");
         sl_buf_putc(b, '\n');
     }
+    sl_buf_printf(b, "==%d==environment: %s; %ld fds open, limit %ld", pid, r->env.kernel[0] ? r->env.kernel : "?",
+                  r->env.open_fds, r->env.nofile_soft);
+    if (r->env.threshold_fds > 0)
+        sl_buf_printf(b, " (report at %ld)", r->env.threshold_fds);
+    for (int k = 0; k < r->env.nsysctl; k++)
+        sl_buf_printf(b, "%s %s=%s", k ? "" : ";", r->env.sysctl[k].name, r->env.sysctl[k].value);
+    sl_buf_putc(b, '\n');
     size_t leaky_stacks = 0;
     for (size_t g = 0; g < r->ngroups; g++)
         leaky_stacks += r->groups[g].leaked > 0;

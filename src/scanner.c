@@ -1,14 +1,23 @@
 /*
- * scanner.c - the background thread: CLOSE_WAIT scans and dump requests.
+ * scanner.c - the background thread: scans, triggered and periodic reports.
  *
  * One thread per process, started when the first socket is tracked (processes that
- * never touch a socket never get it). It sleeps on a futex word; the dump-signal
- * handler only bumps a counter and wakes the futex (two atomic ops and one system
- * call: async-signal-safe), and the thread writes the report. Every scan_interval it
- * makes one pass over the registry: it fills in what creation left out to stay cheap
- * (inode, and family/type of sockets accepted from untracked listeners), drops entries
- * closed behind the shim's back, and reads the TCP state of each TCP socket, starting
- * the CLOSE_WAIT clock the first time a socket is seen there.
+ * never touch a socket never get it). It sleeps on a futex word. Anything may ask it
+ * for a report: the dump-signal handler, a trigger in a wrapper (triggers.c), by
+ * setting the reason's bit in `pending` and waking the futex (atomic ops and one
+ * system call: async-signal-safe); the thread writes one report per pending reason,
+ * so a storm of signals gives reports, never a lost request.
+ *
+ * Every scan_interval it scans (sl_scan_once):
+ *   - the fd table (/proc/self/fd): counts open fds for the triggers, and adopts
+ *     sockets that are open but were never seen created (origin "unseen");
+ *   - the registry: fills in what creation left out to stay cheap (inode; family and
+ *     type of sockets accepted from untracked listeners), drops entries closed behind
+ *     the shim's back, and reads the state of each TCP socket: with TCP_INFO per
+ *     socket, or, from 1000 TCP sockets on (scan_method), with one NETLINK_SOCK_DIAG
+ *     dump of the sockets in CLOSE_WAIT matched by inode; unix stream sockets are
+ *     polled for POLLRDHUP (peer closed).
+ * Every report_interval it writes a report (reason "interval").
  *
  * The thread blocks every signal, so it never steals one meant for the host, and runs
  * with the guard held, so nothing it does is recorded.
@@ -29,16 +38,23 @@
 #include "internal.h"
 
 static _Atomic uint32_t wake_word;
-static _Atomic long dump_requests, dumps_done;
+static _Atomic unsigned pending; /* bit per enum sl_reason */
 static _Atomic int started;
 
-void sl_scanner_request_dump(void)
+#define SOCK_DIAG_FROM 1000 /* TCP sockets from which auto scans use sock_diag */
+
+void sl_scanner_request(int reason)
 {
     int saved = errno;
-    atomic_fetch_add(&dump_requests, 1);
+    atomic_fetch_or(&pending, 1u << reason);
     atomic_fetch_add(&wake_word, 1);
     syscall(SYS_futex, &wake_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
     errno = saved;
+}
+
+void sl_scanner_request_dump(void)
+{
+    sl_scanner_request(SL_REASON_SIGNAL);
 }
 
 static bool is_tcp(const struct sl_rec_info *i)
@@ -47,16 +63,93 @@ static bool is_tcp(const struct sl_rec_info *i)
         && (i->proto == 0 || i->proto == IPPROTO_TCP || i->proto == 262);
 }
 
+static bool is_unix_stream(const struct sl_rec_info *i)
+{
+    return i->family == AF_UNIX && (i->type == SOCK_STREAM || i->type == SOCK_SEQPACKET);
+}
+
+/* ---- the fd table ---- */
+
+static int visit_fd(int fd, void *arg)
+{
+    long *open_fds = arg;
+    (*open_fds)++;
+    if (sl_fd_watched(fd))
+        return 0; /* tracked (or ours) */
+    uint64_t dev, ino;
+    int family, type, proto;
+    if (sl_probe_inode(fd, &dev, &ino) != 0)
+        return 0; /* not a socket */
+    if (sl_probe_meta(fd, &family, &type, &proto) != 0)
+        family = type = proto = 0;
+    sl_fd_unseen(fd, family, type, proto, dev, ino);
+    return 0;
+}
+
+/* ---- CLOSE_WAIT by sock_diag ---- */
+
+struct ino_set {
+    struct sl_cw_entry *v;
+    size_t mask;
+};
+
+static struct sl_cw_entry *set_find(const struct ino_set *s, uint64_t ino)
+{
+    for (size_t i = (ino * 0x9e3779b97f4a7c15ull) & s->mask;; i = (i + 1) & s->mask) {
+        if (s->v[i].ino == ino)
+            return &s->v[i];
+        if (!s->v[i].ino)
+            return NULL;
+    }
+}
+
+/* Hash the CLOSE_WAIT sockets of the namespace by inode. false if sock_diag failed. */
+static bool close_wait_set(struct ino_set *set)
+{
+    struct sl_cw_entry *list;
+    long n = sl_probe_close_wait_inodes(&list);
+    if (n < 0)
+        return false;
+    size_t cap = 16;
+    while (cap < (size_t)n * 2)
+        cap *= 2;
+    set->v = calloc(cap, sizeof(*set->v));
+    set->mask = cap - 1;
+    if (!set->v) {
+        free(list);
+        return false;
+    }
+    for (long k = 0; k < n; k++) {
+        if (!list[k].ino)
+            continue;
+        size_t i = (list[k].ino * 0x9e3779b97f4a7c15ull) & set->mask;
+        while (set->v[i].ino && set->v[i].ino != list[k].ino)
+            i = (i + 1) & set->mask;
+        set->v[i] = list[k];
+    }
+    free(list);
+    return true;
+}
+
 void sl_scan_once(void)
 {
+    long open_fds = 0;
+    sl_probe_each_fd(visit_fd, &open_fds);
+    sl_trigger_scan(open_fds, sl_fd_live());
+
     struct sl_rec_info *snap;
     long n = sl_fd_snapshot(&snap);
-    if (n <= 0) {
-        if (n == 0)
-            free(snap);
+    if (n < 0)
         return;
-    }
     int64_t now = sl_now_ns();
+    long tcp = 0;
+    for (long k = 0; k < n; k++)
+        tcp += is_tcp(&snap[k]);
+    struct ino_set cw = { NULL, 0 };
+    bool diag = sl_opt.scan_method == SL_SCAN_SOCK_DIAG || (sl_opt.scan_method == SL_SCAN_AUTO && tcp >= SOCK_DIAG_FROM);
+    if (diag && !close_wait_set(&cw))
+        diag = false; /* no sock_diag here (seccomp, old kernel): one probe per socket */
+
     for (long k = 0; k < n; k++) {
         struct sl_rec_info *i = &snap[k];
         if (!i->ino) {
@@ -66,6 +159,7 @@ void sl_scan_once(void)
                 continue;
             }
             sl_fd_set_inode(i->fd, i->gen, dev, ino);
+            i->dev = dev, i->ino = ino;
         }
         if (!i->family || !i->type) {
             int fam, type, proto;
@@ -74,36 +168,67 @@ void sl_scan_once(void)
                 i->family = (uint16_t)fam, i->type = (uint8_t)type, i->proto = (uint16_t)proto;
             }
         }
-        struct sl_tcp t;
-        if (is_tcp(i) && sl_probe_tcp(i->fd, &t) == 0)
-            sl_fd_observe(i->fd, i->gen, t.state, now - (int64_t)t.last_ack_recv_ms * SL_MS, now, NULL);
+        if (is_tcp(i)) {
+            if (diag) {
+                struct sl_cw_entry *e = set_find(&cw, i->ino);
+                if (e)
+                    sl_fd_observe(i->fd, i->gen, TCP_CLOSE_WAIT, now - (int64_t)e->last_ack_recv_ms * SL_MS, now, NULL);
+                else
+                    sl_fd_observe(i->fd, i->gen, SL_STATE_OPEN, now, now, NULL);
+            } else {
+                struct sl_tcp t;
+                if (sl_probe_tcp(i->fd, &t) == 0)
+                    sl_fd_observe(i->fd, i->gen, t.state, now - (int64_t)t.last_ack_recv_ms * SL_MS, now, NULL);
+            }
+        } else if (is_unix_stream(i)) {
+            sl_fd_observe(i->fd, i->gen, sl_probe_peer_closed(i->fd) ? SL_STATE_PEER_CLOSED : SL_STATE_OPEN, now, now,
+                          NULL);
+        }
     }
+    free(cw.v);
     free(snap);
+}
+
+/* ---- the thread ---- */
+
+static int64_t next_after(int64_t from, int64_t every)
+{
+    return every > 0 ? from + every : INT64_MAX;
 }
 
 static void *loop(void *arg)
 {
     (void)arg;
     sl_tls_guard = 1; /* this thread is the shim: never record what it does */
-    int64_t interval = sl_opt.scan_interval;
-    int64_t next_scan = sl_now_ns() + interval;
+    int64_t now = sl_now_ns();
+    int64_t next_scan = next_after(now, sl_opt.scan_interval);
+    int64_t next_report = next_after(now, sl_opt.report_interval);
     for (;;) {
         uint32_t w = atomic_load(&wake_word);
-        long want = atomic_load(&dump_requests);
-        if (want != atomic_load(&dumps_done)) {
-            sl_report_write(SL_REASON_SIGNAL);
-            atomic_store(&dumps_done, want); /* requests that arrived meanwhile get the next report */
+        unsigned want = atomic_exchange(&pending, 0);
+        if (want) {
+            /* trouble first: its report should show the moment */
+            static const int order[] = { SL_REASON_EMFILE, SL_REASON_THRESHOLD, SL_REASON_SIGNAL, SL_REASON_API };
+            for (size_t k = 0; k < SL_ARRAY_LEN(order); k++)
+                if (want & (1u << order[k]))
+                    sl_report_write(order[k]);
             continue;
         }
-        int64_t now = sl_now_ns();
-        if (interval > 0 && now >= next_scan) {
+        now = sl_now_ns();
+        if (now >= next_scan) {
             sl_scan_once();
             now = sl_now_ns();
-            next_scan = now + interval;
+            next_scan = next_after(now, sl_opt.scan_interval);
         }
+        if (now >= next_report) {
+            sl_report_write(SL_REASON_INTERVAL);
+            now = sl_now_ns();
+            next_report = next_after(now, sl_opt.report_interval);
+        }
+        int64_t wake = next_scan < next_report ? next_scan : next_report;
         struct timespec ts, *tsp = NULL;
-        if (interval > 0) {
-            int64_t d = next_scan - now;
+        if (wake != INT64_MAX) {
+            int64_t d = wake > now ? wake - now : 0;
             ts.tv_sec = d / SL_SEC;
             ts.tv_nsec = d % SL_SEC;
             tsp = &ts;
@@ -118,6 +243,10 @@ void sl_scanner_start(void)
     if (atomic_load_explicit(&started, memory_order_relaxed) || atomic_exchange(&started, 1))
         return;
     int saved = errno;
+    /* the fds the shim keeps, opened now, in this thread, so they never race the
+     * host's next socket() for a low number */
+    sl_privfd_reserve();
+    sl_probe_each_fd(NULL, NULL);
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -144,6 +273,5 @@ void sl_scanner_after_fork_child(void)
 {
     /* the thread did not survive the fork; requests made in the parent are the parent's */
     atomic_store(&started, 0);
-    atomic_store(&dump_requests, 0);
-    atomic_store(&dumps_done, 0);
+    atomic_store(&pending, 0);
 }

@@ -19,6 +19,9 @@
  * The stack table is open addressing over atomic pointers: lookups take no lock,
  * inserts take table_lock and publish with release stores. Stacks are immutable once
  * published, so readers (the reporter) need no lock either. Ids are dense from 1.
+ * Beside each stack, two atomic counters say how many sockets it opened and how many
+ * of those were closed since start (id 0: sockets without a stack): reports turn them
+ * into growth per stack.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -38,6 +41,10 @@ __thread int sl_tls_in_unwind __attribute__((tls_model("initial-exec")));
 #define SKIP_SLACK 8          /* our own frames above the host's, at most */
 #define ARENA_CHUNK (256 * 1024)
 
+struct counts {
+    _Atomic long opened, closed;
+};
+static struct counts *counts;              /* by stack id; [0] = sockets without a stack */
 static _Atomic(struct sl_stack *) *slots;
 static struct sl_stack **by_id;            /* by_id[id], 1..nstacks */
 static _Atomic uint32_t nstacks;
@@ -119,7 +126,8 @@ int sl_stacks_init(void)
     dl_iterate_phdr(find_ranges, NULL);
     slots = map_zeroed(SLOTS * sizeof(*slots));
     by_id = map_zeroed((MAX_STACKS + 1) * sizeof(*by_id));
-    if (!slots || !by_id)
+    counts = map_zeroed((MAX_STACKS + 1) * sizeof(*counts));
+    if (!slots || !by_id || !counts)
         return -ENOMEM;
 
     /* The unwinder. RTLD_LOCAL keeps its _Unwind_* out of the host's symbol scope. */
@@ -261,6 +269,22 @@ const struct sl_stack *sl_stack_get(uint32_t id)
 uint32_t sl_stack_max_id(void)
 {
     return atomic_load_explicit(&nstacks, memory_order_acquire);
+}
+
+void sl_stack_note(uint32_t id, bool opened)
+{
+    if (!counts || id > MAX_STACKS)
+        return;
+    atomic_fetch_add_explicit(opened ? &counts[id].opened : &counts[id].closed, 1, memory_order_relaxed);
+}
+
+void sl_stack_counts(uint32_t id, long *opened, long *closed)
+{
+    *opened = *closed = 0;
+    if (!counts || id > MAX_STACKS)
+        return;
+    *opened = atomic_load_explicit(&counts[id].opened, memory_order_relaxed);
+    *closed = atomic_load_explicit(&counts[id].closed, memory_order_relaxed);
 }
 
 long sl_stack_overflow(void)

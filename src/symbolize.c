@@ -9,7 +9,8 @@
  * debug file found by build-id under /usr/lib/debug/.build-id. Files are mapped
  * read-only and every offset is bounds-checked: a truncated or hostile ELF file gives
  * no names, never a crash. C++ names are demangled through the host's
- * __cxa_demangle when the host has one. Nothing here runs inside a wrapper.
+ * __cxa_demangle when the host has one. Symbol tables are loaded once per module and
+ * kept. Nothing here runs inside a wrapper.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -18,6 +19,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,17 +35,28 @@ struct sym {
     const char *name; /* inside the module's file mapping */
 };
 
-struct sl_module {
-    uintptr_t bias, lo, hi;
+/* A module file's function symbols, loaded once per process and kept (the mappings
+ * are the files' pages, shared with the page cache): later reports, including one
+ * written when the process is out of fds, need no file opened again. */
+struct symtab {
+    struct symtab *next;
     char *path;
     char build_id[41];
-    bool syms_tried;
     struct sym *syms;
     size_t nsyms;
     void *map;
     size_t maplen;
     void *dbg_map; /* separate debug file, when used */
     size_t dbg_maplen;
+};
+static struct symtab *tabs;
+static pthread_mutex_t tabs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct sl_module {
+    uintptr_t bias, lo, hi;
+    char *path;
+    char build_id[41];
+    const struct symtab *tab; /* NULL until needed */
 };
 
 /* demangled names, freed with the map */
@@ -81,10 +94,9 @@ static void read_build_id(struct dl_phdr_info *info, char *out)
  * loader knows by a relative name, e.g. LD_PRELOAD=build/lib.so). */
 static char *path_from_maps(uintptr_t addr)
 {
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    int fd = sl_privfd_open("/proc/self/maps", O_RDONLY, 0);
     if (fd < 0)
         return NULL;
-    fd = sl_privfd_adopt(fd);
     struct sl_buf b;
     sl_buf_init(&b);
     char chunk[8192];
@@ -160,10 +172,9 @@ int sl_modmap_build(struct sl_modmap *m)
 /* Map a whole file read-only; the fd is the shim's for the few syscalls it lives. */
 static void *map_file(const char *path, size_t *len)
 {
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    int fd = sl_privfd_open(path, O_RDONLY, 0);
     if (fd < 0)
         return NULL;
-    fd = sl_privfd_adopt(fd);
     struct stat st;
     void *p = NULL;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= (off_t)sizeof(ElfW(Ehdr))) {
@@ -232,32 +243,55 @@ static size_t load_syms(const void *map, size_t len, uint32_t want, struct sym *
     return 0;
 }
 
-static void load_module_syms(struct sl_module *mod)
+static void load_symtab(struct symtab *t)
 {
-    mod->syms_tried = true;
-    if (!mod->path || !*mod->path || mod->path[0] != '/')
-        return;
-    mod->map = map_file(mod->path, &mod->maplen);
-    if (mod->map) {
-        mod->nsyms = load_syms(mod->map, mod->maplen, SHT_SYMTAB, &mod->syms);
-        if (mod->nsyms)
+    t->map = map_file(t->path, &t->maplen);
+    if (t->map) {
+        t->nsyms = load_syms(t->map, t->maplen, SHT_SYMTAB, &t->syms);
+        if (t->nsyms)
             return;
     }
-    if (mod->build_id[0] && strlen(mod->build_id) > 2) {
+    if (t->build_id[0] && strlen(t->build_id) > 2) {
         char dbg[PATH_MAX];
-        snprintf(dbg, sizeof(dbg), "/usr/lib/debug/.build-id/%.2s/%s.debug", mod->build_id, mod->build_id + 2);
-        mod->dbg_map = map_file(dbg, &mod->dbg_maplen);
-        if (mod->dbg_map) {
-            mod->nsyms = load_syms(mod->dbg_map, mod->dbg_maplen, SHT_SYMTAB, &mod->syms);
-            if (mod->nsyms)
+        snprintf(dbg, sizeof(dbg), "/usr/lib/debug/.build-id/%.2s/%s.debug", t->build_id, t->build_id + 2);
+        t->dbg_map = map_file(dbg, &t->dbg_maplen);
+        if (t->dbg_map) {
+            t->nsyms = load_syms(t->dbg_map, t->dbg_maplen, SHT_SYMTAB, &t->syms);
+            if (t->nsyms)
                 return;
         }
     }
-    if (mod->map)
-        mod->nsyms = load_syms(mod->map, mod->maplen, SHT_DYNSYM, &mod->syms);
+    if (t->map)
+        t->nsyms = load_syms(t->map, t->maplen, SHT_DYNSYM, &t->syms);
 }
 
-static const struct sym *find_sym(const struct sl_module *mod, uintptr_t off)
+static const struct symtab *module_symtab(struct sl_module *mod)
+{
+    static const struct symtab none;
+    if (mod->tab)
+        return mod->tab;
+    mod->tab = &none;
+    if (!mod->path || mod->path[0] != '/')
+        return mod->tab;
+    pthread_mutex_lock(&tabs_lock);
+    struct symtab *t = tabs;
+    while (t && (strcmp(t->path, mod->path) || strcmp(t->build_id, mod->build_id)))
+        t = t->next;
+    if (!t && (t = calloc(1, sizeof(*t))) != NULL) {
+        t->path = strdup(mod->path);
+        snprintf(t->build_id, sizeof(t->build_id), "%s", mod->build_id);
+        if (t->path)
+            load_symtab(t);
+        t->next = tabs;
+        tabs = t;
+    }
+    pthread_mutex_unlock(&tabs_lock);
+    if (t)
+        mod->tab = t;
+    return mod->tab;
+}
+
+static const struct sym *find_sym(const struct symtab *mod, uintptr_t off)
 {
     size_t lo = 0, hi = mod->nsyms;
     while (lo < hi) { /* first symbol with value > off */
@@ -330,9 +364,7 @@ void sl_symbolize(struct sl_modmap *m, uintptr_t ip, uintptr_t lookup_ip, struct
         out->module = mod->path;
         out->module_offset = ip - mod->bias;
         out->build_id = mod->build_id[0] ? mod->build_id : NULL;
-        if (!mod->syms_tried)
-            load_module_syms(mod);
-        const struct sym *s = find_sym(mod, lookup_ip - mod->bias);
+        const struct sym *s = find_sym(module_symtab(mod), lookup_ip - mod->bias);
         if (s) {
             out->function = demangle(m, s->name);
             out->function_offset = ip - mod->bias - s->value;
@@ -352,12 +384,7 @@ void sl_modmap_free(struct sl_modmap *m)
 {
     for (size_t i = 0; i < m->n; i++) {
         struct sl_module *mod = &m->mods[i];
-        free(mod->path);
-        free(mod->syms);
-        if (mod->map)
-            munmap(mod->map, mod->maplen);
-        if (mod->dbg_map)
-            munmap(mod->dbg_map, mod->dbg_maplen);
+        free(mod->path); /* symbol tables stay cached */
     }
     for (struct owned *o = m->owned, *n; o; o = n) {
         n = o->next;

@@ -41,6 +41,17 @@ static void missed(void)
     }
 }
 
+/* A call that makes an fd failed: EMFILE/ENFILE start the trouble trigger. */
+static inline void create_failed(void)
+{
+    if (SL_UNLIKELY(errno == EMFILE || errno == ENFILE)) {
+        int e = errno;
+        if (sl_recording())
+            sl_trigger_emfile(e);
+        errno = e;
+    }
+}
+
 static socklen_t min_len(socklen_t cap, const socklen_t *len)
 {
     return len && *len < cap ? *len : cap;
@@ -59,6 +70,8 @@ SL_EXPORT int socket(int domain, int type, int protocol)
         else
             missed();
         errno = e;
+    } else {
+        create_failed();
     }
     return fd;
 }
@@ -77,6 +90,8 @@ SL_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
             missed();
         }
         errno = e;
+    } else {
+        create_failed();
     }
     return r;
 }
@@ -93,6 +108,8 @@ SL_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
         else
             missed();
         errno = e;
+    } else {
+        create_failed();
     }
     return r;
 }
@@ -109,6 +126,8 @@ SL_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
         else
             missed();
         errno = e;
+    } else {
+        create_failed();
     }
     return r;
 }
@@ -135,6 +154,8 @@ SL_EXPORT int dup(int oldfd)
         int e = errno;
         sl_fd_dup(oldfd, r);
         errno = e;
+    } else if (r < 0) {
+        create_failed();
     }
     return r;
 }
@@ -183,6 +204,8 @@ static int fcntl_common(int (*real)(int, int, ...), int fd, int cmd, void *arg)
         int e = errno;
         sl_fd_dup(fd, r);
         errno = e;
+    } else if (r < 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) {
+        create_failed();
     }
     return r;
 }
@@ -229,10 +252,22 @@ static int close_slow(int fd)
     return r;
 }
 
+/* close() said EBADF: a double close of a socket we saw closed? */
+static int close_failed(int fd, int r)
+{
+    int e = errno;
+    if (e == EBADF && sl_recording())
+        sl_fd_bad_close(fd);
+    errno = e;
+    return r;
+}
+
 SL_EXPORT int close(int fd)
 {
-    if (SL_LIKELY(!sl_fd_watched(fd)))
-        return real_close(fd);
+    if (SL_LIKELY(!sl_fd_watched(fd))) {
+        int r = real_close(fd);
+        return SL_LIKELY(r == 0) ? 0 : close_failed(fd, r);
+    }
     return close_slow(fd);
 }
 
@@ -299,6 +334,46 @@ SL_EXPORT void closefrom(int lowfd)
         sl_probe_each_fd(close_one_fallback, &lowfd);
     }
     sl_fd_release(list);
+}
+
+/* ---- receiving fds: SCM_RIGHTS ---- */
+
+static void received(struct msghdr *msg)
+{
+    if (!msg || !msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr))
+        return;
+    int e = errno;
+    sl_ensure();
+    if (sl_recording()) {
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0))
+                continue;
+            size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t k = 0; k < n; k++) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+                sl_fd_received(fd);
+            }
+        }
+    }
+    errno = e;
+}
+
+SL_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    ssize_t r = real_recvmsg(fd, msg, flags);
+    if (r >= 0 && msg && msg->msg_controllen)
+        received(msg);
+    return r;
+}
+
+SL_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, struct timespec *timeout)
+{
+    int r = real_recvmmsg(fd, vec, vlen, flags, timeout);
+    for (int k = 0; k < r; k++)
+        if (vec[k].msg_hdr.msg_controllen)
+            received(&vec[k].msg_hdr);
+    return r;
 }
 
 /* ---- the shim's own pipe ---- */
@@ -394,6 +469,19 @@ SL_EXPORT int sockleak_report(void)
     if (atomic_load(&sl_core_state) != 2)
         return -EAGAIN;
     return sl_report_write(SL_REASON_API);
+}
+
+SL_EXPORT int sockleak_scan(void)
+{
+    sl_ensure();
+    if (atomic_load(&sl_core_state) != 2)
+        return -EAGAIN;
+    int e = errno;
+    sl_guard_enter();
+    sl_scan_once();
+    sl_guard_leave();
+    errno = e;
+    return 0;
 }
 
 SL_EXPORT const char *sockleak_version(void)

@@ -407,10 +407,13 @@ static void test_detach_release_removes_and_counts_closed(void **state)
     struct sl_rec *r = sl_fd_detach(fd);
     assert_non_null(r);
     assert_false(sl_fd_tracked(fd));
-    assert_false(sl_fd_watched(fd));
+    /* the watch bit stays until release: a scan between detach and the real close must
+     * not take the still-open socket for one nobody tracks */
+    assert_true(sl_fd_watched(fd));
     assert_false(find_rec(fd, &(struct sl_rec_info){ 0 }));
     assert_int_equal(stats().live, a.live - 1);
     sl_fd_release(r);
+    assert_false(sl_fd_watched(fd));
     struct sl_fd_stats b = stats();
     assert_int_equal(b.closed - a.closed, 1);
     assert_int_equal(b.live, a.live - 1);
@@ -472,18 +475,32 @@ static void test_detach_range_detaches_exactly_the_tracked_fds_inside(void **sta
     struct sl_fd_stats a = stats();
     struct sl_rec *list = sl_fd_detach_range(FAKE + 10, FAKE + 200);
     assert_non_null(list);
-    for (size_t k = 0; k < SL_ARRAY_LEN(inside); k++) {
+    for (size_t k = 0; k < SL_ARRAY_LEN(inside); k++)
         assert_false(sl_fd_tracked(inside[k]));
-        assert_false(sl_fd_watched(inside[k]));
-    }
     for (size_t k = 0; k < SL_ARRAY_LEN(outside); k++) {
         assert_true(sl_fd_tracked(outside[k]));
         assert_true(sl_fd_watched(outside[k]));
     }
     assert_int_equal(stats().live, (long)SL_ARRAY_LEN(outside));
     sl_fd_release(list);
+    for (size_t k = 0; k < SL_ARRAY_LEN(inside); k++)
+        assert_false(sl_fd_watched(inside[k]));
     struct sl_fd_stats b = stats();
     assert_int_equal(b.closed - a.closed, (long)SL_ARRAY_LEN(inside)); /* the list held exactly those */
+}
+
+/* A number reused by a new socket between detach and release keeps its watch bit. */
+static void test_release_keeps_watch_bit_of_a_new_socket_on_the_number(void **state)
+{
+    (void)state;
+    create_fake(FAKE, AF_INET, SOCK_STREAM, 0);
+    struct sl_rec *r = sl_fd_detach(FAKE);
+    assert_non_null(r);
+    create_fake(FAKE, AF_INET, SOCK_DGRAM, 0); /* another thread got the number */
+    sl_fd_release(r);
+    assert_true(sl_fd_watched(FAKE));
+    assert_true(sl_fd_tracked(FAKE));
+    assert_int_equal(must_find(FAKE).type, SOCK_DGRAM);
 }
 
 static void test_detach_range_to_the_top_like_closefrom(void **state)
@@ -745,6 +762,7 @@ int main(void)
         T(test_detach_reattach_puts_it_back),
         T(test_reattach_loses_to_a_newer_record),
         T(test_detach_range_detaches_exactly_the_tracked_fds_inside),
+        T(test_release_keeps_watch_bit_of_a_new_socket_on_the_number),
         T(test_detach_range_to_the_top_like_closefrom),
         T(test_detach_range_reattach_restores_all),
         T(test_detach_range_without_tracked_fds_is_null),

@@ -91,6 +91,33 @@ static void assert_defaults(const struct sl_options *o)
     assert_int_equal(o->stack_depth, 16);
     assert_int_equal(o->verbose, 0);
     assert_int_equal(o->max_tracked, 0);
+    assert_int_equal(o->fd_threshold, 80);
+    assert_int_equal(o->max_sockets, 0);
+    assert_int_equal(o->report_interval, 0);
+    assert_int_equal(o->max_age, 0);
+    assert_int_equal(o->idle_after, 0);
+    assert_int_equal(o->scan_method, SL_SCAN_AUTO);
+}
+
+/* the detection options of issue 4 */
+static void test_detection_options_parse(void **state)
+{
+    (void)state;
+    struct sl_options o;
+    assert_int_equal(parse(&o, "fd_threshold=90:max_sockets=500:report_interval=30s:max_age=10m:idle_after=90s:"
+                               "scan_method=sock_diag"),
+                     0);
+    assert_int_equal(o.fd_threshold, 90);
+    assert_int_equal(o.max_sockets, 500);
+    assert_int_equal(o.report_interval, 30 * SL_SEC);
+    assert_int_equal(o.max_age, 600 * SL_SEC);
+    assert_int_equal(o.idle_after, 90 * SL_SEC);
+    assert_int_equal(o.scan_method, SL_SCAN_SOCK_DIAG);
+    assert_int_equal(parse(&o, "scan_method=tcp_info"), 0);
+    assert_int_equal(o.scan_method, SL_SCAN_TCP_INFO);
+    assert_int_equal(parse(&o, "fd_threshold=101:scan_method=fast:max_sockets=-1:max_age=-1s"), 4);
+    assert_int_equal(o.fd_threshold, 80);
+    assert_int_equal(o.scan_method, SL_SCAN_AUTO);
 }
 
 /* ---- defaults ---- */
@@ -108,7 +135,8 @@ static void test_option_names_list_every_key(void **state)
 {
     (void)state;
     static const char *want[] = { "log_path", "format", "report_at_exit", "dump_signal", "close_wait_after",
-                                  "scan_interval", "stack_depth", "verbose", "max_tracked" };
+                                  "scan_interval", "stack_depth", "verbose", "max_tracked", "fd_threshold",
+                                  "max_sockets", "report_interval", "max_age", "idle_after", "scan_method" };
     for (size_t i = 0; i < SL_ARRAY_LEN(want); i++) {
         assert_non_null(sl_option_name(i));
         assert_string_equal(sl_option_name(i), want[i]);
@@ -777,6 +805,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_defaults_match_the_table, reset, reset),
         cmocka_unit_test_setup_teardown(test_option_names_list_every_key, reset, reset),
+        cmocka_unit_test_setup_teardown(test_detection_options_parse, reset, reset),
         cmocka_unit_test_setup_teardown(test_parse_null_gives_defaults, reset, reset),
         cmocka_unit_test_setup_teardown(test_parse_empty_string_is_clean, reset, reset),
         cmocka_unit_test_setup_teardown(test_parse_only_separators_is_clean, reset, reset),
