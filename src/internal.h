@@ -181,6 +181,7 @@ struct sl_rec_info {     /* what a record says about one socket; copied out by s
     uint16_t proto;
     uint8_t tcp_state;   /* last state seen by a scan (0 = none) */
     uint8_t reported_leak; /* enum sl_leak a report flagged it with (0 = never) */
+    uint8_t ignored;     /* sockleak_ignore(): long-lived on purpose, never a leak (dups inherit it) */
     uint64_t gen;        /* unique per record: identity for lock-free round trips */
     uint64_t dev, ino;   /* from fstat; ino 0 = not yet checked */
     int64_t created_ns;  /* CLOCK_MONOTONIC */
@@ -212,6 +213,10 @@ void sl_fd_unseen(int fd, int family, int type, int proto, uint64_t dev, uint64_
 /* close() failed with EBADF: if fd's last tracked socket was closed through us, it is a
  * double close; count it with the stack of this close. */
 void sl_fd_bad_close(int fd);
+/* sockleak_ignore(): mark fd's socket as long-lived on purpose. A socket open but not
+ * tracked (created where the shim could not see) is adopted first, as a scan would.
+ * Returns 0, -EBADF (fd not open), -ENOTSOCK, or -ENOMEM (could not be recorded). */
+int sl_fd_ignore(int fd);
 /* A report flagged the socket as leaked: if it is closed later, it is a late close. */
 bool sl_fd_mark_reported(int fd, uint64_t gen, int leak, int64_t now_ns);
 struct sl_late {          /* a socket closed after a report had flagged it as leaked */

@@ -9,7 +9,8 @@
  * moment and never says CLOSE_WAIT about a socket that left it. Probes run without
  * locks; write-backs are matched by generation number.
  *
- * A socket counts as leaked, most telling reason first: CLOSE_WAIT for
+ * A socket counts as leaked (unless the program marked it long-lived with
+ * sockleak_ignore), most telling reason first: CLOSE_WAIT for
  * close_wait_after; a unix stream socket whose peer closed, as long; a TCP socket idle
  * (no data either way) for idle_after; any socket but a listener open for max_age.
  * Leaked sockets are marked in the registry, so that closing one later is reported as
@@ -172,9 +173,10 @@ static void collect_env(struct sl_renv *env)
     }
 }
 
-/* Why is this socket a leak, if it is? */
-static int classify(const struct sl_rsock *s)
+int sl_report_classify(const struct sl_rsock *s)
 {
+    if (s->rec.ignored)
+        return SL_LEAK_NONE;
     if (s->close_wait_ns >= sl_opt.close_wait_after)
         return SL_LEAK_CLOSE_WAIT;
     if (s->peer_closed_ns >= sl_opt.close_wait_after)
@@ -286,7 +288,7 @@ int sl_report_collect(struct sl_report *r, int reason)
             sl_format_sockaddr((struct sockaddr *)&ss, len, text, sizeof(text));
             s->peer = keep_str(r, text);
         }
-        s->leak = classify(s);
+        s->leak = sl_report_classify(s);
         if (s->leak && s->leak != i->reported_leak)
             sl_fd_mark_reported(i->fd, i->gen, s->leak, r->mono_ns);
         r->live++;
@@ -295,6 +297,7 @@ int sl_report_collect(struct sl_report *r, int reason)
         r->leaked += s->leak != SL_LEAK_NONE;
         r->leaks[s->leak]++;
         r->listening += s->listening;
+        r->ignored += i->ignored;
         r->unseen_live += i->origin == SL_ORIGIN_UNSEEN;
         r->nsocks++;
     }
@@ -550,6 +553,7 @@ int sl_report_group(struct sl_report *r)
             g->origin = s->rec.origin;
         }
         g->count++;
+        g->ignored += s->rec.ignored;
         if (s->leak) {
             g->leaked++;
             g->leaks[s->leak]++;

@@ -48,6 +48,7 @@ struct sl_rgroup {
     int64_t oldest_ns;       /* largest age */
     int64_t cw_min_ns, cw_max_ns; /* CLOSE_WAIT (or peer closed) durations, -1 if none */
     long close_wait, peer_closed;
+    long ignored;            /* marked with sockleak_ignore() */
     int origin;              /* origin of its first socket */
     uint32_t first;          /* index of its first socket (sockets are sorted by fd) */
 };
@@ -100,7 +101,7 @@ struct sl_report {
     struct sl_rdclose *dclose;
     size_t ndclose;
     long dclose_total, dclose_lost;
-    long live, close_wait, peer_closed, leaked, listening;
+    long live, close_wait, peer_closed, leaked, listening, ignored;
     long leaks[SL_LEAKS];
     long unseen_live, unseen_found, unseen_closed, scm_rights;
     struct sl_fd_stats stats;
@@ -117,6 +118,10 @@ static inline const char *sl_rstr(const struct sl_report *r, uint32_t off)
     return off == SL_NO_STR ? NULL : r->strings.data + off;
 }
 
+/* Why is this socket a leak, if it is (enum sl_leak)? Reads close_wait_ns,
+ * peer_closed_ns, idle_ns, age_ns, listening and rec.ignored: a socket marked with
+ * sockleak_ignore() is never a leak. Shared with metrics.c, so scans and reports agree. */
+int sl_report_classify(const struct sl_rsock *s);
 /* Collect a report now. Returns 0 or -ENOMEM (then r is still valid, truncated). */
 int sl_report_collect(struct sl_report *r, int reason);
 /* Group an already filled socket list: fingerprint stacks and bucket the sockets.
