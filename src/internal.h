@@ -11,6 +11,9 @@
  *   scanner.c     the background thread: CLOSE_WAIT scans and dump requests
  *   report.c      snapshots the registry into a report model and writes it out
  *   report_text.c, report_json.c   the two formats
+ *   metrics.c     the summary of each scan and report: sockleak_stats(), metrics_path
+ *   syslog.c      one line per report to syslog (option syslog)
+ *   api.c         the public API (include/sockleak.h)
  *   symbolize.c   instruction pointer -> module, offset, function (ELF symbol tables)
  *   options.c     SOCKLEAK_OPTIONS
  *   signals.c     the dump signal, chained with the host's own handler
@@ -82,6 +85,8 @@ struct sl_options {
     int64_t max_age;           /* ns: older sockets count as leaked; 0 = off */
     int64_t idle_after;        /* ns: TCP sockets idle this long count as leaked; 0 = off */
     int scan_method;           /* enum sl_scan_method */
+    char metrics_path[1024];   /* Prometheus textfile written every scan and report; "" = off; %p = pid */
+    char syslog_path[108];     /* datagram socket for one line per report ("/dev/log"); "" = off */
 };
 enum sl_scan_method { SL_SCAN_AUTO = 0, SL_SCAN_TCP_INFO, SL_SCAN_SOCK_DIAG };
 extern struct sl_options sl_opt;
@@ -99,6 +104,9 @@ int sl_parse_signal(const char *s, int *out);
 const char *sl_option_name(size_t i);
 /* Name of a signal ("SIGUSR2"); "SIG?" for unknown. Static storage. */
 const char *sl_signal_name(int sig);
+
+/* Expand %p (pid) and %% in a log_path-style template. */
+void sl_expand_path(const char *tmpl, char *out, size_t len);
 
 /* ---- log.c: the shim's own messages, one line each, never to a socket ---- */
 void sl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -398,6 +406,11 @@ void sl_scanner_request(int reason);
 /* One CLOSE_WAIT scan pass over the registry (the thread calls it every scan_interval). */
 void sl_scan_once(void);
 bool sl_scanner_running(void);
+
+/* ---- syslog.c ---- */
+/* With option syslog set: make the private datagram socket the summaries go through
+ * (called when the background thread starts, so no scan can see it half-made). */
+void sl_syslog_open(void);
 
 /* ---- report.c ---- */
 enum sl_reason { SL_REASON_EXIT, SL_REASON_SIGNAL, SL_REASON_EMFILE, SL_REASON_THRESHOLD,

@@ -20,7 +20,9 @@
  * report says what each stack added and removed since the previous one ("growth").
  *
  * Reports are serialized by report_lock, built whole in memory and handed to
- * sl_report_output(), which appends them to log_path with one write() per chunk.
+ * sl_report_output(), which appends them to log_path with one write() per chunk; then
+ * the report's counts become the latest metrics (metrics.c) and, with option syslog,
+ * its summary line goes to syslog (syslog.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,7 +39,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "report.h"
+#include "metrics.h"
 
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
 _Atomic long sl_reports_written;
@@ -645,8 +647,7 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-/* Expand %p (pid) and %% in log_path. */
-static void expand_path(const char *tmpl, char *out, size_t len)
+void sl_expand_path(const char *tmpl, char *out, size_t len)
 {
     size_t o = 0;
     for (const char *p = tmpl; *p && o + 1 < len; p++) {
@@ -715,7 +716,7 @@ int sl_report_output(const char *data, size_t len)
     } else {
         char path[sizeof(sl_opt.log_path) + 32];
         const char *why = "";
-        expand_path(lp, path, sizeof(path));
+        sl_expand_path(lp, path, sizeof(path));
         fd = open_log(path, &why);
         if (fd >= 0) {
             close_it = true;
@@ -752,6 +753,8 @@ int sl_report_write(int reason)
     else
         sl_report_format_text(&r, &out);
     int ret = out.data ? sl_report_output(out.data, out.len) : -ENOMEM;
+    sl_metrics_report(&r);
+    sl_syslog_report(&r);
     sl_buf_free(&out);
     sl_report_free(&r);
     sl_privfd_reserve(); /* if the report used the spare fd */

@@ -136,5 +136,14 @@ void sl_format_rfc3339(const struct timespec *ts, char *out, size_t len);
 /* Deliver a formatted report to log_path (fallback: stderr). Returns 0 or -errno. */
 int sl_report_output(const char *data, size_t len);
 extern _Atomic long sl_reports_written;
+/* "fetch_user (leaky_client+0x1537)": the first named frame of a stack (report_text.c). */
+void sl_report_where(struct sl_buf *b, const struct sl_rstack *st);
+
+/* ---- syslog.c: one line per report to a syslog socket (option syslog) ---- */
+/* Send r's summary line to syslog_path, if set. A failure is said once on stderr. */
+void sl_syslog_report(const struct sl_report *r);
+/* The datagram: "<PRI>Mmm dd hh:mm:ss sockleak[PID]: ...", one line, cut to len-1
+ * bytes and NUL-terminated. Returns its length. */
+size_t sl_syslog_format(const struct sl_report *r, const char *report_where, char *out, size_t len);
 
 #endif
