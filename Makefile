@@ -94,6 +94,7 @@ test: all
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory check-asan
 	@$(MAKE) --no-print-directory check-install
+	@$(MAKE) --no-print-directory check-prometheus
 
 demo: $(B)/libsockleak.so $(EXAMPLES)
 	@scripts/demo.sh
@@ -126,6 +127,10 @@ install: $(B)/libsockleak.so
 	install -m 0644 man/sockleak-options.7 $(DESTDIR)$(MANDIR)/man7/sockleak-options.7
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+# metrics_path read by the real promtool and node_exporter; the example alert rules
+.PHONY: check-prometheus
+check-prometheus: $(B)/libsockleak.so $(EXAMPLES)
+	@sh tests/prometheus/check.sh
 # installs into a temporary tree, uses what it installed, uninstalls
 check-install: $(B)/libsockleak.so $(EXAMPLES)
 	@sh tests/install/check.sh
