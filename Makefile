@@ -95,6 +95,7 @@ test: all
 	@$(MAKE) --no-print-directory check-asan
 	@$(MAKE) --no-print-directory check-install
 	@$(MAKE) --no-print-directory check-prometheus
+	@$(MAKE) --no-print-directory check-systemd
 
 demo: $(B)/libsockleak.so $(EXAMPLES)
 	@scripts/demo.sh
@@ -131,6 +132,10 @@ uninstall:
 .PHONY: check-prometheus
 check-prometheus: $(B)/libsockleak.so $(EXAMPLES)
 	@sh tests/prometheus/check.sh
+# the systemd drop-in: systemd-analyze verify, and its environment on a real process
+.PHONY: check-systemd
+check-systemd: $(B)/libsockleak.so
+	@python3 tests/systemd/check.py
 # installs into a temporary tree, uses what it installed, uninstalls
 check-install: $(B)/libsockleak.so $(EXAMPLES)
 	@sh tests/install/check.sh
