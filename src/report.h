@@ -108,7 +108,7 @@ struct sl_report {
     struct sl_trigger_info trigger;
     struct sl_renv env;
     struct sl_buf strings;   /* addresses, NUL-separated */
-    struct sl_modmap mods;   /* frame strings point into it */
+    struct sl_modmap mods;   /* frame strings point into it (file names: srcline's cache) */
     bool truncated;          /* memory ran out while collecting */
 };
 

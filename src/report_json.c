@@ -49,7 +49,13 @@ static void frame(struct sl_buf *b, const struct sl_frame *f)
     kv_str(b, "module", f->module, true);
     key(b, "module_offset");
     sl_buf_printf(b, "\"0x%" PRIxPTR "\",", f->module_offset);
-    kv_str(b, "build_id", f->build_id, false);
+    kv_str(b, "build_id", f->build_id, true);
+    kv_str(b, "file", f->file, true);
+    key(b, "line");
+    if (f->line > 0)
+        sl_buf_printf(b, "%d", f->line);
+    else
+        sl_buf_puts(b, "null");
     sl_buf_putc(b, '}');
 }
 
