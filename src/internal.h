@@ -197,6 +197,7 @@ struct sl_rec_info {     /* what a record says about one socket; copied out by s
     uint16_t proto;
     uint8_t tcp_state;   /* last state seen by a scan (0 = none) */
     uint8_t reported_leak; /* enum sl_leak a report flagged it with (0 = never) */
+    uint8_t forked;      /* the record was copied by fork: the parent holds this socket too */
     uint64_t gen;        /* unique per record: identity for lock-free round trips */
     uint64_t dev, ino;   /* from fstat; ino 0 = not yet checked */
     int64_t created_ns;  /* CLOCK_MONOTONIC */
@@ -309,6 +310,8 @@ extern struct sl_counters sl_count;
 /* fork support: lock everything the child must inherit consistent, then unlock. */
 void sl_fdtable_lock_all(void);
 void sl_fdtable_unlock_all(void);
+/* In a fork child: every record is the parent's socket too. */
+void sl_fdtable_mark_forked(void);
 
 /* ---- stacks.c ---- */
 #define SL_MAX_DEPTH 64

@@ -168,6 +168,7 @@ static void after_fork_child(void)
         sl_probe_after_fork_child();
         sl_symbolize_after_fork_child();
     }
+    sl_fdtable_mark_forked();
     struct sl_fd_stats st;
     sl_fd_stats(&st);
     if (st.live > 0)

@@ -145,8 +145,10 @@ static bool knobs_read;
 static void collect_env(struct sl_renv *env)
 {
     struct utsname u;
-    if (uname(&u) == 0)
+    if (uname(&u) == 0) {
         snprintf(env->kernel, sizeof(env->kernel), "%s %s %s", u.sysname, u.release, u.machine);
+        snprintf(env->hostname, sizeof(env->hostname), "%s", u.nodename);
+    }
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
         env->nofile_soft = rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;

@@ -70,6 +70,7 @@ struct sl_rdclose {          /* double closes, by the stack of the second close 
 };
 
 struct sl_renv {
+    char hostname[256];
     char kernel[256];
     long nofile_soft, nofile_hard, open_fds, threshold_fds;
     int nsysctl;

@@ -92,6 +92,8 @@ static void socket_obj(struct sl_buf *b, const struct sl_report *r, const struct
     kv_str(b, "leak", sl_leak_name(s->leak), true);
     kv_str(b, "stack", r->stacks[r->groups[s->group].stack].id, true);
     kv_str(b, "origin_stack", s->orig_stack != SL_NO_STR ? r->stacks[s->orig_stack].id : NULL, true);
+    key(b, "forked");
+    sl_buf_puts(b, i->forked ? "true," : "false,");
     kv_long(b, "inode", (long long)i->ino, true);
     kv_long(b, "thread", i->tid, false);
     sl_buf_putc(b, '}');
@@ -219,6 +221,7 @@ void sl_report_format_json(const struct sl_report *r, struct sl_buf *b)
             sl_buf_puts(b, "null,");
         kv_long(b, "oldest_ms", gr->oldest_ns / SL_MS, true);
         kv_str(b, "origin", sl_origin_name(gr->origin), true);
+        kv_long(b, "not_tcp", gr->states[0], true);
         key(b, "states");
         sl_buf_putc(b, '{');
         bool first = true;
@@ -303,6 +306,7 @@ void sl_report_format_json(const struct sl_report *r, struct sl_buf *b)
 
     key(b, "environment");
     sl_buf_putc(b, '{');
+    kv_str(b, "hostname", r->env.hostname[0] ? r->env.hostname : NULL, true);
     kv_str(b, "kernel", r->env.kernel[0] ? r->env.kernel : NULL, true);
     kv_long(b, "nofile_soft", r->env.nofile_soft, true);
     kv_long(b, "nofile_hard", r->env.nofile_hard, true);

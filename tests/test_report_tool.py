@@ -552,6 +552,18 @@ class Commands(ToolCase):
         self.assertEqual(self.run_tool("frobnicate", f)[0], 2)
         self.assertEqual(self.run_tool()[0], 2)
 
+    def test_merge_counts_a_socket_shared_across_fork_once(self):
+        parent = report(pid=100, leaked=2)
+        child = report(pid=101, leaked=0, ppid=100,
+                       extra_socks=[sock(4, "30a8c560e714e12a", forked=True), sock(9, "30a8c560e714e12a")])
+        orphan = report(pid=102, leaked=0, ppid=999, extra_socks=[sock(4, "30a8c560e714e12a", forked=True)])
+        rc, out, err = self.run_tool("merge", "--json", self.write("a.jsonl", parent, child, orphan))
+        self.assertEqual(rc, 0, err)
+        doc = json.loads(out)
+        # parent 2 + child's own 1 + the orphan's inherited one (its parent is not merged) = 4
+        self.assertEqual((doc["live"], doc["leaked"]), (4, 4))
+        self.assertEqual(doc["stacks"][0]["live"], 4)
+
     def test_diff_and_merge_on_small_reports(self):
         a = self.write("a.jsonl", report(1, leaked=1))
         b = self.write("b.jsonl", report(1, leaked=4, extra_socks=[sock(50, "11112222aaaabbbb", "LISTEN", None)]))
