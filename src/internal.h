@@ -83,6 +83,7 @@ struct sl_options {
     int64_t idle_after;        /* ns: TCP sockets idle this long count as leaked; 0 = off */
     int scan_method;           /* enum sl_scan_method */
     int source_lines;          /* bool: file:line in frames, through libdw when present */
+    char suppressions[1024];   /* suppression file; "" = none */
 };
 enum sl_scan_method { SL_SCAN_AUTO = 0, SL_SCAN_TCP_INFO, SL_SCAN_SOCK_DIAG };
 extern struct sl_options sl_opt;
@@ -372,6 +373,19 @@ void sl_symbolize_after_fork_child(void);
 /* Held around the shim's own dl_iterate_phdr/dladdr; the fork handlers take it too. */
 void sl_dl_lock(void);
 void sl_dl_unlock(void);
+
+/* ---- suppress.c: known long-lived sockets, left out of reports ---- */
+/* Read the suppressions file (once; aside). */
+void sl_suppress_load(void);
+/* Parse rules from text (tests; sl_suppress_load uses it). Returns the number of bad lines. */
+int sl_suppress_parse(const char *text, void (*warn)(const char *msg));
+void sl_suppress_reset(void);
+size_t sl_suppress_count(void);
+const char *sl_suppress_text(size_t i); /* the rule as written */
+/* Index of the first rule matching a stack (function/module/stack rules) or addresses
+ * (peer/local rules), or -1. */
+int sl_suppress_stack(const struct sl_frame *frames, int n, const char *stack_id);
+int sl_suppress_addr(const char *local, const char *peer);
 
 /* ---- srcline.c: file:line through elfutils' libdw, dlopened; report-time only ---- */
 /* Set frames[i]->file/line for address lookup[i] (ip - 1 for return addresses) where

@@ -17,6 +17,7 @@
  *
  * Between reports the collector remembers each stack's opened/closed counters, so every
  * report says what each stack added and removed since the previous one ("growth").
+ * Sockets matching a suppression rule (suppress.c) are left out and only counted.
  *
  * Reports are serialized by report_lock, built whole in memory and handed to
  * sl_report_output(), which appends them to log_path with one write() per chunk, the
@@ -314,15 +315,6 @@ int sl_report_collect(struct sl_report *r, int reason)
             s->peer = keep_str(r, text);
         }
         s->leak = classify(s);
-        if (s->leak && s->leak != i->reported_leak)
-            sl_fd_mark_reported(i->fd, i->gen, s->leak, r->mono_ns);
-        r->live++;
-        r->close_wait += s->state == TCP_CLOSE_WAIT;
-        r->peer_closed += s->peer_closed_ns >= 0;
-        r->leaked += s->leak != SL_LEAK_NONE;
-        r->leaks[s->leak]++;
-        r->listening += s->listening;
-        r->unseen_live += i->origin == SL_ORIGIN_UNSEEN;
         r->nsocks++;
     }
     free(snap);
@@ -417,7 +409,7 @@ static uint32_t intern_rstack(struct interner *in, uint32_t sid)
         r->groups = ng;
         in->cap = ncap;
     }
-    struct sl_rstack tmp = { .nframes = 0 };
+    struct sl_rstack tmp = { .nframes = 0, .suppressed_by = -2 };
     const struct sl_stack *st = sl_stack_get(sid);
     if (st) {
         tmp.frames = calloc(st->depth, sizeof(struct sl_frame));
@@ -582,14 +574,50 @@ int sl_report_group(struct sl_report *r)
         r->nsocks = 0;
         return -ENOMEM;
     }
+    /* suppressions first: suppressed sockets leave the report, and are only counted */
+    sl_suppress_load();
+    size_t nrules = sl_suppress_count();
+    if (nrules && !r->suppressed_by)
+        r->suppressed_by = calloc(nrules, sizeof(long));
+    size_t kept = 0;
     for (size_t k = 0; k < r->nsocks; k++) {
         struct sl_rsock *s = &r->socks[k];
         uint32_t gi = intern_rstack(&in, s->rec.stack);
         if (gi == SL_NO_STR) {
             r->truncated = true;
-            r->nsocks = k;
             break;
         }
+        int rule = -1;
+        if (nrules) {
+            struct sl_rstack *st = &r->stacks[gi];
+            if (st->suppressed_by == -2)
+                st->suppressed_by = sl_suppress_stack(st->frames, st->nframes, st->id);
+            rule = st->suppressed_by >= 0 ? st->suppressed_by
+                                          : sl_suppress_addr(sl_rstr(r, s->local), sl_rstr(r, s->peer));
+        }
+        if (rule >= 0) {
+            r->suppressed++;
+            if (r->suppressed_by)
+                r->suppressed_by[rule]++;
+            continue;
+        }
+        r->socks[kept++] = *s;
+    }
+    r->nsocks = kept;
+    r->live = r->close_wait = r->peer_closed = r->leaked = r->listening = r->unseen_live = 0;
+    memset(r->leaks, 0, sizeof(r->leaks));
+    for (size_t k = 0; k < r->nsocks; k++) {
+        struct sl_rsock *s = &r->socks[k];
+        uint32_t gi = intern_rstack(&in, s->rec.stack);
+        r->live++;
+        r->close_wait += s->state == TCP_CLOSE_WAIT;
+        r->peer_closed += s->peer_closed_ns >= 0;
+        r->leaked += s->leak != SL_LEAK_NONE;
+        r->leaks[s->leak]++;
+        r->listening += s->listening;
+        r->unseen_live += s->rec.origin == SL_ORIGIN_UNSEEN;
+        if (s->leak && s->leak != s->rec.reported_leak) /* a later close will be a late close */
+            sl_fd_mark_reported(s->rec.fd, s->rec.gen, s->leak, r->mono_ns);
         s->orig_stack = s->rec.origin == SL_ORIGIN_DUP && s->rec.orig_stack ? intern_rstack(&in, s->rec.orig_stack)
                                                                             : SL_NO_STR;
         struct sl_rgroup *g = &r->groups[gi];
@@ -649,6 +677,7 @@ void sl_report_free(struct sl_report *r)
     free(r->growth);
     free(r->late);
     free(r->dclose);
+    free(r->suppressed_by);
     sl_buf_free(&r->strings);
     sl_modmap_free(&r->mods);
     memset(r, 0, sizeof(*r));

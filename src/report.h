@@ -37,6 +37,7 @@ struct sl_rstack {
     char id[24];             /* fingerprint, hex; "none" for sockets without a stack */
     int nframes;
     struct sl_frame *frames;
+    int suppressed_by;       /* rule index suppressing its sockets, -1 none, -2 not checked */
 };
 
 #define SL_TCP_STATES 13
@@ -104,6 +105,8 @@ struct sl_report {
     long live, close_wait, peer_closed, leaked, listening;
     long leaks[SL_LEAKS];
     long unseen_live, unseen_found, unseen_closed, scm_rights;
+    long suppressed;         /* sockets left out by suppression rules */
+    long *suppressed_by;     /* per rule (sl_suppress_count() of them) */
     struct sl_fd_stats stats;
     long untracked, nomem, reentrant, stack_overflow, dropped_now;
     struct sl_trigger_info trigger;

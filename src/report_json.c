@@ -143,6 +143,7 @@ void sl_report_format_json(const struct sl_report *r, struct sl_buf *b)
     kv_long(b, "leaked", r->leaked, true);
     kv_long(b, "listening", r->listening, true);
     kv_long(b, "peer_closed", r->peer_closed, true);
+    kv_long(b, "suppressed", r->suppressed, true);
     key(b, "leaks");
     sl_buf_putc(b, '{');
     for (int k = 1; k < SL_LEAKS; k++)
@@ -303,6 +304,21 @@ void sl_report_format_json(const struct sl_report *r, struct sl_buf *b)
         sl_buf_putc(b, '}');
     }
     sl_buf_puts(b, "]},");
+
+    key(b, "suppressions");
+    sl_buf_putc(b, '[');
+    bool firsts = true;
+    for (size_t k = 0; r->suppressed_by && k < sl_suppress_count(); k++)
+        if (r->suppressed_by[k]) {
+            if (!firsts)
+                sl_buf_putc(b, ',');
+            sl_buf_putc(b, '{');
+            kv_str(b, "rule", sl_suppress_text(k), true);
+            kv_long(b, "count", r->suppressed_by[k], false);
+            sl_buf_putc(b, '}');
+            firsts = false;
+        }
+    sl_buf_puts(b, "],");
 
     key(b, "environment");
     sl_buf_putc(b, '{');

@@ -408,6 +408,16 @@ void sl_report_format_text(const struct sl_report *r, struct sl_buf *b)
             sl_buf_puts(b, " this report is incomplete (out of memory);");
         sl_buf_putc(b, '\n');
     }
+    if (r->suppressed) {
+        sl_buf_printf(b, "==%d==suppressed: %ld %s (", pid, r->suppressed, plural(r->suppressed, "socket", "sockets"));
+        bool first = true;
+        for (size_t k = 0; r->suppressed_by && k < sl_suppress_count(); k++)
+            if (r->suppressed_by[k]) {
+                sl_buf_printf(b, "%s%s: %ld", first ? "" : ", ", sl_suppress_text(k), r->suppressed_by[k]);
+                first = false;
+            }
+        sl_buf_puts(b, ")\n");
+    }
     sl_buf_printf(b, "==%d==environment: %s; %ld fds open, limit %ld", pid, r->env.kernel[0] ? r->env.kernel : "?",
                   r->env.open_fds, r->env.nofile_soft);
     if (r->env.threshold_fds > 0)

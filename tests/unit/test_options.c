@@ -138,7 +138,7 @@ static void test_option_names_list_every_key(void **state)
     static const char *want[] = { "log_path", "format", "report_at_exit", "dump_signal", "close_wait_after",
                                   "scan_interval", "stack_depth", "verbose", "max_tracked", "fd_threshold",
                                   "max_sockets", "report_interval", "max_age", "idle_after", "scan_method",
-                                  "source_lines" };
+                                  "source_lines", "suppressions" };
     for (size_t i = 0; i < SL_ARRAY_LEN(want); i++) {
         assert_non_null(sl_option_name(i));
         assert_string_equal(sl_option_name(i), want[i]);
