@@ -80,7 +80,8 @@ $(B)/examples/%: examples/%.c
 	$(CC) -O0 -g -std=gnu11 $(WARN) -Iinclude -pthread $< -o $@
 
 unit: $(UNIT) check-exports
-	@fail=0; for t in $(UNIT); do $$t || fail=1; done; python3 tests/check_docs.py || fail=1; exit $$fail
+	@fail=0; for t in $(UNIT); do $$t || fail=1; done; python3 tests/check_docs.py || fail=1; \
+	  python3 tests/test_report_tool.py || fail=1; exit $$fail
 # the shim exports the interposed libc names and the public API, nothing else
 check-exports: $(B)/libsockleak.so
 	@nm -D --defined-only $< | awk '{print $$3}' | sort | diff -u tests/exports.txt - \

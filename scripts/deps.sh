@@ -3,7 +3,7 @@
 #   deps.sh check     install them if missing and we are root, else print the command
 #   deps.sh install   install them (root), or print the command to run
 set -eu
-PKGS="gcc g++ make libunwind-dev uthash-dev libcmocka-dev python3 pkg-config man-db"
+PKGS="gcc g++ make libunwind-dev uthash-dev libcmocka-dev libdw-dev python3 pkg-config man-db"
 
 have_header() {
     printf '#include <%s>\n' "$1" | ${CC:-cc} -E -x c - >/dev/null 2>&1
@@ -13,6 +13,7 @@ missing() {
     m=""
     have_header libunwind.h || m="$m libunwind-dev"
     have_header uthash.h || m="$m uthash-dev"
+    have_header elfutils/libdwfl.h || m="$m libdw-dev"
     printf '#include <stdarg.h>\n#include <stddef.h>\n#include <setjmp.h>\n#include <stdint.h>\n#include <cmocka.h>\n' \
         | ${CC:-cc} -E -x c - >/dev/null 2>&1 || m="$m libcmocka-dev"
     command -v python3 >/dev/null 2>&1 || m="$m python3"

@@ -34,7 +34,9 @@ SL_EXPORT int sockleak_scan(void)
         return r;
     int e = errno;
     sl_guard_enter();
+    sl_work_lock();
     sl_scan_once();
+    sl_work_unlock();
     sl_guard_leave();
     errno = e;
     return 0;
@@ -67,7 +69,9 @@ SL_EXPORT int sockleak_stats(struct sockleak_stats *out, size_t size)
     sl_guard_enter();
     struct sl_metrics m;
     if (!sl_metrics_latest(&m)) {
+        sl_work_lock();
         sl_scan_once(); /* nothing scanned yet: one scan, so no field is a guess */
+        sl_work_unlock();
         sl_metrics_latest(&m);
     }
     struct sl_fd_stats fs;

@@ -513,6 +513,7 @@ void sl_fd_dup(int oldfd, int newfd)
     if (lookup(oldfd, &o)) {
         struct sl_rec_info i = o; /* same open file description: same socket, inode, state */
         i.fd = newfd;
+        i.forked = 0;
         i.origin = SL_ORIGIN_DUP;
         i.orig_stack = o.stack;
         i.created_ns = sl_now_ns();
@@ -900,6 +901,18 @@ void sl_fdtable_lock_all(void)
     for (int i = 0; i < STRIPES; i++)
         pthread_mutex_lock(&stripes[i].lock);
     pthread_mutex_lock(&mem_lock);
+}
+
+void sl_fdtable_mark_forked(void)
+{
+    for (int i = 0; i < STRIPES; i++) {
+        struct stripe *s = &stripes[i];
+        pthread_mutex_lock(&s->lock);
+        struct sl_rec *r, *tmp;
+        HASH_ITER(hh, s->head, r, tmp)
+        r->info.forked = 1;
+        pthread_mutex_unlock(&s->lock);
+    }
 }
 
 void sl_fdtable_unlock_all(void)

@@ -87,6 +87,8 @@ struct sl_options {
     int scan_method;           /* enum sl_scan_method */
     char metrics_path[1024];   /* Prometheus textfile written every scan and report; "" = off; %p = pid */
     char syslog_path[108];     /* datagram socket for one line per report ("/dev/log"); "" = off */
+    int source_lines;          /* bool: file:line in frames, through libdw when present */
+    char suppressions[1024];   /* suppression file; "" = none */
 };
 enum sl_scan_method { SL_SCAN_AUTO = 0, SL_SCAN_TCP_INFO, SL_SCAN_SOCK_DIAG };
 extern struct sl_options sl_opt;
@@ -142,20 +144,35 @@ void sl_buf_duration(struct sl_buf *b, int64_t ns);
  * them, close() of one by the host fails with EBADF (the host never opened it), and
  * dup2/dup3 onto one fail with EBADF, as on a number beyond the host's limit. */
 /* Take ownership of fd: move it high, remember it. Returns the fd to use from now on
- * (may differ from fd), or fd itself if it could not be moved. Never fails. */
+ * (may differ from fd; fd itself if it could not be moved), or -EBADF if the host
+ * closed fd before it could be moved (it is then not ours: do not touch the number). */
 int sl_privfd_adopt(int fd);
 /* Forget fd and close it with the real close. Returns 0 or -errno. */
 int sl_privfd_close(int fd);
 /* Forget fd without closing it (its owner closed it). */
 void sl_privfd_forget(int fd);
 bool sl_privfd_is(int fd);
-/* open() for the shim's own files: O_CLOEXEC, adopted, and when the process is out of
- * fds, the spare is given up for it. Returns the fd or -errno. */
+/* open() for an fd the shim keeps: O_CLOEXEC, adopted (moved high), checked to be what
+ * path names. Returns the fd or -errno. (Files only read or written once go aside.) */
 int sl_privfd_open(const char *path, int flags, mode_t mode);
-/* Take the spare fd if it is not held (after a report used it). */
-void sl_privfd_reserve(void);
 /* Fill out[] with the private fds in ascending order; returns how many. */
 int sl_privfd_list(int *out, int max);
+
+/* ---- aside.c: the shim's file I/O, in a child with its own copy of the fd table ---- */
+/* Run fn(arg) in a clone(CLONE_VM|CLONE_VFORK) child without CLONE_FILES (in place if
+ * no child can be made); fn makes raw system calls only. Returns fn's result. Callers
+ * hold the work lock. */
+long sl_aside(long (*fn)(void *), void *arg);
+/* Map a whole file read-only (the mapping is ours; no fd is left). 0 or -errno. */
+int sl_aside_map(const char *path, void **addr, size_t *len);
+/* Read up to cap-1 bytes, NUL-terminated. Returns the length or -errno. */
+long sl_aside_read(const char *path, char *buf, size_t cap);
+/* Read several small files in one child: lens[i] = length or -errno. */
+void sl_aside_read_many(const char *const *paths, size_t n, char (*bufs)[64], long *lens);
+/* Append to a file, creating it mode 0600; refuses a symbolic link (-ELOOP) and another
+ * user's regular file (-EPERM). Returns 0 or -errno. */
+int sl_aside_append(const char *path, const char *data, size_t len);
+void sl_aside_after_fork_child(void);
 
 /* ---- fdtable.c: the registry ---- */
 enum sl_origin {
@@ -190,6 +207,7 @@ struct sl_rec_info {     /* what a record says about one socket; copied out by s
     uint8_t tcp_state;   /* last state seen by a scan (0 = none) */
     uint8_t reported_leak; /* enum sl_leak a report flagged it with (0 = never) */
     uint8_t ignored;     /* sockleak_ignore(): long-lived on purpose, never a leak (dups inherit it) */
+    uint8_t forked;      /* the record was copied by fork: the parent holds this socket too */
     uint64_t gen;        /* unique per record: identity for lock-free round trips */
     uint64_t dev, ino;   /* from fstat; ino 0 = not yet checked */
     int64_t created_ns;  /* CLOCK_MONOTONIC */
@@ -306,6 +324,8 @@ extern struct sl_counters sl_count;
 /* fork support: lock everything the child must inherit consistent, then unlock. */
 void sl_fdtable_lock_all(void);
 void sl_fdtable_unlock_all(void);
+/* In a fork child: every record is the parent's socket too. */
+void sl_fdtable_mark_forked(void);
 
 /* ---- stacks.c ---- */
 #define SL_MAX_DEPTH 64
@@ -351,6 +371,8 @@ struct sl_frame {
     const char *module;       /* path; NULL if unknown */
     uintptr_t module_offset;  /* ip - load bias: the address addr2line wants */
     const char *build_id;     /* hex; NULL if the module has none */
+    const char *file;         /* source file, when debug info says; NULL otherwise */
+    int line;                 /* 0 if unknown */
 };
 /* Snapshot the loaded modules. Returns 0 or -ENOMEM. */
 int sl_modmap_build(struct sl_modmap *m);
@@ -358,6 +380,32 @@ int sl_modmap_build(struct sl_modmap *m);
  * addresses (so a call at a function's end resolves to its caller, not the next one). */
 void sl_symbolize(struct sl_modmap *m, uintptr_t ip, uintptr_t lookup_ip, struct sl_frame *out);
 void sl_modmap_free(struct sl_modmap *m);
+/* Load (and keep) the symbol tables of the modules stacks first_id..last_id run in. */
+void sl_symbolize_warm(uint32_t first_id, uint32_t last_id);
+void sl_symbolize_after_fork_child(void);
+/* Held around the shim's own dl_iterate_phdr/dladdr; the fork handlers take it too. */
+void sl_dl_lock(void);
+void sl_dl_unlock(void);
+
+/* ---- suppress.c: known long-lived sockets, left out of reports ---- */
+/* Read the suppressions file (once; aside). */
+void sl_suppress_load(void);
+/* Parse rules from text (tests; sl_suppress_load uses it). Returns the number of bad lines. */
+int sl_suppress_parse(const char *text, void (*warn)(const char *msg));
+void sl_suppress_reset(void);
+size_t sl_suppress_count(void);
+const char *sl_suppress_text(size_t i); /* the rule as written */
+/* Index of the first rule matching a stack (function/module/stack rules) or addresses
+ * (peer/local rules), or -1. */
+int sl_suppress_stack(const struct sl_frame *frames, int n, const char *stack_id);
+int sl_suppress_addr(const char *local, const char *peer);
+
+/* ---- srcline.c: file:line through elfutils' libdw, dlopened; report-time only ---- */
+/* Set frames[i]->file/line for address lookup[i] (ip - 1 for return addresses) where
+ * debug information says (source_lines=1 and libdw present). File names are the
+ * cache's: they live as long as the set of loaded modules does not change. */
+void sl_srcline_fill(struct sl_frame **frames, const uintptr_t *lookup, size_t n);
+void sl_srcline_after_fork_child(void);
 
 /* ---- probe.c: the OS seam ---- */
 int sl_probe_inode(int fd, uint64_t *dev, uint64_t *ino);           /* -ENOTSOCK if not a socket */
@@ -371,14 +419,16 @@ int sl_probe_tcp(int fd, struct sl_tcp *out);
 /* Has the peer of this (unix stream/seqpacket) socket closed? poll(POLLRDHUP), which
  * reads nothing. */
 bool sl_probe_peer_closed(int fd);
+void sl_probe_after_fork_child(void);
 struct sl_cw_entry {
     uint64_t ino;
     uint32_t last_ack_recv_ms;
 };
 /* Every TCP socket in CLOSE_WAIT in this network namespace, from one NETLINK_SOCK_DIAG
- * dump per address family filtered by state in the kernel: cost independent of how
- * many sockets we track. *out is malloc'd. Returns the count or -errno. */
-long sl_probe_close_wait_inodes(struct sl_cw_entry **out);
+ * dump per address family filtered by state in the kernel (done aside): cost
+ * independent of how many sockets we track. Fills out[0..cap). Returns the count,
+ * -ENOBUFS if there were more than cap, or -errno. */
+long sl_probe_close_wait_inodes(struct sl_cw_entry *out, size_t cap);
 /* Pseudo-states kept in a record's tcp_state beside the TCP ones. */
 #define SL_STATE_PEER_CLOSED 100 /* unix stream socket whose peer has closed */
 #define SL_STATE_OPEN 101        /* not in CLOSE_WAIT, exact state not read (sock_diag scans) */
@@ -421,7 +471,14 @@ int sl_report_write(int reason);
 /* Has any socket ever been seen (exit reports are skipped for socket-free processes)? */
 bool sl_report_worthwhile(void);
 void sl_report_note_start(void);  /* remember start-up time for uptime */
-void sl_report_after_fork_child(void); /* a report in progress in the parent is not ours */
+void sl_report_after_fork_child(bool locked); /* locked: the fork handlers held the work lock */
+/* The work lock: held by every report and by each unit of the report thread's work;
+ * the fork handlers take it first. */
+void sl_work_lock(void);
+void sl_work_unlock(void);
+/* Read now what a report needs: the TCP knobs, the symbol tables behind new stacks.
+ * The scanner calls it after each scan. */
+void sl_report_warm(void);
 
 /* ---- signals.c ---- */
 int sl_signals_install(void);     /* install the dump signal handler (chained) */

@@ -10,7 +10,8 @@
  * report from its model (sl_metrics_report). The result is published as the latest
  * view, which sockleak_stats() copies, and, with metrics_path set, written as a
  * node_exporter textfile-collector file: FILE.tmp.<pid> written whole, then renamed
- * over FILE, so the collector never reads half a file. Every sample carries the pid
+ * over FILE, so the collector never reads half a file; the file work is done aside
+ * (aside.c), never in the host's fd table. Scans and reports run under the work lock. Every sample carries the pid
  * and program labels, so one directory can hold a file per process (%p).
  *
  * The file is removed when the process exits normally (a dead process's gauges would
@@ -300,6 +301,30 @@ static void remove_at_exit(void *unused)
     punlock(&file_lock);
 }
 
+struct write_arg {
+    const char *tmp, *path, *data;
+    size_t len;
+};
+
+/* Aside (aside.c: in a child with its own fd table): tmp written whole, renamed. */
+static long do_write(void *p)
+{
+    struct write_arg *a = p;
+    syscall(SYS_unlinkat, AT_FDCWD, a->tmp, 0); /* a leftover (same pid, earlier life) */
+    /* 0644: node_exporter runs as another user and must read it */
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+                          0644);
+    if (fd < 0)
+        return -errno;
+    int r = write_all(fd, a->data, a->len);
+    syscall(SYS_close, fd);
+    if (r == 0 && syscall(SYS_renameat, AT_FDCWD, a->tmp, AT_FDCWD, a->path) != 0)
+        r = -errno;
+    if (r != 0)
+        syscall(SYS_unlinkat, AT_FDCWD, a->tmp, 0);
+    return r;
+}
+
 int sl_metrics_write(const struct sl_metrics *m, const char *path)
 {
     struct sl_buf b;
@@ -311,21 +336,8 @@ int sl_metrics_write(const struct sl_metrics *m, const char *path)
     }
     char tmp[sizeof(file_path) + 32];
     snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-    int saved = errno, r;
-    unlink(tmp); /* a leftover (same pid, earlier life): O_EXCL below must not meet it */
-    /* 0644: node_exporter runs as another user and must read it */
-    int fd = sl_privfd_open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY, 0644);
-    if (fd < 0) {
-        r = fd;
-    } else {
-        r = write_all(fd, b.data, b.len);
-        sl_privfd_close(fd);
-        if (r == 0 && rename(tmp, path) != 0)
-            r = -errno;
-        if (r != 0)
-            unlink(tmp);
-    }
-    errno = saved;
+    struct write_arg a = { tmp, path, b.data, b.len };
+    int r = (int)sl_aside(do_write, &a);
     sl_buf_free(&b);
     return r;
 }

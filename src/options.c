@@ -67,6 +67,10 @@ static const struct opt_def table[] = {
     { "idle_after", K_DURATION, OFF(idle_after), "0", 0, 0 },
     /* how scans read TCP states: auto (sock_diag from 1000 TCP sockets), tcp_info, sock_diag */
     { "scan_method", K_SCAN, OFF(scan_method), "auto", 0, 0 },
+    /* file:line in report frames, read in-process with elfutils' libdw when installed */
+    { "source_lines", K_BOOL, OFF(source_lines), "1", 0, 1 },
+    /* a file of suppressions (kind:pattern per line): sockets left out of reports */
+    { "suppressions", K_PATH, OFF(suppressions), "", 0, 0 },
     /* Prometheus textfile (node_exporter) rewritten every scan and report (%p = pid); none = off */
     { "metrics_path", K_FILE, OFF(metrics_path), "none", 0, 0 },
     /* one line per report to syslog: 0, 1 (/dev/log) or the path of a syslog datagram socket */
@@ -278,7 +282,7 @@ static const char *kind_expect(const struct opt_def *d, char *buf, size_t len)
     case K_INT:
     case K_LONG: snprintf(buf, len, "an integer %ld..%ld", d->min, d->max); return buf;
     case K_DURATION: return "a duration such as 500ms, 5s or 2m";
-    case K_PATH: return "stderr, stdout or a path shorter than 1024 bytes";
+    case K_PATH: return "a path shorter than 1024 bytes (log_path: or stderr, stdout)";
     case K_FORMAT: return "text or json";
     case K_SIGNAL: return "a catchable signal name or number (SIGUSR2, USR2, 12), or none";
     case K_SCAN: return "auto, tcp_info or sock_diag";
@@ -312,8 +316,8 @@ static int set_value(struct sl_options *o, const struct opt_def *d, const char *
         if ((r = sl_parse_duration(v, &ns)) == 0)
             *(int64_t *)field = ns;
         return r;
-    case K_PATH:
-        if (!*v || strlen(v) >= sizeof(o->log_path))
+    case K_PATH: /* every path field is char[1024] */
+        if (strlen(v) >= sizeof(o->log_path) || (!*v && d->offset == offsetof(struct sl_options, log_path)))
             return -EINVAL;
         strcpy(field, v);
         return 0;

@@ -10,10 +10,9 @@
  * watch bitmap so the close/dup wrappers take their slow path for it and protect it.
  * Slots are atomics: the table is read from any thread, including signal handlers.
  *
- * One spare fd (/dev/null) is kept once the shim has work to do: when the process runs
- * out of fds, the report that says so must still open its log file and the files it
- * reads symbols from. sl_privfd_open gives the spare up when open fails with EMFILE,
- * and the reporter takes a new one afterwards if it can.
+ * Only fds the shim keeps live here (libunwind's pipe, the /proc/self/fd directory);
+ * files read or written once are opened aside, in a child's copy of the fd table
+ * (aside.c), and never appear in the host's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -47,6 +46,11 @@ int sl_privfd_adopt(int fd)
     int base = high_base();
     if (fd < base) {
         int hi = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, base);
+        if (hi < 0 && errno == EBADF) {
+            /* the host closed the number under us (a close loop, closefrom): not ours */
+            errno = saved;
+            return -EBADF;
+        }
         if (hi >= 0) {
             syscall(SYS_close, fd);
             fd = hi;
@@ -84,40 +88,27 @@ int sl_privfd_close(int fd)
     return r == 0 ? 0 : -e;
 }
 
-/* ---- a spare fd for reports written when the process is out of fds ---- */
-
-static _Atomic int reserve = -1;
-
-void sl_privfd_reserve(void)
-{
-    if (atomic_load(&reserve) >= 0)
-        return;
-    int saved = errno;
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        fd = sl_privfd_adopt(fd);
-        int none = -1;
-        if (!atomic_compare_exchange_strong(&reserve, &none, fd))
-            sl_privfd_close(fd);
-    }
-    errno = saved;
-}
-
 int sl_privfd_open(const char *path, int flags, mode_t mode)
 {
     int saved = errno;
     int fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode);
-    if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
-        /* out of fds: give up the spare and try once more */
-        int spare = atomic_exchange(&reserve, -1);
-        if (spare >= 0) {
-            sl_privfd_close(spare);
-            fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode);
-        }
+    if (fd < 0) {
+        int e = errno;
+        errno = saved;
+        return -e;
     }
-    int e = errno;
+    fd = sl_privfd_adopt(fd);
+    /* Between open() and the move, the number was low and the host's: if it closed it
+     * and opened something else there, we would now hold the host's file. Check that we
+     * hold what path names. */
+    struct stat mine, named;
+    if (fd >= 0 && (fstat(fd, &mine) != 0 || stat(path, &named) != 0 || mine.st_dev != named.st_dev
+                    || mine.st_ino != named.st_ino)) {
+        sl_privfd_close(fd);
+        fd = -EAGAIN;
+    }
     errno = saved;
-    return fd < 0 ? -e : sl_privfd_adopt(fd);
+    return fd;
 }
 
 bool sl_privfd_is(int fd)

@@ -115,6 +115,13 @@ static pthread_mutex_t fd_dir_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP; /* 
 static int fd_dir = -1;
 static pid_t fd_dir_pid;
 
+void sl_probe_after_fork_child(void)
+{
+    /* the parent's scanner may have been reading the directory at the fork */
+    pthread_mutex_t fresh = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+    fd_dir_lock = fresh;
+}
+
 static int fd_dir_get(void)
 {
     pid_t me = getpid();
@@ -337,9 +344,10 @@ bool sl_probe_peer_closed(int fd)
     return closed;
 }
 
-/* One SOCK_DIAG_BY_FAMILY dump of family's TCP sockets in CLOSE_WAIT, appended to *v. */
-static int dump_close_wait(int nl, int family, char *buf, size_t buflen, struct sl_cw_entry **v, size_t *n,
-                           size_t *cap)
+/* One SOCK_DIAG_BY_FAMILY dump of family's TCP sockets in CLOSE_WAIT, appended to v
+ * (at most cap). Raw system calls only: it runs aside. */
+static long dump_close_wait(int nl, int family, char *buf, size_t buflen, struct sl_cw_entry *v, size_t *n,
+                            size_t cap)
 {
     struct {
         struct nlmsghdr nh;
@@ -355,10 +363,11 @@ static int dump_close_wait(int nl, int family, char *buf, size_t buflen, struct 
     msg.req.idiag_states = 1u << TCP_CLOSE_WAIT; /* the kernel filters: only these come back */
     msg.req.idiag_ext = 1u << (INET_DIAG_INFO - 1);
     struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-    if (sendto(nl, &msg, sizeof(msg), 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+    if (syscall(SYS_sendto, nl, &msg, sizeof(msg), 0, &kernel, sizeof(kernel)) < 0)
         return -errno;
+    long overflow = 0;
     for (;;) {
-        ssize_t len = recv(nl, buf, buflen, 0);
+        long len = syscall(SYS_recvfrom, nl, buf, buflen, 0, NULL, NULL);
         if (len < 0) {
             if (errno == EINTR)
                 continue;
@@ -366,9 +375,10 @@ static int dump_close_wait(int nl, int family, char *buf, size_t buflen, struct 
         }
         if (len == 0)
             return -EIO;
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
+        int left = (int)len;
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)left); h = NLMSG_NEXT(h, left)) {
             if (h->nlmsg_type == NLMSG_DONE)
-                return 0;
+                return overflow ? -ENOBUFS : 0;
             if (h->nlmsg_type == NLMSG_ERROR) {
                 struct nlmsgerr *e = NLMSG_DATA(h);
                 return e->error ? e->error : -EIO;
@@ -376,15 +386,11 @@ static int dump_close_wait(int nl, int family, char *buf, size_t buflen, struct 
             if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
                 continue;
             struct inet_diag_msg *m = NLMSG_DATA(h);
-            if (*n == *cap) {
-                size_t ncap = *cap ? *cap * 2 : 256;
-                struct sl_cw_entry *nv = realloc(*v, ncap * sizeof(**v));
-                if (!nv)
-                    return -ENOMEM;
-                *v = nv;
-                *cap = ncap;
+            if (*n == cap) {
+                overflow++; /* read on to the end of the dump, then say so */
+                continue;
             }
-            struct sl_cw_entry *e = &(*v)[(*n)++];
+            struct sl_cw_entry *e = &v[(*n)++];
             e->ino = m->idiag_inode;
             e->last_ack_recv_ms = 0;
             int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
@@ -401,29 +407,36 @@ static int dump_close_wait(int nl, int family, char *buf, size_t buflen, struct 
     }
 }
 
-long sl_probe_close_wait_inodes(struct sl_cw_entry **out)
+struct diag_arg {
+    struct sl_cw_entry *v;
+    size_t cap, n;
+    char *buf;
+    size_t buflen;
+};
+
+static long do_diag(void *p)
 {
-    int saved = errno;
-    *out = NULL;
-    int nl = real_socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-    if (nl < 0) {
-        int e = errno;
-        errno = saved;
-        return -e;
+    struct diag_arg *a = p;
+    int nl = (int)syscall(SYS_socket, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (nl < 0)
+        return -errno;
+    long r = dump_close_wait(nl, AF_INET, a->buf, a->buflen, a->v, &a->n, a->cap);
+    if (r == 0 || r == -ENOBUFS) {
+        long r6 = dump_close_wait(nl, AF_INET6, a->buf, a->buflen, a->v, &a->n, a->cap);
+        if (r == 0)
+            r = r6;
     }
-    nl = sl_privfd_adopt(nl);
-    size_t n = 0, cap = 0, buflen = 32768;
-    char *buf = malloc(buflen);
-    int r = buf ? dump_close_wait(nl, AF_INET, buf, buflen, out, &n, &cap) : -ENOMEM;
-    if (r == 0)
-        r = dump_close_wait(nl, AF_INET6, buf, buflen, out, &n, &cap);
+    syscall(SYS_close, nl);
+    return r;
+}
+
+long sl_probe_close_wait_inodes(struct sl_cw_entry *out, size_t cap)
+{
+    char *buf = malloc(32768);
+    if (!buf)
+        return -ENOMEM;
+    struct diag_arg a = { out, cap, 0, buf, 32768 };
+    long r = sl_aside(do_diag, &a); /* the netlink socket lives in the child's fd table */
     free(buf);
-    sl_privfd_close(nl);
-    errno = saved;
-    if (r < 0) {
-        free(*out);
-        *out = NULL;
-        return r;
-    }
-    return (long)n;
+    return r < 0 ? r : (long)a.n;
 }

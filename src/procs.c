@@ -131,6 +131,8 @@ static void before_fork(void)
     if (!fork_locked)
         return;
     sl_guard_enter();
+    sl_work_lock(); /* first: the report thread finishes what it is doing */
+    sl_dl_lock();
     sl_stacks_lock();
     sl_fdtable_lock_all();
 }
@@ -141,6 +143,8 @@ static void after_fork_parent(void)
         return;
     sl_fdtable_unlock_all();
     sl_stacks_unlock();
+    sl_dl_unlock();
+    sl_work_unlock();
     sl_guard_leave();
 }
 
@@ -151,13 +155,20 @@ static void after_fork_child(void)
     atomic_store(&sl_vm_children, 0);
     for (int i = 0; i < CLONE_SLOTS; i++)
         atomic_store(&clone_slots[i].used, 0);
-    sl_report_after_fork_child();
+    sl_report_after_fork_child(fork_locked);
+    sl_aside_after_fork_child();
+    sl_srcline_after_fork_child();
     sl_scanner_after_fork_child();
     if (fork_locked) {
         sl_fdtable_unlock_all();
         sl_stacks_unlock();
-        sl_guard_leave();
+        sl_dl_unlock();
+        sl_guard_leave(); /* the work lock: reset by sl_report_after_fork_child */
+    } else {
+        sl_probe_after_fork_child();
+        sl_symbolize_after_fork_child();
     }
+    sl_fdtable_mark_forked();
     struct sl_fd_stats st;
     sl_fd_stats(&st);
     if (st.live > 0)

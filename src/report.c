@@ -18,11 +18,13 @@
  *
  * Between reports the collector remembers each stack's opened/closed counters, so every
  * report says what each stack added and removed since the previous one ("growth").
+ * Sockets matching a suppression rule (suppress.c) are left out and only counted.
  *
  * Reports are serialized by report_lock, built whole in memory and handed to
- * sl_report_output(), which appends them to log_path with one write() per chunk; then
- * the report's counts become the latest metrics (metrics.c) and, with option syslog,
- * its summary line goes to syslog (syslog.c).
+ * sl_report_output(), which appends them to log_path with one write() per chunk, the
+ * file opened aside (aside.c): never in the host's fd table. Then the report's counts
+ * become the latest metrics (metrics.c) and, with option syslog, its summary line goes
+ * to syslog (syslog.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,7 +43,21 @@
 
 #include "metrics.h"
 
-static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Serializes reports, and all the report thread's work (scans too): the fork handlers
+ * take it, so a fork never copies the shim in the middle of a report, with its
+ * allocations, symbol loading and loader walks half done. Recursive: a scan may write
+ * a report. */
+static pthread_mutex_t report_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
+void sl_work_lock(void)
+{
+    pthread_mutex_lock(&report_lock);
+}
+
+void sl_work_unlock(void)
+{
+    pthread_mutex_unlock(&report_lock);
+}
 _Atomic long sl_reports_written;
 static int64_t start_ns;
 
@@ -126,11 +142,17 @@ static int count_fd(int fd, void *arg)
 
 /* What a ticket needs besides the sockets: kernel, limits, the TCP knobs that decide
  * how long leaked connections linger. */
+/* the TCP knobs, read once per process (the first report, or sl_report_warm) */
+static struct sl_renv knobs_cache;
+static bool knobs_read;
+
 static void collect_env(struct sl_renv *env)
 {
     struct utsname u;
-    if (uname(&u) == 0)
+    if (uname(&u) == 0) {
         snprintf(env->kernel, sizeof(env->kernel), "%s %s %s", u.sysname, u.release, u.machine);
+        snprintf(env->hostname, sizeof(env->hostname), "%s", u.nodename);
+    }
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
         env->nofile_soft = rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
@@ -141,27 +163,28 @@ static void collect_env(struct sl_renv *env)
     struct sl_trigger_info t;
     sl_trigger_info(&t);
     env->threshold_fds = t.threshold_fds;
-    static const char *knobs[] = {
-        "net/ipv4/tcp_fin_timeout",   "net/ipv4/tcp_keepalive_time", "net/ipv4/tcp_keepalive_intvl",
-        "net/ipv4/tcp_keepalive_probes", "net/ipv4/tcp_max_orphans", "net/ipv4/tcp_tw_reuse",
-        "net/ipv4/ip_local_port_range", "net/core/somaxconn",     "fs/file-max",
+    if (knobs_read) {
+        env->nsysctl = knobs_cache.nsysctl;
+        memcpy(env->sysctl, knobs_cache.sysctl, sizeof(env->sysctl));
+        return;
+    }
+    static const char *const knobs[] = {
+        "/proc/sys/net/ipv4/tcp_fin_timeout",    "/proc/sys/net/ipv4/tcp_keepalive_time",
+        "/proc/sys/net/ipv4/tcp_keepalive_intvl", "/proc/sys/net/ipv4/tcp_keepalive_probes",
+        "/proc/sys/net/ipv4/tcp_max_orphans",     "/proc/sys/net/ipv4/tcp_tw_reuse",
+        "/proc/sys/net/ipv4/ip_local_port_range", "/proc/sys/net/core/somaxconn",
+        "/proc/sys/fs/file-max",
     };
+    char bufs[SL_ARRAY_LEN(knobs)][64];
+    long lens[SL_ARRAY_LEN(knobs)];
+    sl_aside_read_many(knobs, SL_ARRAY_LEN(knobs), bufs, lens);
     for (size_t k = 0; k < SL_ARRAY_LEN(knobs) && env->nsysctl < (int)SL_ARRAY_LEN(env->sysctl); k++) {
-        char path[96];
-        snprintf(path, sizeof(path), "/proc/sys/%s", knobs[k]);
-        int fd = sl_privfd_open(path, O_RDONLY, 0);
-        if (fd < 0)
+        if (lens[k] <= 0)
             continue;
-        char buf[64];
-        ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        sl_privfd_close(fd);
-        if (n <= 0)
-            continue;
-        buf[n] = '\0';
         /* "32768\t60999\n" -> "32768 60999" */
         char *o = env->sysctl[env->nsysctl].value;
         size_t w = 0;
-        for (char *p = buf; *p && w + 1 < sizeof(env->sysctl[0].value); p++) {
+        for (char *p = bufs[k]; *p && w + 1 < sizeof(env->sysctl[0].value); p++) {
             bool space = *p == '\t' || *p == ' ' || *p == '\n';
             if (space && (w == 0 || o[w - 1] == ' '))
                 continue;
@@ -172,6 +195,11 @@ static void collect_env(struct sl_renv *env)
         o[w] = '\0';
         const char *name = strrchr(knobs[k], '/');
         env->sysctl[env->nsysctl++].name = name ? name + 1 : knobs[k];
+    }
+    if (env->nsysctl) {
+        knobs_cache.nsysctl = env->nsysctl;
+        memcpy(knobs_cache.sysctl, env->sysctl, sizeof(env->sysctl));
+        knobs_read = true;
     }
 }
 
@@ -291,16 +319,6 @@ int sl_report_collect(struct sl_report *r, int reason)
             s->peer = keep_str(r, text);
         }
         s->leak = sl_report_classify(s);
-        if (s->leak && s->leak != i->reported_leak)
-            sl_fd_mark_reported(i->fd, i->gen, s->leak, r->mono_ns);
-        r->live++;
-        r->close_wait += s->state == TCP_CLOSE_WAIT;
-        r->peer_closed += s->peer_closed_ns >= 0;
-        r->leaked += s->leak != SL_LEAK_NONE;
-        r->leaks[s->leak]++;
-        r->listening += s->listening;
-        r->ignored += i->ignored;
-        r->unseen_live += i->origin == SL_ORIGIN_UNSEEN;
         r->nsocks++;
     }
     free(snap);
@@ -395,7 +413,7 @@ static uint32_t intern_rstack(struct interner *in, uint32_t sid)
         r->groups = ng;
         in->cap = ncap;
     }
-    struct sl_rstack tmp = { .nframes = 0 };
+    struct sl_rstack tmp = { .nframes = 0, .suppressed_by = -2 };
     const struct sl_stack *st = sl_stack_get(sid);
     if (st) {
         tmp.frames = calloc(st->depth, sizeof(struct sl_frame));
@@ -517,10 +535,32 @@ static void group_events(struct interner *in)
     }
 }
 
+/* file:line for every frame of the report, in one batch */
+static void add_source_lines(struct sl_report *r)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < r->nstacks; j++)
+        n += (size_t)r->stacks[j].nframes;
+    struct sl_frame **frames = malloc((n + 1) * sizeof(*frames));
+    uintptr_t *addr = malloc((n + 1) * sizeof(*addr));
+    if (frames && addr) {
+        size_t k = 0;
+        for (size_t j = 0; j < r->nstacks; j++)
+            for (int f = 0; f < r->stacks[j].nframes; f++) {
+                frames[k] = &r->stacks[j].frames[f];
+                addr[k++] = r->stacks[j].frames[f].ip - 1;
+            }
+        sl_srcline_fill(frames, addr, k);
+    }
+    free(frames);
+    free(addr);
+}
+
 int sl_report_group(struct sl_report *r)
 {
-    if (!r->mods.mods)
+    if (!r->mods.mods) {
         sl_modmap_build(&r->mods);
+    }
     struct interner in = { .r = r, .maxid = sl_stack_max_id() };
     for (size_t k = 0; k < r->nsocks; k++) {
         if (r->socks[k].rec.stack > in.maxid)
@@ -538,14 +578,51 @@ int sl_report_group(struct sl_report *r)
         r->nsocks = 0;
         return -ENOMEM;
     }
+    /* suppressions first: suppressed sockets leave the report, and are only counted */
+    sl_suppress_load();
+    size_t nrules = sl_suppress_count();
+    if (nrules && !r->suppressed_by)
+        r->suppressed_by = calloc(nrules, sizeof(long));
+    size_t kept = 0;
     for (size_t k = 0; k < r->nsocks; k++) {
         struct sl_rsock *s = &r->socks[k];
         uint32_t gi = intern_rstack(&in, s->rec.stack);
         if (gi == SL_NO_STR) {
             r->truncated = true;
-            r->nsocks = k;
             break;
         }
+        int rule = -1;
+        if (nrules) {
+            struct sl_rstack *st = &r->stacks[gi];
+            if (st->suppressed_by == -2)
+                st->suppressed_by = sl_suppress_stack(st->frames, st->nframes, st->id);
+            rule = st->suppressed_by >= 0 ? st->suppressed_by
+                                          : sl_suppress_addr(sl_rstr(r, s->local), sl_rstr(r, s->peer));
+        }
+        if (rule >= 0) {
+            r->suppressed++;
+            if (r->suppressed_by)
+                r->suppressed_by[rule]++;
+            continue;
+        }
+        r->socks[kept++] = *s;
+    }
+    r->nsocks = kept;
+    r->live = r->close_wait = r->peer_closed = r->leaked = r->listening = r->unseen_live = r->ignored = 0;
+    memset(r->leaks, 0, sizeof(r->leaks));
+    for (size_t k = 0; k < r->nsocks; k++) {
+        struct sl_rsock *s = &r->socks[k];
+        uint32_t gi = intern_rstack(&in, s->rec.stack);
+        r->live++;
+        r->close_wait += s->state == TCP_CLOSE_WAIT;
+        r->peer_closed += s->peer_closed_ns >= 0;
+        r->leaked += s->leak != SL_LEAK_NONE;
+        r->leaks[s->leak]++;
+        r->listening += s->listening;
+        r->ignored += s->rec.ignored;
+        r->unseen_live += s->rec.origin == SL_ORIGIN_UNSEEN;
+        if (s->leak && s->leak != s->rec.reported_leak) /* a later close will be a late close */
+            sl_fd_mark_reported(s->rec.fd, s->rec.gen, s->leak, r->mono_ns);
         s->orig_stack = s->rec.origin == SL_ORIGIN_DUP && s->rec.orig_stack ? intern_rstack(&in, s->rec.orig_stack)
                                                                             : SL_NO_STR;
         struct sl_rgroup *g = &r->groups[gi];
@@ -578,6 +655,7 @@ int sl_report_group(struct sl_report *r)
     group_growth(&in);
     group_events(&in);
     free(in.map);
+    add_source_lines(r);
     /* most leaked first, stacks without live sockets last and not listed as groups;
      * then remap sockets to the sorted order */
     r->ngroups = r->nstacks;
@@ -605,6 +683,7 @@ void sl_report_free(struct sl_report *r)
     free(r->growth);
     free(r->late);
     free(r->dclose);
+    free(r->suppressed_by);
     sl_buf_free(&r->strings);
     sl_modmap_free(&r->mods);
     memset(r, 0, sizeof(*r));
@@ -666,75 +745,56 @@ void sl_expand_path(const char *tmpl, char *out, size_t len)
     out[o] = '\0';
 }
 
-/* Open path for appending, refusing symlinks and files of other users. Returns a
- * private fd or -errno; *why explains a refusal. */
-static int open_log(const char *path, const char **why)
+static int write_fd(int fd, const char *data, size_t len)
 {
-    int fd = sl_privfd_open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY, 0600);
-    if (fd < 0) {
-        *why = fd == -ELOOP ? "it is a symbolic link" : strerror(-fd);
-        return fd;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && st.st_uid != geteuid())) {
-        *why = "it belongs to another user";
-        sl_privfd_close(fd);
-        return -EPERM;
-    }
-    return fd;
+    int r = write_all(fd, data, len);
+    if (r == 0)
+        atomic_fetch_add(&sl_reports_written, 1);
+    return r;
 }
 
-static int fallback_fd(bool *close_it)
+/* Append to a file (aside: no fd of ours), refusing links and other users' files. */
+static int append_file(const char *path, const char *data, size_t len, const char **why)
 {
-    *close_it = false;
+    int r = sl_aside_append(path, data, len);
+    if (r == 0)
+        atomic_fetch_add(&sl_reports_written, 1);
+    else
+        *why = r == -ELOOP ? "it is a symbolic link" : r == -EPERM ? "it belongs to another user" : strerror(-r);
+    return r;
+}
+
+/* stderr, unless it is gone or a network socket (never write there): then a file */
+static int to_stderr(const char *data, size_t len)
+{
     if (sl_fd_safe_for_text(2))
-        return 2;
-    /* stderr is gone or is a network socket: never write there; use a file instead */
+        return write_fd(2, data, len);
     char path[256];
-    const char *tmp = getenv("TMPDIR");
+    const char *tmp = getenv("TMPDIR"), *why;
     snprintf(path, sizeof(path), "%s/sockleak.%d.log", tmp && *tmp == '/' ? tmp : "/tmp", (int)getpid());
-    const char *why;
-    int fd = open_log(path, &why);
-    if (fd >= 0)
-        *close_it = true;
-    return fd;
+    return append_file(path, data, len, &why);
 }
 
 int sl_report_output(const char *data, size_t len)
 {
     static _Atomic int warned;
-    int saved = errno, fd = -1, r;
-    bool close_it = false;
+    int saved = errno, r;
     const char *lp = sl_opt.log_path;
     if (!strcmp(lp, "stderr") || !strcmp(lp, "-")) {
-        fd = fallback_fd(&close_it);
+        r = to_stderr(data, len);
     } else if (!strcmp(lp, "stdout")) {
-        if (sl_fd_safe_for_text(1))
-            fd = 1;
-        else
-            fd = fallback_fd(&close_it);
+        r = sl_fd_safe_for_text(1) ? write_fd(1, data, len) : to_stderr(data, len);
     } else {
         char path[sizeof(sl_opt.log_path) + 32];
         const char *why = "";
         sl_expand_path(lp, path, sizeof(path));
-        fd = open_log(path, &why);
-        if (fd >= 0) {
-            close_it = true;
-        } else {
+        r = append_file(path, data, len, &why);
+        if (r != 0) {
             if (!atomic_exchange(&warned, 1))
                 sl_log("cannot write reports to '%s' (%s); writing them to stderr", path, why);
-            fd = fallback_fd(&close_it);
+            r = to_stderr(data, len);
         }
     }
-    if (fd < 0) {
-        errno = saved;
-        return fd;
-    }
-    r = write_all(fd, data, len);
-    if (close_it)
-        sl_privfd_close(fd);
-    if (r == 0)
-        atomic_fetch_add(&sl_reports_written, 1);
     errno = saved;
     return r;
 }
@@ -757,17 +817,42 @@ int sl_report_write(int reason)
     sl_syslog_report(&r);
     sl_buf_free(&out);
     sl_report_free(&r);
-    sl_privfd_reserve(); /* if the report used the spare fd */
     pthread_mutex_unlock(&report_lock);
     sl_guard_leave();
     errno = saved;
     return ret;
 }
 
-void sl_report_after_fork_child(void)
+/* ---- getting ready: load now what a report written when the process is out of fds
+ * would otherwise have to read then (files are read aside, so that works anyway; but
+ * earlier is cheaper, and the TCP knobs are read once) ---- */
+
+static uint32_t warmed_stacks;
+
+void sl_report_warm(void)
 {
-    /* a report the parent was writing is not ours, nor is its notion of "previous" */
-    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&report_lock);
+    if (!knobs_read) {
+        struct sl_renv env;
+        memset(&env, 0, sizeof(env));
+        collect_env(&env);
+    }
+    uint32_t n = sl_stack_max_id();
+    if (n > warmed_stacks) {
+        sl_symbolize_warm(warmed_stacks + 1, n); /* symbol tables of the modules new stacks run in */
+        warmed_stacks = n;
+    }
+    pthread_mutex_unlock(&report_lock);
+}
+
+void sl_report_after_fork_child(bool locked)
+{
+    /* The lock is recursive, so it knows its owner, the parent's forking thread: the
+     * child's thread cannot unlock it, it starts afresh. If the fork could not wait for
+     * it (a fork from a signal handler inside the shim), a report the parent was
+     * writing is abandoned here. The parent's notion of "previous" is not ours. */
+    (void)locked;
+    pthread_mutex_t fresh = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
     report_lock = fresh;
     prev.done = false;
 }

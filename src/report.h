@@ -37,6 +37,7 @@ struct sl_rstack {
     char id[24];             /* fingerprint, hex; "none" for sockets without a stack */
     int nframes;
     struct sl_frame *frames;
+    int suppressed_by;       /* rule index suppressing its sockets, -1 none, -2 not checked */
 };
 
 #define SL_TCP_STATES 13
@@ -71,6 +72,7 @@ struct sl_rdclose {          /* double closes, by the stack of the second close 
 };
 
 struct sl_renv {
+    char hostname[256];
     char kernel[256];
     long nofile_soft, nofile_hard, open_fds, threshold_fds;
     int nsysctl;
@@ -104,12 +106,14 @@ struct sl_report {
     long live, close_wait, peer_closed, leaked, listening, ignored;
     long leaks[SL_LEAKS];
     long unseen_live, unseen_found, unseen_closed, scm_rights;
+    long suppressed;         /* sockets left out by suppression rules */
+    long *suppressed_by;     /* per rule (sl_suppress_count() of them) */
     struct sl_fd_stats stats;
     long untracked, nomem, reentrant, stack_overflow, dropped_now;
     struct sl_trigger_info trigger;
     struct sl_renv env;
     struct sl_buf strings;   /* addresses, NUL-separated */
-    struct sl_modmap mods;   /* frame strings point into it */
+    struct sl_modmap mods;   /* frame strings point into it (file names: srcline's cache) */
     bool truncated;          /* memory ran out while collecting */
 };
 

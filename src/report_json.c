@@ -49,7 +49,13 @@ static void frame(struct sl_buf *b, const struct sl_frame *f)
     kv_str(b, "module", f->module, true);
     key(b, "module_offset");
     sl_buf_printf(b, "\"0x%" PRIxPTR "\",", f->module_offset);
-    kv_str(b, "build_id", f->build_id, false);
+    kv_str(b, "build_id", f->build_id, true);
+    kv_str(b, "file", f->file, true);
+    key(b, "line");
+    if (f->line > 0)
+        sl_buf_printf(b, "%d", f->line);
+    else
+        sl_buf_puts(b, "null");
     sl_buf_putc(b, '}');
 }
 
@@ -88,6 +94,8 @@ static void socket_obj(struct sl_buf *b, const struct sl_report *r, const struct
     sl_buf_puts(b, i->ignored ? "true," : "false,");
     kv_str(b, "stack", r->stacks[r->groups[s->group].stack].id, true);
     kv_str(b, "origin_stack", s->orig_stack != SL_NO_STR ? r->stacks[s->orig_stack].id : NULL, true);
+    key(b, "forked");
+    sl_buf_puts(b, i->forked ? "true," : "false,");
     kv_long(b, "inode", (long long)i->ino, true);
     kv_long(b, "thread", i->tid, false);
     sl_buf_putc(b, '}');
@@ -138,6 +146,7 @@ void sl_report_format_json(const struct sl_report *r, struct sl_buf *b)
     kv_long(b, "listening", r->listening, true);
     kv_long(b, "peer_closed", r->peer_closed, true);
     kv_long(b, "ignored", r->ignored, true);
+    kv_long(b, "suppressed", r->suppressed, true);
     key(b, "leaks");
     sl_buf_putc(b, '{');
     for (int k = 1; k < SL_LEAKS; k++)
@@ -216,6 +225,7 @@ void sl_report_format_json(const struct sl_report *r, struct sl_buf *b)
             sl_buf_puts(b, "null,");
         kv_long(b, "oldest_ms", gr->oldest_ns / SL_MS, true);
         kv_str(b, "origin", sl_origin_name(gr->origin), true);
+        kv_long(b, "not_tcp", gr->states[0], true);
         key(b, "states");
         sl_buf_putc(b, '{');
         bool first = true;
@@ -298,8 +308,24 @@ void sl_report_format_json(const struct sl_report *r, struct sl_buf *b)
     }
     sl_buf_puts(b, "]},");
 
+    key(b, "suppressions");
+    sl_buf_putc(b, '[');
+    bool firsts = true;
+    for (size_t k = 0; r->suppressed_by && k < sl_suppress_count(); k++)
+        if (r->suppressed_by[k]) {
+            if (!firsts)
+                sl_buf_putc(b, ',');
+            sl_buf_putc(b, '{');
+            kv_str(b, "rule", sl_suppress_text(k), true);
+            kv_long(b, "count", r->suppressed_by[k], false);
+            sl_buf_putc(b, '}');
+            firsts = false;
+        }
+    sl_buf_puts(b, "],");
+
     key(b, "environment");
     sl_buf_putc(b, '{');
+    kv_str(b, "hostname", r->env.hostname[0] ? r->env.hostname : NULL, true);
     kv_str(b, "kernel", r->env.kernel[0] ? r->env.kernel : NULL, true);
     kv_long(b, "nofile_soft", r->env.nofile_soft, true);
     kv_long(b, "nofile_hard", r->env.nofile_hard, true);

@@ -41,8 +41,12 @@ static const char *called(int origin)
 static void frame_line(struct sl_buf *b, int i, const struct sl_frame *f)
 {
     sl_buf_printf(b, "    #%d 0x%" PRIxPTR, i, f->ip);
-    if (f->function)
+    if (f->function && f->file)
+        sl_buf_printf(b, " in %s %s:%d", f->function, f->file, f->line);
+    else if (f->function)
         sl_buf_printf(b, " in %s+0x%" PRIxPTR, f->function, f->function_offset);
+    else if (f->file)
+        sl_buf_printf(b, " %s:%d", f->file, f->line);
     if (f->module)
         sl_buf_printf(b, " (%s+0x%" PRIxPTR ")", f->module, f->module_offset);
     sl_buf_putc(b, '\n');
@@ -57,7 +61,11 @@ static void where(struct sl_buf *b, const struct sl_rstack *st)
             continue;
         const char *mod = f->module ? strrchr(f->module, '/') : NULL;
         mod = mod ? mod + 1 : (f->module ? f->module : "?");
-        if (f->function)
+        const char *file = f->file ? strrchr(f->file, '/') : NULL;
+        file = file ? file + 1 : f->file;
+        if (f->function && file)
+            sl_buf_printf(b, "%s (%s:%d)", f->function, file, f->line);
+        else if (f->function)
             sl_buf_printf(b, "%s (%s+0x%" PRIxPTR ")", f->function, mod, f->module_offset);
         else
             sl_buf_printf(b, "%s+0x%" PRIxPTR, mod, f->module_offset);
@@ -417,6 +425,16 @@ void sl_report_format_text(const struct sl_report *r, struct sl_buf *b)
         if (r->truncated)
             sl_buf_puts(b, " this report is incomplete (out of memory);");
         sl_buf_putc(b, '\n');
+    }
+    if (r->suppressed) {
+        sl_buf_printf(b, "==%d==suppressed: %ld %s (", pid, r->suppressed, plural(r->suppressed, "socket", "sockets"));
+        bool first = true;
+        for (size_t k = 0; r->suppressed_by && k < sl_suppress_count(); k++)
+            if (r->suppressed_by[k]) {
+                sl_buf_printf(b, "%s%s: %ld", first ? "" : ", ", sl_suppress_text(k), r->suppressed_by[k]);
+                first = false;
+            }
+        sl_buf_puts(b, ")\n");
     }
     sl_buf_printf(b, "==%d==environment: %s; %ld fds open, limit %ld", pid, r->env.kernel[0] ? r->env.kernel : "?",
                   r->env.open_fds, r->env.nofile_soft);

@@ -105,17 +105,25 @@ static struct sl_cw_entry *set_find(const struct ino_set *s, uint64_t ino)
 }
 
 /* Hash the CLOSE_WAIT sockets of the namespace by inode. false if sock_diag failed. */
-static bool close_wait_set(struct ino_set *set)
+static bool close_wait_set(struct ino_set *set, long tracked_tcp)
 {
-    struct sl_cw_entry *list;
-    long n = sl_probe_close_wait_inodes(&list);
-    if (n < 0)
+    size_t cap = tracked_tcp * 2 > 4096 ? (size_t)tracked_tcp * 2 : 4096;
+    struct sl_cw_entry *list = NULL;
+    long n = -ENOBUFS;
+    for (int tries = 0; tries < 3 && n == -ENOBUFS; tries++, cap *= 8) {
+        free(list);
+        list = malloc(cap * sizeof(*list));
+        n = list ? sl_probe_close_wait_inodes(list, cap) : -ENOMEM;
+    }
+    if (n < 0) {
+        free(list);
         return false;
-    size_t cap = 16;
-    while (cap < (size_t)n * 2)
-        cap *= 2;
-    set->v = calloc(cap, sizeof(*set->v));
-    set->mask = cap - 1;
+    }
+    size_t slots = 16;
+    while (slots < (size_t)n * 2)
+        slots *= 2;
+    set->v = calloc(slots, sizeof(*set->v));
+    set->mask = slots - 1;
     if (!set->v) {
         free(list);
         return false;
@@ -148,7 +156,7 @@ void sl_scan_once(void)
         tcp += is_tcp(&snap[k]);
     struct ino_set cw = { NULL, 0 };
     bool diag = sl_opt.scan_method == SL_SCAN_SOCK_DIAG || (sl_opt.scan_method == SL_SCAN_AUTO && tcp >= SOCK_DIAG_FROM);
-    if (diag && !close_wait_set(&cw))
+    if (diag && !close_wait_set(&cw, tcp))
         diag = false; /* no sock_diag here (seccomp, old kernel): one probe per socket */
     struct sl_metrics m;
     sl_metrics_begin(&m, now);
@@ -213,10 +221,17 @@ static int64_t next_after(int64_t from, int64_t every)
     return every > 0 ? from + every : INT64_MAX;
 }
 
+static _Atomic uint32_t running; /* the thread has started: sl_scanner_start waits for it */
+
 static void *loop(void *arg)
 {
     (void)arg;
     sl_tls_guard = 1; /* this thread is the shim: never record what it does */
+    atomic_store(&running, 1);
+    syscall(SYS_futex, &running, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    sl_work_lock();
+    sl_report_warm(); /* symbol tables behind the first stacks */
+    sl_work_unlock();
     int64_t now = sl_now_ns();
     int64_t next_scan = next_after(now, sl_opt.scan_interval);
     int64_t next_report = next_after(now, sl_opt.report_interval);
@@ -233,7 +248,10 @@ static void *loop(void *arg)
         }
         now = sl_now_ns();
         if (now >= next_scan) {
+            sl_work_lock();
             sl_scan_once();
+            sl_report_warm();
+            sl_work_unlock();
             now = sl_now_ns();
             next_scan = next_after(now, sl_opt.scan_interval);
         }
@@ -260,9 +278,8 @@ void sl_scanner_start(void)
     if (atomic_load_explicit(&started, memory_order_relaxed) || atomic_exchange(&started, 1))
         return;
     int saved = errno;
-    /* the fds the shim keeps, opened now, in this thread, so they never race the
-     * host's next socket() for a low number */
-    sl_privfd_reserve();
+    /* the fd the shim keeps for scans, opened now, in this thread, so it never races
+     * this thread's next socket() or closefrom() for a low number */
     sl_probe_each_fd(NULL, NULL);
     sl_syslog_open();
     sigset_t all, old;
@@ -273,10 +290,18 @@ void sl_scanner_start(void)
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 256 * 1024);
     pthread_t t;
-    if (pthread_create(&t, &attr, loop, NULL) == 0)
+    atomic_store(&running, 0);
+    if (pthread_create(&t, &attr, loop, NULL) == 0) {
         pthread_setname_np(t, "sockleak");
-    else
+        /* Wait until it runs: a thread still being set up (by libc, or a sanitizer
+         * runtime) holds allocator locks that a fork right now would leave locked
+         * in the child for good. Once in loop(), it works under the work lock, which
+         * the fork handlers take. */
+        while (!atomic_load(&running))
+            syscall(SYS_futex, &running, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+    } else {
         atomic_store(&started, 0);
+    }
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     errno = saved;

@@ -52,6 +52,30 @@ struct symtab {
 static struct symtab *tabs;
 static pthread_mutex_t tabs_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The loader's own lock (taken by dl_iterate_phdr, dladdr) is not taken by glibc's fork:
+ * a fork while the report thread walks the loaded modules leaves the child with it
+ * locked forever. So the shim's walks happen under sl_dl_lock, which the fork handlers
+ * take (procs.c): the fork waits for the walk to end. */
+static pthread_mutex_t dl_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void sl_dl_lock(void)
+{
+    pthread_mutex_lock(&dl_lock);
+}
+
+void sl_dl_unlock(void)
+{
+    pthread_mutex_unlock(&dl_lock);
+}
+
+void sl_symbolize_after_fork_child(void)
+{
+    /* a report in progress in the parent may have held it; the list itself is only
+     * ever extended with complete entries */
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    tabs_lock = fresh;
+}
+
 struct sl_module {
     uintptr_t bias, lo, hi;
     char *path;
@@ -94,21 +118,23 @@ static void read_build_id(struct dl_phdr_info *info, char *out)
  * loader knows by a relative name, e.g. LD_PRELOAD=build/lib.so). */
 static char *path_from_maps(uintptr_t addr)
 {
-    int fd = sl_privfd_open("/proc/self/maps", O_RDONLY, 0);
-    if (fd < 0)
-        return NULL;
-    struct sl_buf b;
-    sl_buf_init(&b);
-    char chunk[8192];
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n <= 0)
+    size_t cap = 64 * 1024;
+    char *buf = NULL;
+    long n;
+    for (;;) { /* grow until the whole file fits */
+        char *nb = realloc(buf, cap);
+        if (!nb) {
+            free(buf);
+            return NULL;
+        }
+        buf = nb;
+        n = sl_aside_read("/proc/self/maps", buf, cap);
+        if (n < 0 || (size_t)n + 1 < cap || cap >= (64u << 20))
             break;
-        sl_buf_put(&b, chunk, (size_t)n);
+        cap *= 4;
     }
-    sl_privfd_close(fd);
     char *found = NULL;
-    for (char *line = b.data; line && *line && !found;) {
+    for (char *line = n > 0 ? buf : NULL; line && *line && !found;) {
         char *nl = strchr(line, '\n');
         if (nl)
             *nl = '\0';
@@ -119,7 +145,7 @@ static char *path_from_maps(uintptr_t addr)
             found = strdup(line + off);
         line = nl ? nl + 1 : NULL;
     }
-    sl_buf_free(&b);
+    free(buf);
     return found;
 }
 
@@ -154,7 +180,8 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
         exe[n > 0 ? n : 0] = '\0';
         name = exe;
     }
-    mod->path = name[0] == '/' ? NULL : path_from_maps(mod->lo);
+    /* a relative path (LD_PRELOAD=build/x.so) is resolved; a bare name is the vdso */
+    mod->path = name[0] != '/' && strchr(name, '/') ? path_from_maps(mod->lo) : NULL;
     if (!mod->path)
         mod->path = strdup(name);
     read_build_id(info, mod->build_id);
@@ -165,26 +192,25 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 int sl_modmap_build(struct sl_modmap *m)
 {
     memset(m, 0, sizeof(*m));
+    sl_dl_lock();
     dl_iterate_phdr(add_module, m);
+    sl_dl_unlock();
     return m->mods ? 0 : -ENOMEM;
 }
 
 /* Map a whole file read-only; the fd is the shim's for the few syscalls it lives. */
+/* Map a whole file read-only, opened aside (aside.c): no fd of ours, ever. */
 static void *map_file(const char *path, size_t *len)
 {
-    int fd = sl_privfd_open(path, O_RDONLY, 0);
-    if (fd < 0)
-        return NULL;
-    struct stat st;
     void *p = NULL;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= (off_t)sizeof(ElfW(Ehdr))) {
-        p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED)
-            p = NULL;
-        else
-            *len = (size_t)st.st_size;
+    size_t n = 0;
+    if (sl_aside_map(path, &p, &n) != 0)
+        return NULL;
+    if (n < sizeof(ElfW(Ehdr))) {
+        munmap(p, n);
+        return NULL;
     }
-    sl_privfd_close(fd);
+    *len = n;
     return p;
 }
 
@@ -373,7 +399,10 @@ void sl_symbolize(struct sl_modmap *m, uintptr_t ip, uintptr_t lookup_ip, struct
     }
     if (!out->function) { /* the vdso, JIT stubs registered with the loader, ... */
         Dl_info di;
-        if (dladdr((void *)lookup_ip, &di) && di.dli_sname) {
+        sl_dl_lock();
+        int found = dladdr((void *)lookup_ip, &di);
+        sl_dl_unlock();
+        if (found && di.dli_sname) {
             out->function = demangle(m, di.dli_sname);
             out->function_offset = ip - (uintptr_t)di.dli_saddr;
         }
@@ -392,4 +421,21 @@ void sl_modmap_free(struct sl_modmap *m)
     }
     free(m->mods);
     memset(m, 0, sizeof(*m));
+}
+
+void sl_symbolize_warm(uint32_t first_id, uint32_t last_id)
+{
+    struct sl_modmap m;
+    if (sl_modmap_build(&m) != 0)
+        return;
+    for (uint32_t id = first_id; id <= last_id; id++) {
+        const struct sl_stack *st = sl_stack_get(id);
+        for (int f = 0; st && f < st->depth; f++)
+            for (size_t i = 0; i < m.n; i++)
+                if (st->ip[f] - 1 >= m.mods[i].lo && st->ip[f] - 1 < m.mods[i].hi) {
+                    module_symtab(&m.mods[i]);
+                    break;
+                }
+    }
+    sl_modmap_free(&m);
 }

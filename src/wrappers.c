@@ -383,8 +383,10 @@ SL_EXPORT int pipe2(int fds[2], int flags)
 {
     int r = real_pipe2(fds, flags);
     if (r == 0 && SL_UNLIKELY(sl_tls_in_unwind)) {
-        fds[0] = sl_privfd_adopt(fds[0]);
-        fds[1] = sl_privfd_adopt(fds[1]);
+        /* libunwind's own, made inside our call: nobody can have closed them yet */
+        int r0 = sl_privfd_adopt(fds[0]), r1 = sl_privfd_adopt(fds[1]);
+        fds[0] = r0 >= 0 ? r0 : fds[0];
+        fds[1] = r1 >= 0 ? r1 : fds[1];
     }
     return r;
 }

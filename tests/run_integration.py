@@ -38,6 +38,8 @@ Names available to EXPECT expressions:
   j("name")              the JSON value the program printed on a line name=<json>
   truth(rep=r)           sorted [fd, inode] pairs of the reported sockets
   text                   the text report(s) concatenated (FORMAT: text)
+  readf("name")          the contents of a file the RUN lines wrote in %T ("" if absent)
+  jsonl("name")          the JSON objects of a JSON Lines file in %T (e.g. symbolize's output)
 Prints one line per test and a final "N passed, N failed".
 """
 import argparse
@@ -97,7 +99,8 @@ def parse_directives(path):
 class Ctx:
     """The names EXPECT expressions see."""
 
-    def __init__(self, reports, main_pid, out, err, rc, text):
+    def __init__(self, reports, main_pid, out, err, rc, text, tmp=None):
+        self.tmp = tmp
         self.reports = reports
         self.pid = main_pid
         self.mine = [x for x in reports if x.get("pid") == main_pid]
@@ -148,15 +151,26 @@ class Ctx:
                 raise KeyError("program printed no %s=<json> line" % key)
             return json.loads(m.group(1))
 
+        def readf(name):
+            try:
+                with open(os.path.join(ctx.tmp, name), encoding="utf-8", errors="replace") as f:
+                    return f.read()
+            except OSError:
+                return ""
+
+        def jsonl(name):
+            return [json.loads(x) for x in readf(name).splitlines() if x.strip()]
+
         def truth(rep=None):
             """(fd, inode) of every reported socket, to compare with j("truth")."""
             return sorted([s["fd"], s["inode"]] for s in (rep or ctx.r)["sockets"])
 
         return {"reports": ctx.reports, "r": ctx.r, "mine": ctx.mine, "others": ctx.others, "out": ctx.out,
                 "err": ctx.err, "rc": ctx.rc, "pid": ctx.pid, "text": ctx.text, "sock": sock, "stack": stack,
-                "fn": fn, "fns": fns, "fds": fds, "v": v, "j": j, "truth": truth, "re": re, "json": json, "len": len, "any": any, "all": all,
+                "fn": fn, "fns": fns, "fds": fds, "v": v, "j": j, "truth": truth, "readf": readf, "jsonl": jsonl, "re": re, "json": json, "len": len, "any": any, "all": all,
                 "sorted": sorted, "set": set, "min": min, "max": max, "sum": sum, "range": range, "int": int,
-                "str": str, "list": list, "isinstance": isinstance, "dict": dict}
+                "str": str, "list": list, "isinstance": isinstance, "dict": dict, "zip": zip, "enumerate": enumerate,
+                "tuple": tuple}
 
 
 def run_test(name, binary, lib, asan, keep):
@@ -229,7 +243,7 @@ def run_test(name, binary, lib, asan, keep):
         if d["run"]:
             pids = [x["pid"] for x in reports if x.get("reason") == "exit"]
             main_pid = pids[-1] if pids else p.pid
-        ctx = Ctx(reports, main_pid, out, err, p.returncode, text)
+        ctx = Ctx(reports, main_pid, out, err, p.returncode, text, tmp)
         names = ctx.names()
         names["__builtins__"] = {}
         for e in d["expect"]:

@@ -13,7 +13,8 @@
 # SOCKLEAK_REPORT_DIR (where reports go; default a new temporary directory, kept:
 # upload it as a build artifact), SOCKLEAK_CLOSE_WAIT_AFTER (default 1s: tests are
 # short), and any SOCKLEAK_OPTIONS (max_age=30s, say, to count long-open sockets too).
-# Needs python3 (no jq).
+# Needs python3 (no jq). For one command, `sockleak --fail-on-leak [N] -- CMD` is the
+# launcher's own gate.
 set -u
 max=0
 if [ "${1:-}" = --max-leaked ]; then

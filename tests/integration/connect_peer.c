@@ -15,9 +15,12 @@ int main(void)
     int ok = socket(AF_INET, SOCK_STREAM, 0);
     MUST(connect(ok, (struct sockaddr *)&a, sizeof(a)) == 0);
 
-    int dport, dead = listen_local(&dport);
-    close(dead); /* nobody listens there any more */
-    struct sockaddr_in d = local_addr(dport);
+    /* a port bound but not listening: refused, and no other program can take it meanwhile */
+    int dead = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in d = local_addr(0);
+    socklen_t dlen = sizeof(d);
+    MUST(bind(dead, (struct sockaddr *)&d, sizeof(d)) == 0 && getsockname(dead, (struct sockaddr *)&d, &dlen) == 0);
+    int dport = ntohs(d.sin_port);
     int refused = socket(AF_INET, SOCK_STREAM, 0);
     errno = 0;
     int ret = connect(refused, (struct sockaddr *)&d, sizeof(d));

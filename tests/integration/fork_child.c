@@ -7,6 +7,8 @@
 // EXPECT: fn(sock(v("mine"), others[0]), rep=others[0]) == "child_socket"
 // EXPECT: fds() == {v("shared"), v("dropped")}
 // EXPECT: v("status") == 0
+// EXPECT: sock(v("shared"), others[0])["forked"] and not sock(v("mine"), others[0])["forked"]
+// EXPECT: not sock(v("shared"))["forked"]
 #include <sys/wait.h>
 
 #include "common.h"

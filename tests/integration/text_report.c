@@ -3,11 +3,11 @@
 // fds and peers, and a SUMMARY line.
 // FORMAT: text
 // OPTIONS: close_wait_after=100ms:scan_interval=50ms
-// CHECK: ^==\d+==sockleak: 3 sockets stuck in CLOSE_WAIT for \d+(ms|\.\ds)( to \d+(ms|\.\ds))?, opened at leaky_fetch \(text_report\+0x[0-9a-f]+\)$
+// CHECK: ^==\d+==sockleak: 3 sockets stuck in CLOSE_WAIT for \d+(ms|\.\ds)( to \d+(ms|\.\ds))?, opened at leaky_fetch \(text_report.c:23\)$
 // CHECK: ^==\d+==report: exit of text_report \(pid \d+\) at \d{4}-.*Z, after .*; 4 live, 3 in CLOSE_WAIT, 3 leaked \(CLOSE_WAIT for 100ms or more\), 1 listening$
 // CHECK: ^Leak of 3 sockets stuck in CLOSE_WAIT for \d+(ms|\.\ds)( to \d+(ms|\.\ds))?, opened by socket\(\):$
-// CHECK: ^    #0 0x[0-9a-f]+ in leaky_fetch\+0x[0-9a-f]+ \(/.*/text_report\+0x[0-9a-f]+\)$
-// CHECK: ^    #1 0x[0-9a-f]+ in main\+0x[0-9a-f]+ \(/.*/text_report\+0x[0-9a-f]+\)$
+// CHECK: ^    #0 0x[0-9a-f]+ in leaky_fetch tests/integration/text_report.c:23 \(/.*/text_report\+0x[0-9a-f]+\)$
+// CHECK: ^    #1 0x[0-9a-f]+ in main tests/integration/text_report.c:34 \(/.*/text_report\+0x[0-9a-f]+\)$
 // CHECK: ^  states: CLOSE_WAIT 3$
 // CHECK: ^  peers: 127\.0\.0\.1:\d+ \(3\)$
 // CHECK: ^1 live socket, not leaked, opened by socket\(\):$

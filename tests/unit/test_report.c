@@ -569,7 +569,7 @@ static void test_text_blocks_most_leaked_first(void **state)
     assert_true(two < one && one < three);
     assert_has(out.data, "  fds: 14 15\n");
     assert_has(out.data, "  fds: 10 11 12\n");
-    assert_has(out.data, "in site_alpha+0x1");
+    assert_has(out.data, "in site_alpha tests/unit/test_report.c:"); /* file:line from the debug info */
     assert_has(out.data, "  peers: 192.0.2.9:443 (3)\n");
     sl_buf_free(&out);
     sl_report_free(&r);

@@ -1,0 +1,251 @@
+/*
+ * aside.c - the shim's file I/O, done aside: in a child with its own fd table.
+ *
+ * Every open() takes the lowest free fd number, even for a moment: a report that opened
+ * its log file or a module's symbol table in the host's fd table would make the host's
+ * next socket() get another number than it would have, and a host that sweeps its fds
+ * (closefrom, a close loop) could close ours from under us, or hand us one of its own.
+ * And when the host is out of fds, the report that says so could not open anything.
+ *
+ * So the shim does its file work in a child created with clone(CLONE_VM | CLONE_VFORK)
+ * and without CLONE_FILES: it shares our memory (what it maps, reads or allocates stays
+ * with us) but has its own copy of the fd table, in which every fd it opens lives and
+ * dies. When that copy is full (EMFILE), the child closes its copies first: the host's
+ * fds are untouched. The calling thread is suspended until the child exits (that is
+ * what CLONE_VFORK does), so the child may use that thread's TLS (errno) freely; all
+ * signals are blocked around it, and its exit signal is 0, so no SIGCHLD reaches the
+ * host and a host reaping with waitpid(-1) never sees it. Callers hold the work lock
+ * (report.c), which the fork handlers take. If clone() is refused (seccomp, NPROC),
+ * the work is done in place, as before.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define STACK (2 * 1024 * 1024) /* libdw and realpath() want room; only touched pages count */
+#define GUARD 4096
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static char *stack;
+static volatile bool child_running; /* under lock: the work runs in the child */
+
+struct call {
+    long (*fn)(void *);
+    void *arg;
+    long result;
+};
+
+static int child_main(void *p)
+{
+    struct call *c = p;
+    child_running = true;
+    c->result = c->fn(c->arg);
+    child_running = false;
+    return 0;
+}
+
+long sl_aside(long (*fn)(void *), void *arg)
+{
+    int saved = errno;
+    pthread_mutex_lock(&lock);
+    if (!stack) {
+        /* with a guard page below: running out of stack kills the child, nothing else */
+        char *p = mmap(NULL, GUARD + STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                       -1, 0);
+        if (p != MAP_FAILED && mprotect(p, GUARD, PROT_NONE) == 0)
+            stack = p + GUARD;
+        else if (p != MAP_FAILED)
+            munmap(p, GUARD + STACK);
+    }
+    struct call c = { fn, arg, -ENOSYS };
+    long r;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int pid = stack ? real_clone(child_main, stack + STACK, CLONE_VM | CLONE_VFORK, &c) : -1;
+    if (pid > 0) {
+        int st;
+        while (waitpid(pid, &st, __WCLONE) < 0 && errno == EINTR)
+            ;
+        r = c.result;
+    } else {
+        r = fn(arg); /* no child allowed here: in place */
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_mutex_unlock(&lock);
+    errno = saved;
+    return r;
+}
+
+void sl_aside_after_fork_child(void)
+{
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    lock = fresh;
+}
+
+/* ---- what runs aside: raw system calls only ---- */
+
+/* open(), and if this fd table is full, empty it first (it is the child's copy; in
+ * place, the spare fds would be the only way, and there are none: give up). */
+static int open_aside(const char *path, int flags, mode_t mode, bool in_child)
+{
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && in_child) {
+        syscall(SYS_close_range, 0, ~0U, 0);
+        fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode);
+    }
+    return fd < 0 ? -errno : fd;
+}
+
+static bool in_child(void)
+{
+    return child_running;
+}
+
+struct map_arg {
+    const char *path;
+    void *addr;
+    size_t len;
+};
+
+static long do_map(void *p)
+{
+    struct map_arg *a = p;
+    int fd = open_aside(a->path, O_RDONLY, 0, in_child());
+    if (fd < 0)
+        return fd;
+    struct stat st;
+    long r = -EINVAL;
+    if (syscall(SYS_fstat, fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        void *m = (void *)syscall(SYS_mmap, NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m != MAP_FAILED) {
+            a->addr = m;
+            a->len = (size_t)st.st_size;
+            r = 0;
+        } else {
+            r = -errno;
+        }
+    }
+    syscall(SYS_close, fd);
+    return r;
+}
+
+int sl_aside_map(const char *path, void **addr, size_t *len)
+{
+    struct map_arg a = { path, NULL, 0 };
+    long r = sl_aside(do_map, &a);
+    if (r == 0) {
+        *addr = a.addr;
+        *len = a.len;
+    }
+    return (int)r;
+}
+
+struct read_arg {
+    const char *path;
+    char *buf;
+    size_t cap, len;
+};
+
+static long do_read(void *p)
+{
+    struct read_arg *a = p;
+    int fd = open_aside(a->path, O_RDONLY, 0, in_child());
+    if (fd < 0)
+        return fd;
+    a->len = 0;
+    while (a->len + 1 < a->cap) {
+        long n = syscall(SYS_read, fd, a->buf + a->len, a->cap - 1 - a->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        a->len += (size_t)n;
+    }
+    a->buf[a->len] = '\0';
+    syscall(SYS_close, fd);
+    return (long)a->len;
+}
+
+long sl_aside_read(const char *path, char *buf, size_t cap)
+{
+    if (cap == 0)
+        return -EINVAL;
+    struct read_arg a = { path, buf, cap, 0 };
+    return sl_aside(do_read, &a);
+}
+
+struct many_arg {
+    const char *const *paths;
+    size_t n;
+    char (*bufs)[64];
+    long *lens;
+};
+
+static long do_read_many(void *p)
+{
+    struct many_arg *a = p;
+    for (size_t i = 0; i < a->n; i++) {
+        struct read_arg one = { a->paths[i], a->bufs[i], sizeof(a->bufs[i]), 0 };
+        a->lens[i] = do_read(&one);
+    }
+    return 0;
+}
+
+void sl_aside_read_many(const char *const *paths, size_t n, char (*bufs)[64], long *lens)
+{
+    struct many_arg a = { paths, n, bufs, lens };
+    if (sl_aside(do_read_many, &a) != 0)
+        for (size_t i = 0; i < n; i++)
+            lens[i] = -EIO;
+}
+
+struct append_arg {
+    const char *path;
+    const char *data;
+    size_t len;
+};
+
+static long do_append(void *p)
+{
+    struct append_arg *a = p;
+    int fd = open_aside(a->path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY, 0600, in_child());
+    if (fd < 0)
+        return fd;
+    struct stat st;
+    if (syscall(SYS_fstat, fd, &st) != 0 || (S_ISREG(st.st_mode) && st.st_uid != geteuid())) {
+        syscall(SYS_close, fd);
+        return -EPERM; /* someone else's file: never ours to write */
+    }
+    long r = 0;
+    for (const char *d = a->data, *end = a->data + a->len; d < end;) {
+        long n = syscall(SYS_write, fd, d, (size_t)(end - d));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            r = n < 0 ? -errno : -EIO;
+            break;
+        }
+        d += n;
+    }
+    syscall(SYS_close, fd);
+    return r;
+}
+
+int sl_aside_append(const char *path, const char *data, size_t len)
+{
+    struct append_arg a = { path, data, len };
+    return (int)sl_aside(do_append, &a);
+}

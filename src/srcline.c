@@ -1,0 +1,219 @@
+/*
+ * srcline.c - file:line for frames, in-process, through elfutils when it is there.
+ *
+ * libdw (Debian's libdw1) is loaded with dlopen(RTLD_LOCAL) the first time a report
+ * wants source lines, and never linked: the shim must load into programs on machines
+ * without it, and must not add a library to every host's start-up.
+ *
+ * libdw opens the ELF and debug files it reads and keeps them open while its session
+ * lives, so the lookups run aside (aside.c), in a child with its own copy of the fd
+ * table: one Dwfl session describes this process (dwfl_linux_proc_report), each address
+ * loads its module's line table lazily (from the binary, or from a separate debug file
+ * found by build-id), and the session ends with the child. The answers are kept in a
+ * cache by address, valid as long as the set of loaded modules does not change (the
+ * loader's adds/subs counters), so a report only looks up addresses no earlier report
+ * asked for. Frames of modules without debug information have no file:line (`sockleak
+ * report symbolize` can add them later). Reports only: never in a wrapper.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <elfutils/libdwfl.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static struct {
+    bool ok;
+    Dwfl *(*begin)(const Dwfl_Callbacks *);
+    void (*end)(Dwfl *);
+    int (*proc_report)(Dwfl *, pid_t);
+    int (*report_end)(Dwfl *, int (*)(Dwfl_Module *, void *, const char *, Dwarf_Addr, void *), void *);
+    Dwfl_Module *(*addrmodule)(Dwfl *, Dwarf_Addr);
+    Dwfl_Line *(*getsrc)(Dwfl_Module *, Dwarf_Addr);
+    const char *(*lineinfo)(Dwfl_Line *, Dwarf_Addr *, int *, int *, Dwarf_Word *, Dwarf_Word *);
+    Dwfl_Callbacks callbacks;
+    char *debuginfo_path;
+} dw;
+static pthread_once_t dw_once = PTHREAD_ONCE_INIT;
+
+static void load(void)
+{
+    void *h = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return;
+#define SYM(field, name) (*(void **)&dw.field = dlsym(h, name))
+    SYM(begin, "dwfl_begin");
+    SYM(end, "dwfl_end");
+    SYM(proc_report, "dwfl_linux_proc_report");
+    SYM(report_end, "dwfl_report_end");
+    SYM(addrmodule, "dwfl_addrmodule");
+    SYM(getsrc, "dwfl_module_getsrc");
+    SYM(lineinfo, "dwfl_lineinfo");
+    SYM(callbacks.find_elf, "dwfl_linux_proc_find_elf");
+    SYM(callbacks.find_debuginfo, "dwfl_standard_find_debuginfo");
+#undef SYM
+    dw.callbacks.debuginfo_path = &dw.debuginfo_path; /* NULL: the standard places */
+    dw.ok = dw.begin && dw.end && dw.proc_report && dw.report_end && dw.addrmodule && dw.getsrc && dw.lineinfo
+         && dw.callbacks.find_elf && dw.callbacks.find_debuginfo;
+    if (!dw.ok)
+        dlclose(h);
+}
+
+/* ---- the cache: address -> file:line (file NULL = no line known) ---- */
+
+struct entry {
+    uintptr_t addr;
+    char *file;
+    int line;
+};
+static struct entry *cache;
+static size_t cache_cap, cache_n;
+static unsigned long long seen_adds, seen_subs;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int module_counts(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    unsigned long long *c = arg;
+    c[0] = info->dlpi_adds;
+    c[1] = info->dlpi_subs;
+    return 1; /* the counters are the same in every entry */
+}
+
+static void cache_clear(void)
+{
+    for (size_t i = 0; i < cache_cap; i++)
+        free(cache[i].file);
+    free(cache);
+    cache = NULL;
+    cache_cap = cache_n = 0;
+}
+
+static struct entry *cache_find(uintptr_t addr, bool insert)
+{
+    if (!cache_cap || (insert && (cache_n + 1) * 2 > cache_cap)) {
+        if (!insert)
+            return NULL;
+        size_t ncap = cache_cap ? cache_cap * 2 : 256;
+        struct entry *nc = calloc(ncap, sizeof(*nc));
+        if (!nc)
+            return NULL;
+        for (size_t i = 0; i < cache_cap; i++) /* rehash */
+            if (cache[i].addr) {
+                size_t j = (cache[i].addr * 0x9e3779b97f4a7c15ull) & (ncap - 1);
+                while (nc[j].addr)
+                    j = (j + 1) & (ncap - 1);
+                nc[j] = cache[i];
+            }
+        free(cache);
+        cache = nc;
+        cache_cap = ncap;
+    }
+    for (size_t j = (addr * 0x9e3779b97f4a7c15ull) & (cache_cap - 1);; j = (j + 1) & (cache_cap - 1)) {
+        if (cache[j].addr == addr)
+            return &cache[j];
+        if (!cache[j].addr) {
+            if (!insert)
+                return NULL;
+            cache[j].addr = addr;
+            cache_n++;
+            return &cache[j];
+        }
+    }
+}
+
+/* ---- the lookup, aside ---- */
+
+struct batch {
+    const uintptr_t *addr;
+    size_t n;
+    char **file; /* malloc'd here, in the shared heap */
+    int *line;
+};
+
+static long lookup_aside(void *p)
+{
+    struct batch *b = p;
+    Dwfl *d = dw.begin(&dw.callbacks);
+    if (!d)
+        return -ENOMEM;
+    if (dw.proc_report(d, getpid()) != 0 || dw.report_end(d, NULL, NULL) != 0) {
+        dw.end(d);
+        return -EIO;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        Dwfl_Module *m = dw.addrmodule(d, b->addr[i]);
+        Dwfl_Line *l = m ? dw.getsrc(m, b->addr[i]) : NULL;
+        int ln = 0;
+        const char *f = l ? dw.lineinfo(l, NULL, &ln, NULL, NULL, NULL) : NULL;
+        if (f && ln > 0) {
+            b->file[i] = strdup(f);
+            b->line[i] = ln;
+        }
+    }
+    dw.end(d);
+    return 0;
+}
+
+void sl_srcline_fill(struct sl_frame **frames, const uintptr_t *lookup, size_t n)
+{
+    if (!sl_opt.source_lines || !n)
+        return;
+    pthread_once(&dw_once, load);
+    if (!dw.ok)
+        return;
+    pthread_mutex_lock(&cache_lock);
+    unsigned long long c[2] = { 0, 0 };
+    sl_dl_lock();
+    dl_iterate_phdr(module_counts, c);
+    sl_dl_unlock();
+    if (c[0] != seen_adds || c[1] != seen_subs) { /* modules came or went: addresses mean other things */
+        cache_clear();
+        seen_adds = c[0];
+        seen_subs = c[1];
+    }
+    /* the addresses no report asked for yet */
+    uintptr_t *want = malloc(n * sizeof(*want));
+    struct batch b = { want, 0, calloc(n, sizeof(char *)), calloc(n, sizeof(int)) };
+    if (want && b.file && b.line) {
+        for (size_t i = 0; i < n; i++)
+            if (!cache_find(lookup[i], false)) {
+                struct entry *e = cache_find(lookup[i], true); /* pending: duplicates find it */
+                if (e)
+                    want[b.n++] = lookup[i];
+            }
+        if (b.n && sl_aside(lookup_aside, &b) == 0)
+            for (size_t k = 0; k < b.n; k++) {
+                struct entry *e = cache_find(want[k], true);
+                if (e) {
+                    e->file = b.file[k];
+                    e->line = b.line[k];
+                    b.file[k] = NULL;
+                }
+            }
+        for (size_t k = 0; k < b.n; k++)
+            free(b.file[k]);
+    }
+    free(want);
+    free(b.file);
+    free(b.line);
+    for (size_t i = 0; i < n; i++) {
+        struct entry *e = cache_find(lookup[i], false);
+        if (e && e->file) {
+            frames[i]->file = e->file;
+            frames[i]->line = e->line;
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+}
+
+void sl_srcline_after_fork_child(void)
+{
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    cache_lock = fresh;
+}
