@@ -3,6 +3,7 @@
 #   make test     unit tests, integration tests, and the integration tests under ASan+UBSan
 #   make demo     runs a leaky example under the shim and shows its report
 #   make deps     installs the Debian packages the build needs (as root), or says how
+#   make install  PREFIX=/usr/local DESTDIR=: library, launcher, header, pkg-config, man pages
 
 CC       ?= cc
 CXX      ?= c++
@@ -11,7 +12,7 @@ B        := build
 WARN     := -Wall -Wextra -Werror
 SHIMFLAGS = -std=gnu11 -fPIC -fvisibility=hidden -pthread $(WARN) -Iinclude -Isrc
 SHIMLIBS := -ldl -pthread
-SHIMLINK := -shared -Wl,-z,nodelete -Wl,-z,now -Wl,--exclude-libs,ALL -Wl,-z,noexecstack
+SHIMLINK := -shared -Wl,-soname,libsockleak.so -Wl,-z,nodelete -Wl,-z,now -Wl,--exclude-libs,ALL -Wl,-z,noexecstack
 
 CORE     := $(filter-out src/init.c src/wrappers.c,$(wildcard src/*.c))
 SRCS     := $(wildcard src/*.c)
@@ -93,9 +94,52 @@ test: all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory check-asan
+	@$(MAKE) --no-print-directory check-install
+	@$(MAKE) --no-print-directory check-prometheus
+	@$(MAKE) --no-print-directory check-systemd
 
 demo: $(B)/libsockleak.so $(EXAMPLES)
 	@scripts/demo.sh
+
+# install: what `make install PREFIX=... DESTDIR=...` puts, and all `uninstall` removes.
+# The launcher gets the library directory written in, so the two find each other;
+# scripts/sockleak-report (the report tool) goes next to it when the tree has one.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+PCDIR      ?= $(LIBDIR)/pkgconfig
+REPORTTOOL ?= $(wildcard scripts/sockleak-report)
+VERSION    := $(shell sed -n 's/^\#define SL_VERSION "\(.*\)"/\1/p' src/internal.h)
+INSTALLED   = $(LIBDIR)/libsockleak.so $(BINDIR)/sockleak $(if $(REPORTTOOL),$(BINDIR)/sockleak-report) \
+              $(INCLUDEDIR)/sockleak.h $(PCDIR)/sockleak.pc $(MANDIR)/man1/sockleak.1 $(MANDIR)/man7/sockleak-options.7
+.PHONY: install uninstall check-install
+install: $(B)/libsockleak.so
+	install -d $(addprefix $(DESTDIR),$(LIBDIR) $(BINDIR) $(INCLUDEDIR) $(PCDIR) $(MANDIR)/man1 $(MANDIR)/man7)
+	install -m 0755 $(B)/libsockleak.so $(DESTDIR)$(LIBDIR)/libsockleak.so
+	sed 's|^SOCKLEAK_LIBDIR=""|SOCKLEAK_LIBDIR="$(LIBDIR)"|' scripts/sockleak > $(DESTDIR)$(BINDIR)/sockleak
+	chmod 0755 $(DESTDIR)$(BINDIR)/sockleak
+	$(if $(REPORTTOOL),install -m 0755 $(REPORTTOOL) $(DESTDIR)$(BINDIR)/sockleak-report)
+	install -m 0644 include/sockleak.h $(DESTDIR)$(INCLUDEDIR)/sockleak.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' sockleak.pc.in > $(DESTDIR)$(PCDIR)/sockleak.pc
+	chmod 0644 $(DESTDIR)$(PCDIR)/sockleak.pc
+	install -m 0644 man/sockleak.1 $(DESTDIR)$(MANDIR)/man1/sockleak.1
+	install -m 0644 man/sockleak-options.7 $(DESTDIR)$(MANDIR)/man7/sockleak-options.7
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+# metrics_path read by the real promtool and node_exporter; the example alert rules
+.PHONY: check-prometheus
+check-prometheus: $(B)/libsockleak.so $(EXAMPLES)
+	@sh tests/prometheus/check.sh
+# the systemd drop-in: systemd-analyze verify, and its environment on a real process
+.PHONY: check-systemd
+check-systemd: $(B)/libsockleak.so
+	@python3 tests/systemd/check.py
+# installs into a temporary tree, uses what it installed, uninstalls
+check-install: $(B)/libsockleak.so $(EXAMPLES)
+	@sh tests/install/check.sh
 
 deps:
 	@scripts/deps.sh install

@@ -3,7 +3,7 @@
 #   deps.sh check     install them if missing and we are root, else print the command
 #   deps.sh install   install them (root), or print the command to run
 set -eu
-PKGS="gcc g++ make libunwind-dev uthash-dev libcmocka-dev libdw-dev python3"
+PKGS="gcc g++ make libunwind-dev uthash-dev libcmocka-dev libdw-dev python3 pkg-config man-db"
 
 have_header() {
     printf '#include <%s>\n' "$1" | ${CC:-cc} -E -x c - >/dev/null 2>&1
@@ -18,6 +18,8 @@ missing() {
         | ${CC:-cc} -E -x c - >/dev/null 2>&1 || m="$m libcmocka-dev"
     command -v python3 >/dev/null 2>&1 || m="$m python3"
     command -v g++ >/dev/null 2>&1 || m="$m g++"
+    command -v pkg-config >/dev/null 2>&1 || m="$m pkg-config"
+    command -v man >/dev/null 2>&1 || m="$m man-db"
     echo "$m"
 }
 

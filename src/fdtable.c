@@ -572,6 +572,43 @@ void sl_fd_unseen(int fd, int family, int type, int proto, uint64_t dev, uint64_
     sl_guard_leave();
 }
 
+/* Stripe lock taken here: set fd's ignored flag if it is recorded. */
+static bool set_ignored(int fd)
+{
+    struct stripe *s = stripe_of(fd);
+    pthread_mutex_lock(&s->lock);
+    struct sl_rec *r = NULL;
+    HASH_FIND(hh, s->head, &fd, sizeof(int), r);
+    if (r)
+        r->info.ignored = 1;
+    pthread_mutex_unlock(&s->lock);
+    return r != NULL;
+}
+
+int sl_fd_ignore(int fd)
+{
+    if (fd < 0 || sl_privfd_is(fd))
+        return -EBADF; /* the shim's own fds: the host never opened them */
+    int ret = 0;
+    sl_guard_enter();
+    if (!set_ignored(fd)) {
+        uint64_t dev, ino;
+        int family, type, proto;
+        int r = sl_probe_inode(fd, &dev, &ino);
+        if (r != 0) {
+            ret = r == -ENOTSOCK ? -ENOTSOCK : -EBADF;
+        } else {
+            /* open, a socket, not recorded: adopt it as a scan would, then mark it */
+            if (sl_probe_meta(fd, &family, &type, &proto) != 0)
+                family = type = proto = 0;
+            sl_fd_unseen(fd, family, type, proto, dev, ino);
+            ret = set_ignored(fd) ? 0 : -ENOMEM;
+        }
+    }
+    sl_guard_leave();
+    return ret;
+}
+
 void sl_fd_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     if (!addr || len < sizeof(sa_family_t) || (addr->sa_family != AF_INET && addr->sa_family != AF_INET6))

@@ -11,6 +11,9 @@
  *   scanner.c     the background thread: CLOSE_WAIT scans and dump requests
  *   report.c      snapshots the registry into a report model and writes it out
  *   report_text.c, report_json.c   the two formats
+ *   metrics.c     the summary of each scan and report: sockleak_stats(), metrics_path
+ *   syslog.c      one line per report to syslog (option syslog)
+ *   api.c         the public API (include/sockleak.h)
  *   symbolize.c   instruction pointer -> module, offset, function (ELF symbol tables)
  *   options.c     SOCKLEAK_OPTIONS
  *   signals.c     the dump signal, chained with the host's own handler
@@ -82,6 +85,8 @@ struct sl_options {
     int64_t max_age;           /* ns: older sockets count as leaked; 0 = off */
     int64_t idle_after;        /* ns: TCP sockets idle this long count as leaked; 0 = off */
     int scan_method;           /* enum sl_scan_method */
+    char metrics_path[1024];   /* Prometheus textfile written every scan and report; "" = off; %p = pid */
+    char syslog_path[108];     /* datagram socket for one line per report ("/dev/log"); "" = off */
     int source_lines;          /* bool: file:line in frames, through libdw when present */
     char suppressions[1024];   /* suppression file; "" = none */
 };
@@ -101,6 +106,9 @@ int sl_parse_signal(const char *s, int *out);
 const char *sl_option_name(size_t i);
 /* Name of a signal ("SIGUSR2"); "SIG?" for unknown. Static storage. */
 const char *sl_signal_name(int sig);
+
+/* Expand %p (pid) and %% in a log_path-style template. */
+void sl_expand_path(const char *tmpl, char *out, size_t len);
 
 /* ---- log.c: the shim's own messages, one line each, never to a socket ---- */
 void sl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -198,6 +206,7 @@ struct sl_rec_info {     /* what a record says about one socket; copied out by s
     uint16_t proto;
     uint8_t tcp_state;   /* last state seen by a scan (0 = none) */
     uint8_t reported_leak; /* enum sl_leak a report flagged it with (0 = never) */
+    uint8_t ignored;     /* sockleak_ignore(): long-lived on purpose, never a leak (dups inherit it) */
     uint8_t forked;      /* the record was copied by fork: the parent holds this socket too */
     uint64_t gen;        /* unique per record: identity for lock-free round trips */
     uint64_t dev, ino;   /* from fstat; ino 0 = not yet checked */
@@ -230,6 +239,10 @@ void sl_fd_unseen(int fd, int family, int type, int proto, uint64_t dev, uint64_
 /* close() failed with EBADF: if fd's last tracked socket was closed through us, it is a
  * double close; count it with the stack of this close. */
 void sl_fd_bad_close(int fd);
+/* sockleak_ignore(): mark fd's socket as long-lived on purpose. A socket open but not
+ * tracked (created where the shim could not see) is adopted first, as a scan would.
+ * Returns 0, -EBADF (fd not open), -ENOTSOCK, or -ENOMEM (could not be recorded). */
+int sl_fd_ignore(int fd);
 /* A report flagged the socket as leaked: if it is closed later, it is a late close. */
 bool sl_fd_mark_reported(int fd, uint64_t gen, int leak, int64_t now_ns);
 struct sl_late {          /* a socket closed after a report had flagged it as leaked */
@@ -443,6 +456,11 @@ void sl_scanner_request(int reason);
 /* One CLOSE_WAIT scan pass over the registry (the thread calls it every scan_interval). */
 void sl_scan_once(void);
 bool sl_scanner_running(void);
+
+/* ---- syslog.c ---- */
+/* With option syslog set: make the private datagram socket the summaries go through
+ * (called when the background thread starts, so no scan can see it half-made). */
+void sl_syslog_open(void);
 
 /* ---- report.c ---- */
 enum sl_reason { SL_REASON_EXIT, SL_REASON_SIGNAL, SL_REASON_EMFILE, SL_REASON_THRESHOLD,

@@ -25,7 +25,7 @@
 
 struct sl_options sl_opt;
 
-enum kind { K_BOOL, K_INT, K_LONG, K_DURATION, K_PATH, K_FORMAT, K_SIGNAL, K_SCAN };
+enum kind { K_BOOL, K_INT, K_LONG, K_DURATION, K_PATH, K_FORMAT, K_SIGNAL, K_SCAN, K_FILE, K_SYSLOG };
 
 struct opt_def {
     const char *name;
@@ -71,6 +71,10 @@ static const struct opt_def table[] = {
     { "source_lines", K_BOOL, OFF(source_lines), "1", 0, 1 },
     /* a file of suppressions (kind:pattern per line): sockets left out of reports */
     { "suppressions", K_PATH, OFF(suppressions), "", 0, 0 },
+    /* Prometheus textfile (node_exporter) rewritten every scan and report (%p = pid); none = off */
+    { "metrics_path", K_FILE, OFF(metrics_path), "none", 0, 0 },
+    /* one line per report to syslog: 0, 1 (/dev/log) or the path of a syslog datagram socket */
+    { "syslog", K_SYSLOG, OFF(syslog_path), "0", 0, 0 },
 };
 #undef OFF
 
@@ -282,6 +286,8 @@ static const char *kind_expect(const struct opt_def *d, char *buf, size_t len)
     case K_FORMAT: return "text or json";
     case K_SIGNAL: return "a catchable signal name or number (SIGUSR2, USR2, 12), or none";
     case K_SCAN: return "auto, tcp_info or sock_diag";
+    case K_FILE: return "a path shorter than 1024 bytes, or none";
+    case K_SYSLOG: return "0, 1 or the absolute path of a socket (shorter than 108 bytes)";
     }
     return "?";
 }
@@ -327,6 +333,20 @@ static int set_value(struct sl_options *o, const struct opt_def *d, const char *
         if ((r = sl_parse_signal(v, &i)) == 0)
             *(int *)field = i;
         return r;
+    case K_FILE: /* like K_PATH, with "none" (or "") for off */
+        if (strlen(v) >= sizeof(o->metrics_path))
+            return -EINVAL;
+        strcpy(field, strcasecmp(v, "none") ? v : "");
+        return 0;
+    case K_SYSLOG:
+        if ((r = parse_bool(v, &i)) == 0) {
+            strcpy(field, i ? "/dev/log" : "");
+            return 0;
+        }
+        if (v[0] != '/' || strlen(v) >= sizeof(o->syslog_path))
+            return -EINVAL;
+        strcpy(field, v);
+        return 0;
     case K_SCAN:
         if (!strcasecmp(v, "auto"))
             *(int *)field = SL_SCAN_AUTO;

@@ -9,7 +9,8 @@
  * moment and never says CLOSE_WAIT about a socket that left it. Probes run without
  * locks; write-backs are matched by generation number.
  *
- * A socket counts as leaked, most telling reason first: CLOSE_WAIT for
+ * A socket counts as leaked (unless the program marked it long-lived with
+ * sockleak_ignore), most telling reason first: CLOSE_WAIT for
  * close_wait_after; a unix stream socket whose peer closed, as long; a TCP socket idle
  * (no data either way) for idle_after; any socket but a listener open for max_age.
  * Leaked sockets are marked in the registry, so that closing one later is reported as
@@ -21,7 +22,9 @@
  *
  * Reports are serialized by report_lock, built whole in memory and handed to
  * sl_report_output(), which appends them to log_path with one write() per chunk, the
- * file opened aside (aside.c): never in the host's fd table.
+ * file opened aside (aside.c): never in the host's fd table. Then the report's counts
+ * become the latest metrics (metrics.c) and, with option syslog, its summary line goes
+ * to syslog (syslog.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,7 +41,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "report.h"
+#include "metrics.h"
 
 /* Serializes reports, and all the report thread's work (scans too): the fork handlers
  * take it, so a fork never copies the shim in the middle of a report, with its
@@ -200,9 +203,10 @@ static void collect_env(struct sl_renv *env)
     }
 }
 
-/* Why is this socket a leak, if it is? */
-static int classify(const struct sl_rsock *s)
+int sl_report_classify(const struct sl_rsock *s)
 {
+    if (s->rec.ignored)
+        return SL_LEAK_NONE;
     if (s->close_wait_ns >= sl_opt.close_wait_after)
         return SL_LEAK_CLOSE_WAIT;
     if (s->peer_closed_ns >= sl_opt.close_wait_after)
@@ -314,7 +318,7 @@ int sl_report_collect(struct sl_report *r, int reason)
             sl_format_sockaddr((struct sockaddr *)&ss, len, text, sizeof(text));
             s->peer = keep_str(r, text);
         }
-        s->leak = classify(s);
+        s->leak = sl_report_classify(s);
         r->nsocks++;
     }
     free(snap);
@@ -604,7 +608,7 @@ int sl_report_group(struct sl_report *r)
         r->socks[kept++] = *s;
     }
     r->nsocks = kept;
-    r->live = r->close_wait = r->peer_closed = r->leaked = r->listening = r->unseen_live = 0;
+    r->live = r->close_wait = r->peer_closed = r->leaked = r->listening = r->unseen_live = r->ignored = 0;
     memset(r->leaks, 0, sizeof(r->leaks));
     for (size_t k = 0; k < r->nsocks; k++) {
         struct sl_rsock *s = &r->socks[k];
@@ -615,6 +619,7 @@ int sl_report_group(struct sl_report *r)
         r->leaked += s->leak != SL_LEAK_NONE;
         r->leaks[s->leak]++;
         r->listening += s->listening;
+        r->ignored += s->rec.ignored;
         r->unseen_live += s->rec.origin == SL_ORIGIN_UNSEEN;
         if (s->leak && s->leak != s->rec.reported_leak) /* a later close will be a late close */
             sl_fd_mark_reported(s->rec.fd, s->rec.gen, s->leak, r->mono_ns);
@@ -627,6 +632,7 @@ int sl_report_group(struct sl_report *r)
             g->origin = s->rec.origin;
         }
         g->count++;
+        g->ignored += s->rec.ignored;
         if (s->leak) {
             g->leaked++;
             g->leaks[s->leak]++;
@@ -720,8 +726,7 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-/* Expand %p (pid) and %% in log_path. */
-static void expand_path(const char *tmpl, char *out, size_t len)
+void sl_expand_path(const char *tmpl, char *out, size_t len)
 {
     size_t o = 0;
     for (const char *p = tmpl; *p && o + 1 < len; p++) {
@@ -782,7 +787,7 @@ int sl_report_output(const char *data, size_t len)
     } else {
         char path[sizeof(sl_opt.log_path) + 32];
         const char *why = "";
-        expand_path(lp, path, sizeof(path));
+        sl_expand_path(lp, path, sizeof(path));
         r = append_file(path, data, len, &why);
         if (r != 0) {
             if (!atomic_exchange(&warned, 1))
@@ -808,6 +813,8 @@ int sl_report_write(int reason)
     else
         sl_report_format_text(&r, &out);
     int ret = out.data ? sl_report_output(out.data, out.len) : -ENOMEM;
+    sl_metrics_report(&r);
+    sl_syslog_report(&r);
     sl_buf_free(&out);
     sl_report_free(&r);
     pthread_mutex_unlock(&report_lock);

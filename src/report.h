@@ -49,6 +49,7 @@ struct sl_rgroup {
     int64_t oldest_ns;       /* largest age */
     int64_t cw_min_ns, cw_max_ns; /* CLOSE_WAIT (or peer closed) durations, -1 if none */
     long close_wait, peer_closed;
+    long ignored;            /* marked with sockleak_ignore() */
     int origin;              /* origin of its first socket */
     uint32_t first;          /* index of its first socket (sockets are sorted by fd) */
 };
@@ -102,7 +103,7 @@ struct sl_report {
     struct sl_rdclose *dclose;
     size_t ndclose;
     long dclose_total, dclose_lost;
-    long live, close_wait, peer_closed, leaked, listening;
+    long live, close_wait, peer_closed, leaked, listening, ignored;
     long leaks[SL_LEAKS];
     long unseen_live, unseen_found, unseen_closed, scm_rights;
     long suppressed;         /* sockets left out by suppression rules */
@@ -121,6 +122,10 @@ static inline const char *sl_rstr(const struct sl_report *r, uint32_t off)
     return off == SL_NO_STR ? NULL : r->strings.data + off;
 }
 
+/* Why is this socket a leak, if it is (enum sl_leak)? Reads close_wait_ns,
+ * peer_closed_ns, idle_ns, age_ns, listening and rec.ignored: a socket marked with
+ * sockleak_ignore() is never a leak. Shared with metrics.c, so scans and reports agree. */
+int sl_report_classify(const struct sl_rsock *s);
 /* Collect a report now. Returns 0 or -ENOMEM (then r is still valid, truncated). */
 int sl_report_collect(struct sl_report *r, int reason);
 /* Group an already filled socket list: fingerprint stacks and bucket the sockets.
@@ -135,5 +140,14 @@ void sl_format_rfc3339(const struct timespec *ts, char *out, size_t len);
 /* Deliver a formatted report to log_path (fallback: stderr). Returns 0 or -errno. */
 int sl_report_output(const char *data, size_t len);
 extern _Atomic long sl_reports_written;
+/* "fetch_user (leaky_client+0x1537)": the first named frame of a stack (report_text.c). */
+void sl_report_where(struct sl_buf *b, const struct sl_rstack *st);
+
+/* ---- syslog.c: one line per report to a syslog socket (option syslog) ---- */
+/* Send r's summary line to syslog_path, if set. A failure is said once on stderr. */
+void sl_syslog_report(const struct sl_report *r);
+/* The datagram: "<PRI>Mmm dd hh:mm:ss sockleak[PID]: ...", one line, cut to len-1
+ * bytes and NUL-terminated. Returns its length. */
+size_t sl_syslog_format(const struct sl_report *r, const char *report_where, char *out, size_t len);
 
 #endif

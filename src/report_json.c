@@ -90,6 +90,8 @@ static void socket_obj(struct sl_buf *b, const struct sl_report *r, const struct
     key(b, "listening");
     sl_buf_puts(b, s->listening ? "true," : "false,");
     kv_str(b, "leak", sl_leak_name(s->leak), true);
+    key(b, "ignored");
+    sl_buf_puts(b, i->ignored ? "true," : "false,");
     kv_str(b, "stack", r->stacks[r->groups[s->group].stack].id, true);
     kv_str(b, "origin_stack", s->orig_stack != SL_NO_STR ? r->stacks[s->orig_stack].id : NULL, true);
     key(b, "forked");
@@ -143,6 +145,7 @@ void sl_report_format_json(const struct sl_report *r, struct sl_buf *b)
     kv_long(b, "leaked", r->leaked, true);
     kv_long(b, "listening", r->listening, true);
     kv_long(b, "peer_closed", r->peer_closed, true);
+    kv_long(b, "ignored", r->ignored, true);
     kv_long(b, "suppressed", r->suppressed, true);
     key(b, "leaks");
     sl_buf_putc(b, '{');

@@ -74,6 +74,21 @@ static void where(struct sl_buf *b, const struct sl_rstack *st)
     sl_buf_puts(b, "an unknown place (no stack recorded)");
 }
 
+/* The first group with half-closed sockets that may still become leaks (not all
+ * marked with sockleak_ignore), or NULL. */
+static const struct sl_rgroup *half_closed_group(const struct sl_report *r)
+{
+    for (size_t k = 0; k < r->ngroups; k++)
+        if ((r->groups[k].close_wait || r->groups[k].peer_closed) && r->groups[k].ignored < r->groups[k].count)
+            return &r->groups[k];
+    return NULL;
+}
+
+void sl_report_where(struct sl_buf *b, const struct sl_rstack *st)
+{
+    where(b, st);
+}
+
 static void cw_range(struct sl_buf *b, int64_t lo, int64_t hi)
 {
     sl_buf_duration(b, lo);
@@ -184,7 +199,7 @@ static void group_block(const struct sl_report *r, const struct sl_rgroup *g, co
         sl_buf_printf(b, ", %s:\n", called(g->origin));
         if (g->count > g->leaked)
             sl_buf_printf(b, "  (%ld more from the same place not leaked)\n", g->count - g->leaked);
-    } else if (g->close_wait || g->peer_closed) {
+    } else if ((g->close_wait || g->peer_closed) && g->ignored < g->count) {
         sl_buf_printf(b, "%ld live %s, %ld %s (", g->count, plural(g->count, "socket", "sockets"),
                       g->close_wait + g->peer_closed, g->close_wait ? "in CLOSE_WAIT" : "with the peer gone");
         cw_range(b, g->cw_min_ns, g->cw_max_ns);
@@ -228,6 +243,9 @@ static void group_block(const struct sl_report *r, const struct sl_rgroup *g, co
     if (g->count > MAX_FDS_SHOWN)
         sl_buf_printf(b, " ... (%ld more)", g->count - MAX_FDS_SHOWN);
     sl_buf_putc(b, '\n');
+    if (g->ignored)
+        sl_buf_printf(b, "  ignored: %ld (marked long-lived with sockleak_ignore: never counted as leaked)\n",
+                      g->ignored);
 
     /* addresses */
     const char **v = malloc((size_t)g->count * sizeof(*v));
@@ -303,12 +321,9 @@ void sl_report_format_text(const struct sl_report *r, struct sl_buf *b)
         if (r->ngroups > 1 && r->groups[1].leaked)
             sl_buf_puts(b, " and elsewhere");
         sl_buf_putc(b, '\n');
-    } else if (r->close_wait || r->peer_closed) {
+    } else if (half_closed_group(r)) {
         /* half-closed, but not for close_wait_after yet: say so, and where */
-        const struct sl_rgroup *g = NULL;
-        for (size_t k = 0; k < r->ngroups && !g; k++)
-            if (r->groups[k].close_wait || r->groups[k].peer_closed)
-                g = &r->groups[k];
+        const struct sl_rgroup *g = half_closed_group(r);
         sl_buf_printf(b, "%ld live %s, none leaked yet: %ld %s for ", r->live, plural(r->live, "socket", "sockets"),
                       r->close_wait + r->peer_closed, r->close_wait ? "in CLOSE_WAIT" : "with the peer gone");
         cw_range(b, g->cw_min_ns, g->cw_max_ns);
@@ -328,7 +343,10 @@ void sl_report_format_text(const struct sl_report *r, struct sl_buf *b)
     sl_buf_printf(b, "; %ld live, %ld in CLOSE_WAIT, %ld leaked (CLOSE_WAIT for ", r->live, r->close_wait,
                   r->leaked);
     sl_buf_duration(b, sl_opt.close_wait_after);
-    sl_buf_printf(b, " or more), %ld listening\n\n", r->listening);
+    sl_buf_printf(b, " or more), %ld listening", r->listening);
+    if (r->ignored)
+        sl_buf_printf(b, ", %ld ignored (sockleak_ignore)", r->ignored);
+    sl_buf_puts(b, "\n\n");
 
     for (size_t g = 0; g < r->ngroups; g++) {
         group_block(r, &r->groups[g], members + start[g], b);

@@ -17,6 +17,7 @@
  *     socket, or, from 1000 TCP sockets on (scan_method), with one NETLINK_SOCK_DIAG
  *     dump of the sockets in CLOSE_WAIT matched by inode; unix stream sockets are
  *     polled for POLLRDHUP (peer closed).
+ * Each scan leaves a summary (metrics.c) for sockleak_stats() and metrics_path.
  * Every report_interval it writes a report (reason "interval").
  *
  * The thread blocks every signal, so it never steals one meant for the host, and runs
@@ -35,7 +36,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "metrics.h"
 
 static _Atomic uint32_t wake_word;
 static _Atomic unsigned pending; /* bit per enum sl_reason */
@@ -157,6 +158,8 @@ void sl_scan_once(void)
     bool diag = sl_opt.scan_method == SL_SCAN_SOCK_DIAG || (sl_opt.scan_method == SL_SCAN_AUTO && tcp >= SOCK_DIAG_FROM);
     if (diag && !close_wait_set(&cw, tcp))
         diag = false; /* no sock_diag here (seccomp, old kernel): one probe per socket */
+    struct sl_metrics m;
+    sl_metrics_begin(&m, now);
 
     for (long k = 0; k < n; k++) {
         struct sl_rec_info *i = &snap[k];
@@ -176,25 +179,39 @@ void sl_scan_once(void)
                 i->family = (uint16_t)fam, i->type = (uint8_t)type, i->proto = (uint16_t)proto;
             }
         }
+        /* what this scan learned, for the metrics: state, since when, idle time */
+        int state = 0;
+        int64_t since = 0, idle = -1;
+        bool open = true;
         if (is_tcp(i)) {
             if (diag) {
                 struct sl_cw_entry *e = set_find(&cw, i->ino);
-                if (e)
-                    sl_fd_observe(i->fd, i->gen, TCP_CLOSE_WAIT, now - (int64_t)e->last_ack_recv_ms * SL_MS, now, NULL);
-                else
-                    sl_fd_observe(i->fd, i->gen, SL_STATE_OPEN, now, now, NULL);
+                if (e) {
+                    state = TCP_CLOSE_WAIT;
+                    open = sl_fd_observe(i->fd, i->gen, state, now - (int64_t)e->last_ack_recv_ms * SL_MS, now, &since);
+                } else {
+                    state = i->tcp_state == TCP_CLOSE_WAIT ? 0 : i->tcp_state; /* last state read, if any */
+                    open = sl_fd_observe(i->fd, i->gen, SL_STATE_OPEN, now, now, NULL);
+                }
             } else {
                 struct sl_tcp t;
-                if (sl_probe_tcp(i->fd, &t) == 0)
-                    sl_fd_observe(i->fd, i->gen, t.state, now - (int64_t)t.last_ack_recv_ms * SL_MS, now, NULL);
+                if (sl_probe_tcp(i->fd, &t) == 0) {
+                    state = t.state;
+                    idle = (int64_t)(t.last_data_recv_ms < t.last_data_sent_ms ? t.last_data_recv_ms : t.last_data_sent_ms)
+                         * SL_MS;
+                    open = sl_fd_observe(i->fd, i->gen, t.state, now - (int64_t)t.last_ack_recv_ms * SL_MS, now, &since);
+                }
             }
         } else if (is_unix_stream(i)) {
-            sl_fd_observe(i->fd, i->gen, sl_probe_peer_closed(i->fd) ? SL_STATE_PEER_CLOSED : SL_STATE_OPEN, now, now,
-                          NULL);
+            state = sl_probe_peer_closed(i->fd) ? SL_STATE_PEER_CLOSED : SL_STATE_OPEN;
+            open = sl_fd_observe(i->fd, i->gen, state, now, now, &since);
         }
+        if (open)
+            sl_metrics_scan_sock(&m, i, state, since, state == TCP_LISTEN ? -1 : idle);
     }
     free(cw.v);
     free(snap);
+    sl_metrics_publish(&m, open_fds);
 }
 
 /* ---- the thread ---- */
@@ -264,6 +281,7 @@ void sl_scanner_start(void)
     /* the fd the shim keeps for scans, opened now, in this thread, so it never races
      * this thread's next socket() or closefrom() for a low number */
     sl_probe_each_fd(NULL, NULL);
+    sl_syslog_open();
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);

@@ -462,33 +462,3 @@ SL_EXPORT sighandler_t __sysv_signal(int sig, sighandler_t handler)
 {
     return sysv_signal(sig, handler);
 }
-
-/* ---- public API (include/sockleak.h) ---- */
-
-SL_EXPORT int sockleak_report(void)
-{
-    sl_ensure();
-    if (atomic_load(&sl_core_state) != 2)
-        return -EAGAIN;
-    return sl_report_write(SL_REASON_API);
-}
-
-SL_EXPORT int sockleak_scan(void)
-{
-    sl_ensure();
-    if (atomic_load(&sl_core_state) != 2)
-        return -EAGAIN;
-    int e = errno;
-    sl_guard_enter();
-    sl_work_lock();
-    sl_scan_once();
-    sl_work_unlock();
-    sl_guard_leave();
-    errno = e;
-    return 0;
-}
-
-SL_EXPORT const char *sockleak_version(void)
-{
-    return SL_VERSION;
-}

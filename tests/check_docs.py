@@ -2,7 +2,8 @@
 """check_docs.py - every SOCKLEAK_OPTIONS key and every launcher option is documented.
 
 Keys come from the option table in src/options.c, launcher options from the argument
-parser in scripts/sockleak; each must appear in README.md and in `sockleak --help`.
+parser in scripts/sockleak; each must appear in README.md and in `sockleak --help`, and
+in the man pages: keys in man/sockleak-options.7, launcher flags in man/sockleak.1.
 Prints what is missing and exits 1, or prints a one-line summary.
 """
 import os
@@ -26,6 +27,10 @@ def main():
     readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
     helptext = subprocess.run([os.path.join(ROOT, "scripts", "sockleak"), "--help"], capture_output=True,
                               text=True, check=True).stdout
+    def roff(name):  # the page's text with roff's escaped hyphens made plain
+        with open(os.path.join(ROOT, "man", name), encoding="utf-8") as f:
+            return f.read().replace("\\-", "-").replace("\\c", "")
+    man_keys, man_flags = roff("sockleak-options.7"), roff("sockleak.1")
     missing = []
     if len(keys) < 5 or len(flags) < 5:
         missing.append("could not read the option table (%d keys) or launcher flags (%d)" % (len(keys), len(flags)))
@@ -34,16 +39,20 @@ def main():
             missing.append("README.md does not document the option %s" % k)
         if not re.search(r"\b%s\b" % k, helptext):
             missing.append("sockleak --help does not document the option %s" % k)
+        if not re.search(r"\b%s=" % k, man_keys):
+            missing.append("man/sockleak-options.7 does not document the option %s" % k)
     for f in flags:
         if f not in readme:
             missing.append("README.md does not document the launcher flag %s" % f)
         if f not in helptext:
             missing.append("sockleak --help does not document the launcher flag %s" % f)
+        if not re.search(r"(^|[^-a-z])%s([^-a-z]|$)" % re.escape(f), man_flags, re.M):
+            missing.append("man/sockleak.1 does not document the launcher flag %s" % f)
     for m in missing:
         print(m)
     if missing:
         return 1
-    print("docs: %d options and %d launcher flags documented in README.md and --help" % (len(keys), len(flags)))
+    print("docs: %d options and %d launcher flags documented in README.md, --help and the man pages" % (len(keys), len(flags)))
     return 0
 
 

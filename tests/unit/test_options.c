@@ -98,6 +98,8 @@ static void assert_defaults(const struct sl_options *o)
     assert_int_equal(o->idle_after, 0);
     assert_int_equal(o->scan_method, SL_SCAN_AUTO);
     assert_int_equal(o->source_lines, 1);
+    assert_string_equal(o->metrics_path, "");
+    assert_string_equal(o->syslog_path, "");
 }
 
 /* the detection options of issue 4 */
@@ -121,6 +123,45 @@ static void test_detection_options_parse(void **state)
     assert_int_equal(o.scan_method, SL_SCAN_AUTO);
 }
 
+/* the operations options of issue 6 */
+static void test_metrics_path_parses(void **state)
+{
+    (void)state;
+    struct sl_options o;
+    assert_int_equal(parse(&o, "metrics_path=/var/lib/node-exporter/sockleak-%p.prom"), 0);
+    assert_string_equal(o.metrics_path, "/var/lib/node-exporter/sockleak-%p.prom");
+    assert_int_equal(parse(&o, "metrics_path=none"), 0);
+    assert_string_equal(o.metrics_path, "");
+    assert_int_equal(parse(&o, "metrics_path=/a:b"), 1); /* ':' splits: "b" is not key=value */
+    assert_int_equal(parse(&o, "metrics_path='/a:b.prom'"), 0);
+    assert_string_equal(o.metrics_path, "/a:b.prom");
+}
+
+static void test_syslog_parses(void **state)
+{
+    (void)state;
+    struct sl_options o;
+    assert_int_equal(parse(&o, "syslog=1"), 0);
+    assert_string_equal(o.syslog_path, "/dev/log");
+    assert_int_equal(parse(&o, "syslog=on"), 0);
+    assert_string_equal(o.syslog_path, "/dev/log");
+    assert_int_equal(parse(&o, "syslog=0"), 0);
+    assert_string_equal(o.syslog_path, "");
+    assert_int_equal(parse(&o, "syslog=/run/systemd/journal/dev-log"), 0);
+    assert_string_equal(o.syslog_path, "/run/systemd/journal/dev-log");
+    assert_int_equal(parse(&o, "syslog=relative/log"), 1); /* a socket path must be absolute */
+    assert_line_has(0, "syslog", "relative/log", NULL);
+    assert_string_equal(o.syslog_path, "");
+    char long_path[200];
+    memset(long_path, 'a', sizeof(long_path) - 1);
+    long_path[0] = '/';
+    long_path[sizeof(long_path) - 1] = '\0';
+    char text[256];
+    snprintf(text, sizeof(text), "syslog=%s", long_path);
+    assert_int_equal(parse(&o, text), 1); /* longer than sun_path */
+    assert_string_equal(o.syslog_path, "");
+}
+
 /* ---- defaults ---- */
 
 static void test_defaults_match_the_table(void **state)
@@ -138,7 +179,7 @@ static void test_option_names_list_every_key(void **state)
     static const char *want[] = { "log_path", "format", "report_at_exit", "dump_signal", "close_wait_after",
                                   "scan_interval", "stack_depth", "verbose", "max_tracked", "fd_threshold",
                                   "max_sockets", "report_interval", "max_age", "idle_after", "scan_method",
-                                  "source_lines", "suppressions" };
+                                  "source_lines", "suppressions", "metrics_path", "syslog" };
     for (size_t i = 0; i < SL_ARRAY_LEN(want); i++) {
         assert_non_null(sl_option_name(i));
         assert_string_equal(sl_option_name(i), want[i]);
@@ -808,6 +849,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_defaults_match_the_table, reset, reset),
         cmocka_unit_test_setup_teardown(test_option_names_list_every_key, reset, reset),
         cmocka_unit_test_setup_teardown(test_detection_options_parse, reset, reset),
+        cmocka_unit_test_setup_teardown(test_metrics_path_parses, reset, reset),
+        cmocka_unit_test_setup_teardown(test_syslog_parses, reset, reset),
         cmocka_unit_test_setup_teardown(test_parse_null_gives_defaults, reset, reset),
         cmocka_unit_test_setup_teardown(test_parse_empty_string_is_clean, reset, reset),
         cmocka_unit_test_setup_teardown(test_parse_only_separators_is_clean, reset, reset),

@@ -8,7 +8,8 @@
  * on a single line ending in '\n'), groups sorted most leaked first, the text report's
  * headline and SUMMARY line, CLOSE_WAIT leaks seen on a real loopback connection, dups
  * pointing at their original's stack, records whose fd was closed (or closed and
- * reused) behind the registry's back dropped from the report and counted, and
+ * reused) behind the registry's back dropped from the report and counted, sockets
+ * marked with sockleak_ignore (and their dups) listed but never leaked, and
  * sl_format_rfc3339.
  *
  * The scanner thread that the first tracked socket starts is kept idle
@@ -786,6 +787,53 @@ static void test_collect_close_wait_is_leak_after_threshold(void **state)
     sl_report_free(&r);
 }
 
+static void test_collect_ignored_socket_is_never_leaked(void **state)
+{
+    (void)state;
+    int port;
+    int l = tcp_listener(&port);
+    int c = keep(socket(AF_INET, SOCK_STREAM, 0));
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_int_equal(connect(c, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    int s = keep(accept(l, NULL, NULL));
+    sl_fd_created(s, SL_ORIGIN_ACCEPT, AF_INET, SOCK_STREAM, 0, NULL, 0);
+    close_behind_back(c);
+    int st = 0;
+    for (int i = 0; i < 1000 && st != TCP_CLOSE_WAIT; i++) {
+        assert_int_equal(sl_probe_tcp_state(s, &st), 0);
+        if (st != TCP_CLOSE_WAIT)
+            nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+    }
+    assert_int_equal(sl_fd_ignore(s), 0);
+    int d = keep(dup(s)); /* a copy made afterwards: the same socket, ignored too */
+    sl_fd_dup(s, d);
+    sl_opt.close_wait_after = 0;
+    struct sl_report r;
+    assert_int_equal(sl_report_collect(&r, SL_REASON_API), 0);
+    assert_int_equal(r.close_wait, 2);
+    assert_int_equal(r.leaked, 0);
+    assert_int_equal(r.ignored, 2);
+    assert_int_equal(find_sock(&r, s)->leak, SL_LEAK_NONE);
+    assert_int_equal(find_sock(&r, d)->leak, SL_LEAK_NONE);
+    struct sl_buf out;
+    sl_buf_init(&out);
+    sl_report_format_json(&r, &out);
+    assert_json_line(&out);
+    assert_has(out.data, "\"leak\":null,\"ignored\":true,");
+    assert_has(out.data, "\"ignored\":2,");
+    sl_buf_free(&out);
+    sl_buf_init(&out);
+    sl_report_format_text(&r, &out);
+    assert_has(out.data, "  ignored: 1 (marked long-lived with sockleak_ignore");
+    assert_has(out.data, "sockleak: 2 live sockets, none leaked\n");
+    assert_has(out.data, ", 0 listening, 2 ignored (sockleak_ignore)\n");
+    assert_lacks(out.data, "not leaked yet");
+    assert_has(out.data, "SUMMARY: sockleak: 0 leaked sockets");
+    sl_buf_free(&out);
+    sl_report_free(&r);
+}
+
 static void test_collect_dup_points_at_original_stack(void **state)
 {
     (void)state;
@@ -916,6 +964,7 @@ int main(void)
         T(test_collect_drops_fd_closed_behind_back),
         T(test_collect_drops_fd_reused_behind_back),
         T(test_collect_close_wait_is_leak_after_threshold),
+        T(test_collect_ignored_socket_is_never_leaked),
         T(test_collect_dup_points_at_original_stack),
         T(test_collect_without_stacks),
         T(test_reason_names),
