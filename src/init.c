@@ -124,7 +124,12 @@ static void exit_report(void *unused)
     (void)unused;
     if (atomic_exchange(&exit_reported, 1))
         return;
-    if (atomic_load(&sl_core_state) != 2 || !sl_opt.report_at_exit || !sl_report_worthwhile())
+    if (atomic_load(&sl_core_state) != 2)
+        return;
+    /* reports asked for (a dump signal, a trigger) that the report thread has not
+     * written yet: the process is leaving, write them now */
+    sl_scanner_flush();
+    if (!sl_opt.report_at_exit || !sl_report_worthwhile())
         return;
     sl_report_write(SL_REASON_EXIT);
 }

@@ -453,6 +453,8 @@ void sl_scanner_after_fork_child(void);
 void sl_scanner_request_dump(void);
 /* Async-signal-safe: ask the background thread for a report with this reason. */
 void sl_scanner_request(int reason);
+/* Write the reports asked for and not written yet, in the calling thread. */
+void sl_scanner_flush(void);
 /* One CLOSE_WAIT scan pass over the registry (the thread calls it every scan_interval). */
 void sl_scan_once(void);
 bool sl_scanner_running(void);

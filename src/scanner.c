@@ -237,13 +237,8 @@ static void *loop(void *arg)
     int64_t next_report = next_after(now, sl_opt.report_interval);
     for (;;) {
         uint32_t w = atomic_load(&wake_word);
-        unsigned want = atomic_exchange(&pending, 0);
-        if (want) {
-            /* trouble first: its report should show the moment */
-            static const int order[] = { SL_REASON_EMFILE, SL_REASON_THRESHOLD, SL_REASON_SIGNAL, SL_REASON_API };
-            for (size_t k = 0; k < SL_ARRAY_LEN(order); k++)
-                if (want & (1u << order[k]))
-                    sl_report_write(order[k]);
+        if (atomic_load(&pending)) {
+            sl_scanner_flush(); /* trouble first: its report should show the moment */
             continue;
         }
         now = sl_now_ns();
@@ -305,6 +300,15 @@ void sl_scanner_start(void)
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     errno = saved;
+}
+
+void sl_scanner_flush(void)
+{
+    unsigned want = atomic_exchange(&pending, 0);
+    static const int order[] = { SL_REASON_EMFILE, SL_REASON_THRESHOLD, SL_REASON_SIGNAL, SL_REASON_API };
+    for (size_t k = 0; k < SL_ARRAY_LEN(order); k++)
+        if (want & (1u << order[k]))
+            sl_report_write(order[k]);
 }
 
 bool sl_scanner_running(void)
