@@ -3,6 +3,7 @@
 #   make test     unit tests, integration tests, and the integration tests under ASan+UBSan
 #   make demo     runs a leaky example under the shim and shows its report
 #   make deps     installs the Debian packages the build needs (as root), or says how
+#   make bench    benchmarks: the shim's cost, one table (bench-quick: a few seconds a row)
 
 CC       ?= cc
 CXX      ?= c++
@@ -24,7 +25,7 @@ ITESTS   := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(filter-o
             $(patsubst tests/integration/%.cc,$(B)/tests/integration/%.so,$(wildcard tests/integration/so_*.cc))
 EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all test unit integration check-asan check-exports demo deps clean
+.PHONY: all test unit integration check-asan check-exports demo deps clean bench bench-quick
 all: $(B)/libsockleak.so $(EXAMPLES) $(UNIT) $(ITESTS)
 
 -include $(wildcard $(B)/obj/*.d $(B)/asan/*.d $(B)/core/*.d)
@@ -95,6 +96,18 @@ test: all
 
 demo: $(B)/libsockleak.so $(EXAMPLES)
 	@scripts/demo.sh
+
+# benchmarks (bench/run.py): figures, never pass/fail; not part of `make test`
+BENCH := $(B)/bench/micro $(B)/bench/scale
+$(B)/bench/%: bench/%.c include/sockleak.h
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -std=gnu11 $(WARN) -Iinclude -pthread $< -o $@
+bench: $(B)/libsockleak.so $(BENCH)
+	@sh bench/deps.sh
+	python3 bench/run.py --lib $(B)/libsockleak.so --bin $(B)/bench
+bench-quick: $(B)/libsockleak.so $(BENCH)
+	@sh bench/deps.sh
+	python3 bench/run.py --quick --lib $(B)/libsockleak.so --bin $(B)/bench
 
 deps:
 	@scripts/deps.sh install
