@@ -7,10 +7,17 @@ and a ratio is the median over the rounds of that round's variant / baseline. Ab
 figures (medians) are shown only as context. Progress goes to stderr, the table to
 stdout.
 
+The machine may be shared (other builds and tests on the same two cores), so the ratios
+that carry a budget also come as CPU time, which leaves out time spent waiting for a
+CPU: micro-benchmark ratios are CPU time (user + system, the whole process), with the
+wall-clock ratio in the note column; server rows give throughput as asked, with the
+server's CPU time per request (every thread of every server process, from
+/proc/PID/task/TID/schedstat) as a ratio in the note column.
+
 Rows:
   1 micro    bench/micro.c: socket+close (1 and 2 threads), accept+connect+close over
              loopback, dup+close, open+close of a regular file; native, with the shim,
-             with the shim and stack_depth=0. Ratio = time with / time without.
+             with the shim and stack_depth=0. Ratio = CPU time with / without.
   2 servers  nginx (bench/nginx.conf, wrk keep-alive and "Connection: close") and
              redis (redis-benchmark SET and GET) on 127.0.0.1. Ratio = throughput
              with / without.
@@ -48,7 +55,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # How much work each row does. A micro run takes 0.1-0.3 s; "quick" is for development.
 FULL = dict(micro_rounds=21, socket_iters=15000, socket2_iters=15000, accept_iters=1500,
             dup_iters=200000, open_iters=40000,
-            server_rounds=7, wrk_seconds=2, redis_requests=50000,
+            server_rounds=9, wrk_seconds=1.5, redis_requests=30000,
             scale_rounds=3, scale_sizes=(1000, 10000, 100000),
             startup_rounds=5, startup_runs=100,
             tool_rounds=3, tool_iters=15000)
@@ -120,28 +127,26 @@ def alternate(rounds, variants, run, what):
 # ---- the table ----
 
 class Table:
-    COLS = ("row", "workload", "baseline", "with", "ratio [IQR]", "budget", "")
+    COLS = ("row", "workload", "baseline", "with", "ratio [IQR]", "budget", "", "note")
 
     def __init__(self):
         self.rows = []
 
-    def add(self, row, workload, baseline="", measured="", ratio=None, budget=None, value=None):
+    def add(self, row, workload, baseline="", measured="", ratio=None, budget=None, value=None, note=""):
         """ratio: list of per-round ratios (median shown with quartiles). budget:
-        (op, limit) checked against value, or against the median ratio if value is None."""
-        rtxt = ""
-        if ratio:
-            lo, hi = quartiles(ratio)
-            rtxt = f"{median(ratio):.3f} [{lo:.2f}-{hi:.2f}]"
+        (op, limit, text) checked against value, or against the median ratio if value
+        is None."""
+        rtxt = ratio_text(ratio) if ratio else ""
         mark, btxt = "", ""
         if budget:
             op, limit, btxt = budget
             x = value if value is not None else median(ratio)
             met = x <= limit if op == "<=" else x >= limit
             mark = "ok" if met else "MISS"
-        self.rows.append((row, workload, baseline, measured, rtxt, btxt, mark))
+        self.rows.append((row, workload, baseline, measured, rtxt, btxt, mark, note))
 
     def note(self, row, workload, text):
-        self.rows.append((row, workload, text, "", "", "", ""))
+        self.rows.append((row, workload, text, "", "", "", "", ""))
 
     def render(self):
         widths = [max(len(str(r[i])) for r in self.rows + [self.COLS]) for i in range(len(self.COLS))]
@@ -154,6 +159,11 @@ class Table:
             out.append(line(r if r[0] != last else ("",) + tuple(r[1:])))
             last = r[0]
         return "\n".join(out)
+
+
+def ratio_text(r):
+    lo, hi = quartiles(r)
+    return f"{median(r):.3f} [{lo:.2f}-{hi:.2f}]"
 
 
 def us(ns):
@@ -175,7 +185,8 @@ def run_micro(micro, mode, iters, env, prefix=()):
                        stderr=subprocess.PIPE, text=True, timeout=600)
     if p.returncode != 0:
         raise RuntimeError(f"micro {mode} failed: {p.stderr.strip()[-300:]}")
-    return float(p.stdout.split()[3])  # ns per iteration
+    f = p.stdout.split()
+    return {"wall": float(f[3]), "cpu": float(f[5])}  # ns per iteration
 
 
 def row_micro(t, cfg, a):
@@ -195,10 +206,17 @@ def row_micro(t, cfg, a):
             for v, env in envs.items():
                 res[mode][v].append(run_micro(micro, mode, iters, env))
     for mode, iters, label, b_shim, b_zero in workloads:
-        nat = res[mode]["native"]
         for v, suffix, budget in (("shim", "", b_shim), ("stack0", ", stack_depth=0", b_zero)):
-            t.add("1 micro", label + suffix, us(median(nat)), us(median(res[mode][v])),
-                  ratios(nat, res[mode][v]), budget)
+            add_micro(t, "1 micro", label + suffix, res[mode]["native"], res[mode][v], budget)
+
+
+def add_micro(t, row, label, nat, other, budget=None, main="cpu"):
+    """A micro-benchmark line: the ratio of one clock ("cpu" or "wall"), the other's as a note."""
+    side = "wall" if main == "cpu" else "cpu"
+    get = lambda xs, k: [x[k] for x in xs]
+    t.add(row, label, us(median(get(nat, main))), us(median(get(other, main))),
+          ratios(get(nat, main), get(other, main)), budget,
+          note=f"{side} " + ratio_text(ratios(get(nat, side), get(other, side))))
 
 
 # ---- servers ----
@@ -207,6 +225,37 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def descendants(pid):
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def tree_cpu_ns(pid):
+    """CPU time (ns) used so far by pid and its descendants, every thread of each."""
+    total = 0
+    for p in [pid] + descendants(pid):
+        try:
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/schedstat") as f:
+                    total += int(f.read().split()[0])
+        except (OSError, ValueError):
+            pass  # gone meanwhile
+    return total
 
 
 def wait_ready(proc, port, probe, reply, timeout=60):
@@ -284,17 +333,28 @@ class Nginx:
         stop(self.proc, pid)
 
     def wrk(self, seconds, close):
+        """{"rps": requests per second, "cpu": nginx's CPU ns per request}"""
         cmd = [which("wrk"), "-t1", "-c16", f"-d{seconds}s"]
         if close:
             cmd += ["-H", "Connection: close"]
+        cpu0 = tree_cpu_ns(self.proc.pid)
         p = subprocess.run(cmd + [f"http://127.0.0.1:{self.port}/index.html"], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, timeout=seconds + 60)
-        m = re.search(r"Requests/sec:\s*([\d.]+)", p.stdout)
+        cpu = tree_cpu_ns(self.proc.pid) - cpu0
+        m = re.search(r"(\d+) requests in .*\n(?:.*\n)*?Requests/sec:\s*([\d.]+)", p.stdout)
         if not m:
             raise RuntimeError(f"wrk: {p.stdout[-300:]}")
         if "Non-2xx" in p.stdout:
             raise RuntimeError(f"wrk saw errors: {p.stdout[-300:]}")
-        return float(m.group(1))
+        return {"rps": float(m.group(2)), "cpu": cpu / int(m.group(1))}
+
+
+def add_server(t, row, label, nat, other, budget=None):
+    """A server line: throughput ratio; the server's CPU time per request as a note."""
+    rps = lambda xs: [x["rps"] for x in xs]
+    cpu = lambda xs: [x["cpu"] for x in xs]
+    t.add(row, label, rate(median(rps(nat))), rate(median(rps(other))), ratios(rps(nat), rps(other)), budget,
+          note=f"CPU/req {median(cpu(nat)) / 1000:.1f} us, ratio " + ratio_text(ratios(cpu(nat), cpu(other))))
 
 
 def row_servers(t, cfg, a, tmp):
@@ -312,13 +372,23 @@ def row_servers(t, cfg, a, tmp):
         res = alternate(cfg["server_rounds"], envs, one, "nginx")
         for i, (label, budget) in enumerate((("nginx keep-alive, wrk -c16", (">=", 0.99, ">= 0.99")),
                                              ("nginx Connection: close", (">=", 0.97, ">= 0.97")))):
-            nat = [x[i] for x in res["native"]]
-            shim = [x[i] for x in res["shim"]]
-            t.add("2 servers", label, rate(median(nat)), rate(median(shim)), ratios(nat, shim), budget)
+            add_server(t, "2 servers", label, [x[i] for x in res["native"]], [x[i] for x in res["shim"]], budget)
     else:
         t.note("2 servers", "nginx", "n/a: nginx or wrk not installed")
 
     if which("redis-server") and which("redis-benchmark"):
+        def bench(proc, port, test):
+            n = cfg["redis_requests"]
+            cpu0 = tree_cpu_ns(proc.pid)
+            p = subprocess.run([which("redis-benchmark"), "-q", "-h", "127.0.0.1", "-p", str(port),
+                                "-t", test, "-n", str(n)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+            cpu = tree_cpu_ns(proc.pid) - cpu0
+            m = re.search(r"%s: ([\d.]+) requests per second" % test.upper(), p.stdout)
+            if not m:
+                raise RuntimeError(f"redis-benchmark: {p.stdout[-300:]}")
+            return {"rps": float(m.group(1)), "cpu": cpu / n}
+
         def one(v):
             port = free_port()
             proc = subprocess.Popen([which("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
@@ -327,22 +397,14 @@ def row_servers(t, cfg, a, tmp):
                                     stderr=subprocess.DEVNULL)
             try:
                 wait_ready(proc, port, b"PING\r\n", b"+PONG")
-                p = subprocess.run([which("redis-benchmark"), "-q", "-h", "127.0.0.1", "-p", str(port),
-                                    "-t", "set,get", "-n", str(cfg["redis_requests"])],
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+                return bench(proc, port, "set"), bench(proc, port, "get")
             finally:
                 stop(proc)
-            got = dict(re.findall(r"(SET|GET): ([\d.]+) requests per second", p.stdout))
-            if len(got) != 2:
-                raise RuntimeError(f"redis-benchmark: {p.stdout[-300:]}")
-            return float(got["SET"]), float(got["GET"])
 
         res = alternate(cfg["server_rounds"], envs, one, "redis")
         for i, label in enumerate(("redis-benchmark SET", "redis-benchmark GET")):
-            nat = [x[i] for x in res["native"]]
-            shim = [x[i] for x in res["shim"]]
-            t.add("2 servers", label, rate(median(nat)), rate(median(shim)), ratios(nat, shim),
-                  (">=", 0.98, ">= 0.98"))
+            add_server(t, "2 servers", label, [x[i] for x in res["native"]], [x[i] for x in res["shim"]],
+                       (">=", 0.98, ">= 0.98"))
     else:
         t.note("2 servers", "redis", "n/a: redis-server or redis-benchmark not installed")
 
@@ -462,8 +524,7 @@ def row_tools(t, cfg, a, tmp):
 
     res = alternate(cfg["tool_rounds"], variants, one_micro, "tools: socket+close")
     for v in variants[1:]:
-        t.add("5 tools", f"socket+close, 1 thread: {v}", us(median(res["native"])), us(median(res[v])),
-              ratios(res["native"], res[v]))
+        add_micro(t, "5 tools", f"socket+close, 1 thread: {v}", res["native"], res[v], main="wall")
 
     if not (which("nginx") and which("wrk")):
         t.note("5 tools", "nginx keep-alive", "n/a: nginx or wrk not installed")
@@ -480,8 +541,7 @@ def row_tools(t, cfg, a, tmp):
 
     res = alternate(cfg["tool_rounds"], variants, one_nginx, "tools: nginx")
     for v in variants[1:]:
-        t.add("5 tools", f"nginx keep-alive: {v}", rate(median(res["native"])), rate(median(res[v])),
-              ratios(res["native"], res[v]))
+        add_server(t, "5 tools", f"nginx keep-alive: {v}", res["native"], res[v])
 
 
 # ---- main ----
@@ -494,7 +554,8 @@ def machine():
                 model = line.split(":", 1)[1].strip()
                 break
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return f"machine: {os.cpu_count()} cores ({model}), Linux {platform.release()}, {now}"
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"machine: {os.cpu_count()} cores ({model}), Linux {platform.release()}, {now}, load average {load}"
 
 
 ROWS = ("micro", "servers", "scale", "startup", "tools")
@@ -511,6 +572,7 @@ def main():
     cfg = QUICK if a.quick else FULL
     only = a.only.split(",")
     t = Table()
+    header = machine()
     with tempfile.TemporaryDirectory(prefix="sockleak-bench.") as tmp:
         os.chmod(tmp, 0o755)  # nginx's worker reads its files
         for name in ROWS:
@@ -527,10 +589,16 @@ def main():
                 log(f"{name}: {e}")
     took = time.monotonic() - START
     print(f"sockleak benchmarks{' (quick)' if a.quick else ''}")
-    print(machine())
+    print(header + f" (at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
     print(t.render())
-    print(f"\nratio: median over rounds of (with / baseline) [quartiles]; times for rows 1, 4, 5 (lower is "
-          f"better), throughputs for row 2 and nginx in 5 (higher is better). {took:.0f} s in all.")
+    print(f"""
+ratio: median over the rounds of (with / baseline), [first-third quartile] of those ratios.
+  row 1: CPU time per iteration (lower is better); note: the same for wall-clock time.
+  row 2, nginx in row 5: throughput (higher is better); note: the server's CPU time per
+    request without the shim, and its ratio (lower is better).
+  row 4: wall time of fork+exec+exit; the budget applies to the difference.
+  socket+close in row 5: wall-clock time (a tracer's own process is not in the CPU time).
+{took:.0f} s in all.""")
     log(f"done in {took:.0f} s")
 
 
