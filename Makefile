@@ -3,7 +3,8 @@
 #   make test     unit tests, integration tests, and the integration tests under ASan+UBSan
 #   make demo     runs a leaky example under the shim and shows its report
 #   make deps     installs the Debian packages the build needs (as root), or says how
-#   make bench    benchmarks: the shim's cost, one table (bench-quick: a few seconds a row)
+#   make bench    benchmarks: the shim's cost, one table (bench-quick: a few seconds a row;
+#                 bench-profile: the shim's instructions per call, by function)
 
 CC       ?= cc
 CXX      ?= c++
@@ -25,7 +26,7 @@ ITESTS   := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(filter-o
             $(patsubst tests/integration/%.cc,$(B)/tests/integration/%.so,$(wildcard tests/integration/so_*.cc))
 EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all test unit integration check-asan check-exports demo deps clean bench bench-quick
+.PHONY: all test unit integration check-asan check-exports demo deps clean bench bench-quick bench-profile
 all: $(B)/libsockleak.so $(EXAMPLES) $(UNIT) $(ITESTS)
 
 -include $(wildcard $(B)/obj/*.d $(B)/asan/*.d $(B)/core/*.d)
@@ -108,6 +109,9 @@ bench: $(B)/libsockleak.so $(BENCH)
 bench-quick: $(B)/libsockleak.so $(BENCH)
 	@sh bench/deps.sh
 	python3 bench/run.py --quick --lib $(B)/libsockleak.so --bin $(B)/bench
+# where the shim's instructions go on the micro-benchmarks (callgrind)
+bench-profile: $(B)/libsockleak.so $(BENCH)
+	python3 bench/profile.py --lib $(B)/libsockleak.so --bin $(B)/bench
 
 deps:
 	@scripts/deps.sh install
