@@ -55,7 +55,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # How much work each row does. A micro run takes 0.1-0.3 s; "quick" is for development.
 FULL = dict(micro_rounds=21, socket_iters=15000, socket2_iters=15000, accept_iters=1500,
             dup_iters=200000, open_iters=40000,
-            server_rounds=9, wrk_seconds=1.5, redis_requests=30000,
+            server_rounds=9, wrk_seconds=2, redis_requests=30000,
             scale_rounds=3, scale_sizes=(1000, 10000, 100000),
             startup_rounds=5, startup_runs=100,
             tool_rounds=3, tool_iters=15000)
@@ -357,7 +357,7 @@ def add_server(t, row, label, nat, other, budget=None):
           note=f"CPU/req {median(cpu(nat)) / 1000:.1f} us, ratio " + ratio_text(ratios(cpu(nat), cpu(other))))
 
 
-def row_servers(t, cfg, a, tmp):
+def row_nginx(t, cfg, a, tmp):
     envs = {"native": base_env(), "shim": shim_env(a.lib, "dump_signal=none")}
     if which("nginx") and which("wrk"):
         ngx = Nginx(tmp)
@@ -376,6 +376,9 @@ def row_servers(t, cfg, a, tmp):
     else:
         t.note("2 servers", "nginx", "n/a: nginx or wrk not installed")
 
+
+def row_redis(t, cfg, a, tmp):
+    envs = {"native": base_env(), "shim": shim_env(a.lib)}
     if which("redis-server") and which("redis-benchmark"):
         def bench(proc, port, test):
             n = cfg["redis_requests"]
@@ -558,7 +561,14 @@ def machine():
     return f"machine: {os.cpu_count()} cores ({model}), Linux {platform.release()}, {now}, load average {load}"
 
 
-ROWS = ("micro", "servers", "scale", "startup", "tools")
+ROWS = {  # name: (row label, function, wants a temporary directory)
+    "micro": ("1 micro", row_micro, False),
+    "nginx": ("2 servers", row_nginx, True),
+    "redis": ("2 servers", row_redis, True),
+    "scale": ("3 scale", row_scale, False),
+    "startup": ("4 start-up", row_startup, False),
+    "tools": ("5 tools", row_tools, True),
+}
 
 
 def main():
@@ -575,18 +585,16 @@ def main():
     header = machine()
     with tempfile.TemporaryDirectory(prefix="sockleak-bench.") as tmp:
         os.chmod(tmp, 0o755)  # nginx's worker reads its files
-        for name in ROWS:
+        for name, (label, fn, wants_tmp) in ROWS.items():
             if name not in only:
                 continue
             log(f"row: {name}")
             try:
-                if name in ("servers", "tools"):
-                    globals()["row_" + name](t, cfg, a, tmp)
-                else:
-                    globals()["row_" + name](t, cfg, a)
+                fn(t, cfg, a, tmp) if wants_tmp else fn(t, cfg, a)
             except (RuntimeError, OSError, subprocess.SubprocessError) as e:
-                t.note(name, "error", str(e))
-                log(f"{name}: {e}")
+                msg = " ".join(str(e).split())
+                t.note(label, f"{name}: error", msg[:160])
+                log(f"{name}: {msg}")
     took = time.monotonic() - START
     print(f"sockleak benchmarks{' (quick)' if a.quick else ''}")
     print(header + f" (at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
