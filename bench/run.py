@@ -469,7 +469,8 @@ def row_scale(t, cfg, a):
         t.add(row, "  ... after 3 reports (malloc keeps)", "", f"{median(after):.0f} B/socket")
         scan = median([r["scan_ns"] for r in shim])
         t.add(row, "  one CLOSE_WAIT scan (CPU)", "", f"{ms(scan)} ({scan / sockets:.0f} ns/socket)",
-              budget=("<=", 50e6, "<= 50 ms") if big else None, value=scan)
+              budget=("<=", 50e6, "<= 50 ms") if big else None, value=scan,
+              note=f"all {total} in one process: ~{ms(scan / sockets * total)}" if nprocs > 1 else "")
         for fmt, limit in (("text", 0.5), ("json", 1.0)):
             rep = median([r["report_ns"] for r in res[fmt]])
             t.add(row, f"  {fmt} report (log_path=/dev/null)", "", ms(rep),
