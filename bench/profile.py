@@ -33,8 +33,12 @@ def callgrind(tmp, micro, mode, iters, lib, options):
     subprocess.run(cmd + [micro, mode, str(iters)], env=env, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     prefix = os.path.basename(out)[:-2]
-    files = sorted(f for f in os.listdir(tmp) if f.startswith(prefix))
-    return os.path.join(tmp, files[-1])  # the last process: micro itself, after env's exec
+    for f in os.listdir(tmp):  # one file per process: env's becomes micro's at exec
+        if f.startswith(prefix):
+            with open(os.path.join(tmp, f)) as fh:
+                if any(line.startswith("cmd: ") and micro in line for line in fh):
+                    return os.path.join(tmp, f)
+    raise RuntimeError(f"no callgrind output for {mode}")
 
 
 def functions(path, inclusive):
