@@ -27,7 +27,9 @@
  *              its CPU time (/proc/self/task/TID/schedstat) over SCAN_WINDOW divided by
  *              its voluntary context switches (/proc/self/task/TID/status). Run with
  *              scan_interval well below SCAN_WINDOW and with no dump signal sent.
- *   scans      how many scans that is
+ *   scans      how many scans that is (its wake-ups: run.py checks them against
+ *              window_ms / scan_interval, as a shim that wakes for more than its scans
+ *              would make scan_ns too low)
  *   report_ns  median time of REPORTS calls to sockleak_report() (format and log_path
  *              come from SOCKLEAK_OPTIONS)
  */
@@ -192,7 +194,8 @@ static void measure(long pairs)
         sleep_ms(SCAN_WINDOW_MS);
         thread_usage(tid, &cpu1, &w1);
         long scans = w1 - w0;
-        printf(" scans=%ld scan_ns=%lld rss2_kb=%ld", scans, scans > 0 ? (cpu1 - cpu0) / scans : -1, rss_kb());
+        printf(" window_ms=%d scans=%ld scan_ns=%lld rss2_kb=%ld", SCAN_WINDOW_MS, scans,
+               scans > 0 ? (cpu1 - cpu0) / scans : -1, rss_kb());
         long long t[REPORTS];
         for (int i = 0; i < REPORTS; i++) {
             long long s = now_ns();
