@@ -4,6 +4,8 @@
 #   make demo     runs a leaky example under the shim and shows its report
 #   make deps     installs the Debian packages the build needs (as root), or says how
 #   make install  PREFIX=/usr/local DESTDIR=: library, launcher, header, pkg-config, man pages
+#   make bench    benchmarks: the shim's cost, one table (bench-quick: a few seconds a row;
+#                 bench-profile: the shim's instructions per call, by function)
 
 CC       ?= cc
 CXX      ?= c++
@@ -25,7 +27,7 @@ ITESTS   := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(filter-o
             $(patsubst tests/integration/%.cc,$(B)/tests/integration/%.so,$(wildcard tests/integration/so_*.cc))
 EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all test unit integration check-asan check-exports demo deps clean
+.PHONY: all test unit integration check-asan check-exports demo deps clean bench bench-quick bench-profile
 all: $(B)/libsockleak.so $(EXAMPLES) $(UNIT) $(ITESTS)
 
 -include $(wildcard $(B)/obj/*.d $(B)/asan/*.d $(B)/core/*.d)
@@ -140,6 +142,20 @@ check-systemd: $(B)/libsockleak.so
 # installs into a temporary tree, uses what it installed, uninstalls
 check-install: $(B)/libsockleak.so $(EXAMPLES)
 	@sh tests/install/check.sh
+# benchmarks (bench/run.py): figures, never pass/fail; not part of `make test`
+BENCH := $(B)/bench/micro $(B)/bench/scale
+$(B)/bench/%: bench/%.c include/sockleak.h
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -std=gnu11 $(WARN) -Iinclude -pthread $< -o $@
+bench: $(B)/libsockleak.so $(BENCH)
+	@sh bench/deps.sh
+	python3 bench/run.py --lib $(B)/libsockleak.so --bin $(B)/bench
+bench-quick: $(B)/libsockleak.so $(BENCH)
+	@sh bench/deps.sh
+	python3 bench/run.py --quick --lib $(B)/libsockleak.so --bin $(B)/bench
+# where the shim's instructions go on the micro-benchmarks (callgrind)
+bench-profile: $(B)/libsockleak.so $(BENCH)
+	python3 bench/profile.py --lib $(B)/libsockleak.so --bin $(B)/bench
 
 deps:
 	@scripts/deps.sh install

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""profile.py - where the shim's cost goes on the micro-benchmarks: instructions per
+iteration, by function, counted by valgrind's callgrind (deterministic, unlike timers on
+a shared machine; it counts user-space instructions only, not the kernel's).
+
+Each micro mode runs under callgrind with N and 2N iterations, natively and with the
+shim; the difference between the two runs divided by the extra iterations is the cost
+of one iteration, start-up excluded. Prints, per mode, the instructions per iteration
+without and with the shim and the functions that account for the difference
+(inclusive: a function with its callees; self: its own instructions).
+
+usage: profile.py [--lib build/libsockleak.so] [--bin build/bench] [--options OPTS] [MODE...]
+       (modes: socket dup open accept; default socket dup open)
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+N = 10000
+
+
+def callgrind(tmp, micro, mode, iters, lib, options):
+    out = os.path.join(tmp, f"cg.{mode}.{iters}.{'shim' if lib else 'native'}.%p")
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    env["SOCKLEAK_OPTIONS"] = "report_at_exit=0" + (":" + options if options else "")
+    cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
+    if lib:  # through env(1), so that valgrind, not its launcher, sees the preload
+        cmd += ["--trace-children=yes", "env", f"LD_PRELOAD={lib}"]
+    subprocess.run(cmd + [micro, mode, str(iters)], env=env, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    prefix = os.path.basename(out)[:-2]
+    for f in os.listdir(tmp):  # one file per process: env's becomes micro's at exec
+        if f.startswith(prefix):
+            with open(os.path.join(tmp, f)) as fh:
+                if any(line.startswith("cmd: ") and micro in line for line in fh):
+                    return os.path.join(tmp, f)
+    raise RuntimeError(f"no callgrind output for {mode}")
+
+
+def functions(path, inclusive):
+    """{function: instructions} from callgrind_annotate."""
+    out = subprocess.run(["callgrind_annotate", "--auto=no", "--threshold=100",
+                          f"--inclusive={'yes' if inclusive else 'no'}", path],
+                         capture_output=True, text=True, check=True).stdout
+    d = {}
+    for line in out.splitlines():
+        m = re.match(r"\s*([\d,]+) \([ \d.%]+\)\s+(.*\S)", line)
+        if not m or not m.group(2).endswith("]"):
+            continue  # totals, and inlined code listed under its source file alone
+        name = re.sub(r"^\S*:(?=\S+ \[)", "", m.group(2))  # drop the source file
+        name = re.sub(r" \[(\S*/)?([^/\]]+)\]$", r" (\2)", name)  # module basename
+        d[name] = d.get(name, 0) + int(m.group(1).replace(",", ""))
+    return d
+
+
+def total(path):
+    out = subprocess.run(["callgrind_annotate", "--auto=no", path], capture_output=True, text=True).stdout
+    return int(re.search(r"([\d,]+) \([ \d.%]+\)\s+PROGRAM TOTALS", out).group(1).replace(",", ""))
+
+
+def per_iteration(small, big, extra, inclusive):
+    a, b = functions(small, inclusive), functions(big, inclusive)
+    return {k: (b.get(k, 0) - a.get(k, 0)) / extra for k in set(a) | set(b)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--lib", default="build/libsockleak.so")
+    ap.add_argument("--bin", default="build/bench")
+    ap.add_argument("--options", default="", help="SOCKLEAK_OPTIONS for the shim, e.g. stack_depth=0")
+    ap.add_argument("modes", nargs="*", default=["socket", "dup", "open"])
+    a = ap.parse_args()
+    lib = os.path.abspath(a.lib)
+    micro = os.path.join(a.bin, "micro")
+    extra = N + N // 10  # micro runs ITERATIONS/10 untimed first
+    with tempfile.TemporaryDirectory(prefix="sockleak-profile.") as tmp:
+        for mode in a.modes:
+            print(f"{mode}: callgrind ...", file=sys.stderr, flush=True)
+            runs = {(it, l): callgrind(tmp, micro, mode, it, l, a.options) for it in (N, 2 * N) for l in ("", lib)}
+            native = (total(runs[(2 * N, "")]) - total(runs[(N, "")])) / extra
+            shim = (total(runs[(2 * N, lib)]) - total(runs[(N, lib)])) / extra
+            print(f"\n== {mode}: {native:.0f} instructions per iteration natively, {shim:.0f} with the shim "
+                  f"{'(' + a.options + ') ' if a.options else ''}"
+                  f"(+{shim - native:.0f}, user space only)")
+            incl = per_iteration(runs[(N, lib)], runs[(2 * N, lib)], extra, True)
+            excl = per_iteration(runs[(N, lib)], runs[(2 * N, lib)], extra, False)
+            print(f"   {'inclusive':>9} {'self':>6}  function")
+            for name, v in sorted(incl.items(), key=lambda kv: -kv[1]):
+                if v < 0.02 * (shim - native) or v >= native + (shim - native) * 0.999:
+                    continue  # noise, or main() and its callers: the whole loop
+                print(f"   {v:9.0f} {excl.get(name, 0):6.0f}  {name}")
+
+
+if __name__ == "__main__":
+    main()

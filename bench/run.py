@@ -1,0 +1,620 @@
+#!/usr/bin/env python3
+"""run.py - the sockleak benchmark suite behind `make bench`; prints one table.
+
+Every figure is measured in the same run as its baseline: the variants of a workload
+(without the shim, with it, ...) run alternately, one after the other in each round,
+and a ratio is the median over the rounds of that round's variant / baseline. Absolute
+figures (medians) are shown only as context. Progress goes to stderr, the table to
+stdout.
+
+The machine may be shared (other builds and tests on the same two cores), so the ratios
+that carry a budget also come as CPU time, which leaves out time spent waiting for a
+CPU: micro-benchmark ratios are CPU time (user + system, the whole process), with the
+wall-clock ratio in the note column; server rows give throughput as asked, with the
+server's CPU time per request (every thread of every server process, from
+/proc/PID/task/TID/schedstat) as a ratio in the note column.
+
+Rows:
+  1 micro    bench/micro.c: socket+close (1 and 2 threads), accept+connect+close over
+             loopback, dup+close, open+close of a regular file; native, with the shim,
+             with the shim and stack_depth=0. Ratio = CPU time with / without.
+  2 servers  nginx (bench/nginx.conf, wrk keep-alive and "Connection: close") and
+             redis (redis-benchmark SET and GET) on 127.0.0.1. Ratio = throughput
+             with / without.
+  3 scale    bench/scale.c with 1k, 10k and 100k live TCP sockets (child processes
+             above the per-process fd limit): shim memory per socket, CPU time of one
+             CLOSE_WAIT scan, time of a text and of a JSON report.
+  4 start-up /bin/true with and without the preload (hyperfine, else a spawn loop).
+  5 tools    socket+close and nginx keep-alive under valgrind --track-fds=yes and
+             strace -f, beside the shim. Ratio as in rows 1 and 2.
+
+Benchmarks print figures: nothing here fails on a figure. The budget column only marks
+each target met (ok) or not (MISS).
+
+usage: run.py [--quick] [--lib build/libsockleak.so] [--bin build/bench] [--only ROWS]
+"""
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# How much work each row does. A micro run takes 0.1-0.3 s; "quick" is for development.
+FULL = dict(micro_rounds=21, socket_iters=15000, socket2_iters=15000, accept_iters=1500,
+            dup_iters=200000, open_iters=40000,
+            server_rounds=9, wrk_seconds=2, redis_requests=30000,
+            scale_rounds=3, scale_sizes=(1000, 10000, 100000),
+            startup_rounds=5, startup_runs=100,
+            tool_rounds=3, tool_iters=15000)
+QUICK = dict(micro_rounds=3, socket_iters=10000, socket2_iters=10000, accept_iters=1000,
+             dup_iters=100000, open_iters=20000,
+             server_rounds=1, wrk_seconds=1, redis_requests=10000,
+             scale_rounds=1, scale_sizes=(1000, 10000, 100000),
+             startup_rounds=1, startup_runs=50,
+             tool_rounds=1, tool_iters=5000)
+
+SOCKETS_PER_PROCESS = 17000  # the shim's own fds and stdio fit below a 20,000 limit
+
+START = time.monotonic()
+
+
+def log(msg):
+    print(f"[{time.monotonic() - START:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+
+def which(prog):
+    return shutil.which(prog, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+
+
+# ---- environments ----
+
+def base_env():
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    env.pop("SOCKLEAK_OPTIONS", None)
+    return env
+
+
+def shim_env(lib, options=None):
+    env = base_env()
+    env["LD_PRELOAD"] = lib
+    if options:
+        env["SOCKLEAK_OPTIONS"] = options
+    return env
+
+
+# ---- statistics ----
+
+def median(xs):
+    return statistics.median(xs)
+
+
+def quartiles(xs):
+    if len(xs) < 2:
+        return xs[0], xs[0]
+    q = statistics.quantiles(xs, n=4, method="inclusive")
+    return q[0], q[2]
+
+
+def ratios(base, other):
+    """Per-round ratios other/base."""
+    return [o / b for b, o in zip(base, other)]
+
+
+def alternate(rounds, variants, run, what):
+    """Run run(variant) for each variant in turn, rounds times; {variant: [values]}."""
+    out = {v: [] for v in variants}
+    for r in range(rounds):
+        log(f"{what}: round {r + 1}/{rounds}")
+        for v in variants:
+            out[v].append(run(v))
+    return out
+
+
+# ---- the table ----
+
+class Table:
+    COLS = ("row", "workload", "baseline", "with", "ratio [IQR]", "budget", "", "note")
+
+    def __init__(self):
+        self.rows = []
+
+    def add(self, row, workload, baseline="", measured="", ratio=None, budget=None, value=None, note=""):
+        """ratio: list of per-round ratios (median shown with quartiles). budget:
+        (op, limit, text) checked against value, or against the median ratio if value
+        is None."""
+        rtxt = ratio_text(ratio) if ratio else ""
+        mark, btxt = "", ""
+        if budget:
+            op, limit, btxt = budget
+            x = value if value is not None else median(ratio)
+            met = x <= limit if op == "<=" else x >= limit
+            mark = "ok" if met else "MISS"
+        self.rows.append((row, workload, baseline, measured, rtxt, btxt, mark, note))
+
+    def note(self, row, workload, text):
+        self.rows.append((row, workload, text, "", "", "", "", ""))
+
+    def render(self):
+        widths = [max(len(str(r[i])) for r in self.rows + [self.COLS]) for i in range(len(self.COLS))]
+        line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()
+        out = [line(self.COLS), line(["-" * w for w in widths])]
+        last = None
+        for r in self.rows:
+            if last is not None and r[0] != last:
+                out.append("")
+            out.append(line(r if r[0] != last else ("",) + tuple(r[1:])))
+            last = r[0]
+        return "\n".join(out)
+
+
+def ratio_text(r):
+    lo, hi = quartiles(r)
+    return f"{median(r):.3f} [{lo:.2f}-{hi:.2f}]"
+
+
+def us(ns):
+    return f"{ns / 1000:.2f} us/op"
+
+
+def rate(x):
+    return f"{x / 1000:.1f}k req/s"
+
+
+def ms(ns):
+    return f"{ns / 1e6:.1f} ms"
+
+
+# ---- row 1: micro ----
+
+def run_micro(micro, mode, iters, env, prefix=()):
+    p = subprocess.run(list(prefix) + [micro, mode, str(iters)], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=600)
+    if p.returncode != 0:
+        raise RuntimeError(f"micro {mode} failed: {p.stderr.strip()[-300:]}")
+    f = p.stdout.split()
+    return {"wall": float(f[3]), "cpu": float(f[5])}  # ns per iteration
+
+
+def row_micro(t, cfg, a):
+    micro = os.path.join(a.bin, "micro")
+    envs = {"native": base_env(), "shim": shim_env(a.lib), "stack0": shim_env(a.lib, "stack_depth=0")}
+    workloads = [  # mode, iterations, label, budget (shim), budget (stack_depth=0)
+        ("socket", cfg["socket_iters"], "socket+close, 1 thread", ("<=", 1.10, "<= 1.10"), ("<=", 1.03, "<= 1.03")),
+        ("socket2", cfg["socket2_iters"], "socket+close, 2 threads", ("<=", 1.15, "<= 1.15"), None),
+        ("accept", cfg["accept_iters"], "accept+connect+close, loopback", None, None),
+        ("dup", cfg["dup_iters"], "dup+close of a socket", None, None),
+        ("open", cfg["open_iters"], "open+close of a file (untracked)", ("<=", 1.02, "<= 1.02"), None),
+    ]
+    res = {w[0]: {v: [] for v in envs} for w in workloads}
+    for r in range(cfg["micro_rounds"]):
+        log(f"micro: round {r + 1}/{cfg['micro_rounds']}")
+        for mode, iters, *_ in workloads:
+            for v, env in envs.items():
+                res[mode][v].append(run_micro(micro, mode, iters, env))
+    for mode, iters, label, b_shim, b_zero in workloads:
+        for v, suffix, budget in (("shim", "", b_shim), ("stack0", ", stack_depth=0", b_zero)):
+            add_micro(t, "1 micro", label + suffix, res[mode]["native"], res[mode][v], budget)
+
+
+def add_micro(t, row, label, nat, other, budget=None, main="cpu"):
+    """A micro-benchmark line: the ratio of one clock ("cpu" or "wall"), the other's as a note."""
+    side = "wall" if main == "cpu" else "cpu"
+    get = lambda xs, k: [x[k] for x in xs]
+    t.add(row, label, us(median(get(nat, main))), us(median(get(other, main))),
+          ratios(get(nat, main), get(other, main)), budget,
+          note=f"{side} " + ratio_text(ratios(get(nat, side), get(other, side))))
+
+
+# ---- servers ----
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def descendants(pid):
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def tree_cpu_ns(pid):
+    """CPU time (ns) used so far by pid and its descendants, every thread of each."""
+    total = 0
+    for p in [pid] + descendants(pid):
+        try:
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/schedstat") as f:
+                    total += int(f.read().split()[0])
+        except (OSError, ValueError):
+            pass  # gone meanwhile
+    return total
+
+
+def wait_ready(proc, port, probe, reply, timeout=60):
+    """Until the server on port answers probe with something starting with reply."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with status {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+                s.sendall(probe)
+                if s.recv(64).startswith(reply):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError("server did not come up")
+
+
+def stop(proc, pid=None, timeout=30):
+    """SIGTERM to pid (the server itself, under a tracer) or to proc; then wait."""
+    try:
+        os.kill(pid or proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+TOOLS = {
+    "valgrind": ["valgrind", "-q", "--track-fds=yes", "--log-file=/dev/null"],
+    "strace": ["strace", "-f", "-e", "trace=%network,close", "-o", "/dev/null"],
+}
+
+
+class Nginx:
+    """One nginx (master + 1 worker) per start, on a fresh port, in a temporary prefix."""
+
+    def __init__(self, tmp):
+        self.prefix = os.path.join(tmp, "nginx")
+        os.makedirs(os.path.join(self.prefix, "html"), exist_ok=True)
+        with open(os.path.join(self.prefix, "html", "index.html"), "w") as f:
+            f.write("x" * 611 + "\n")  # the size of nginx's welcome page
+        with open(os.path.join(HERE, "nginx.conf")) as f:
+            self.template = f.read()
+
+    def start(self, env, prefix=()):
+        self.port = free_port()
+        user = ""
+        if os.geteuid() == 0:
+            import pwd
+            user = f"user {pwd.getpwuid(os.getuid()).pw_name};"
+        conf = os.path.join(self.prefix, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(self.template.replace("@PREFIX@", self.prefix).replace("@PORT@", str(self.port))
+                    .replace("@USER@", user))
+        pidfile = os.path.join(self.prefix, "nginx.pid")
+        if os.path.exists(pidfile):
+            os.unlink(pidfile)
+        self.proc = subprocess.Popen(list(prefix) + [which("nginx"), "-p", self.prefix, "-c", conf,
+                                                     "-e", os.path.join(self.prefix, "error.log")],
+                                     env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_ready(self.proc, self.port, b"GET / HTTP/1.0\r\n\r\n", b"HTTP/1.1 200")
+
+    def stop(self):
+        try:
+            with open(os.path.join(self.prefix, "nginx.pid")) as f:
+                pid = int(f.read())
+        except (OSError, ValueError):
+            pid = None
+        stop(self.proc, pid)
+
+    def wrk(self, seconds, close):
+        """{"rps": requests per second, "cpu": nginx's CPU ns per request}"""
+        cmd = [which("wrk"), "-t1", "-c16", f"-d{seconds}s"]
+        if close:
+            cmd += ["-H", "Connection: close"]
+        cpu0 = tree_cpu_ns(self.proc.pid)
+        p = subprocess.run(cmd + [f"http://127.0.0.1:{self.port}/index.html"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=seconds + 60)
+        cpu = tree_cpu_ns(self.proc.pid) - cpu0
+        m = re.search(r"(\d+) requests in .*\n(?:.*\n)*?Requests/sec:\s*([\d.]+)", p.stdout)
+        if not m:
+            raise RuntimeError(f"wrk: {p.stdout[-300:]}")
+        if "Non-2xx" in p.stdout:
+            raise RuntimeError(f"wrk saw errors: {p.stdout[-300:]}")
+        return {"rps": float(m.group(2)), "cpu": cpu / int(m.group(1))}
+
+
+def add_server(t, row, label, nat, other, budget=None):
+    """A server line: throughput ratio; the server's CPU time per request as a note."""
+    rps = lambda xs: [x["rps"] for x in xs]
+    cpu = lambda xs: [x["cpu"] for x in xs]
+    t.add(row, label, rate(median(rps(nat))), rate(median(rps(other))), ratios(rps(nat), rps(other)), budget,
+          note=f"CPU/req {median(cpu(nat)) / 1000:.1f} us, ratio " + ratio_text(ratios(cpu(nat), cpu(other))))
+
+
+def row_nginx(t, cfg, a, tmp):
+    envs = {"native": base_env(), "shim": shim_env(a.lib, "dump_signal=none")}
+    if which("nginx") and which("wrk"):
+        ngx = Nginx(tmp)
+
+        def one(v):
+            ngx.start(envs[v])
+            try:
+                return ngx.wrk(cfg["wrk_seconds"], False), ngx.wrk(cfg["wrk_seconds"], True)
+            finally:
+                ngx.stop()
+
+        res = alternate(cfg["server_rounds"], envs, one, "nginx")
+        for i, (label, budget) in enumerate((("nginx keep-alive, wrk -c16", (">=", 0.99, ">= 0.99")),
+                                             ("nginx Connection: close", (">=", 0.97, ">= 0.97")))):
+            add_server(t, "2 servers", label, [x[i] for x in res["native"]], [x[i] for x in res["shim"]], budget)
+    else:
+        t.note("2 servers", "nginx", "n/a: nginx or wrk not installed")
+
+
+def row_redis(t, cfg, a, tmp):
+    envs = {"native": base_env(), "shim": shim_env(a.lib)}
+    if which("redis-server") and which("redis-benchmark"):
+        def bench(proc, port, test):
+            n = cfg["redis_requests"]
+            cpu0 = tree_cpu_ns(proc.pid)
+            p = subprocess.run([which("redis-benchmark"), "-q", "-h", "127.0.0.1", "-p", str(port),
+                                "-t", test, "-n", str(n)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+            cpu = tree_cpu_ns(proc.pid) - cpu0
+            m = re.search(r"%s: ([\d.]+) requests per second" % test.upper(), p.stdout)
+            if not m:
+                raise RuntimeError(f"redis-benchmark: {p.stdout[-300:]}")
+            return {"rps": float(m.group(1)), "cpu": cpu / n}
+
+        def one(v):
+            port = free_port()
+            proc = subprocess.Popen([which("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
+                                     "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", tmp],
+                                    env=envs[v], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            try:
+                wait_ready(proc, port, b"PING\r\n", b"+PONG")
+                return bench(proc, port, "set"), bench(proc, port, "get")
+            finally:
+                stop(proc)
+
+        res = alternate(cfg["server_rounds"], envs, one, "redis")
+        for i, label in enumerate(("redis-benchmark SET", "redis-benchmark GET")):
+            add_server(t, "2 servers", label, [x[i] for x in res["native"]], [x[i] for x in res["shim"]],
+                       (">=", 0.98, ">= 0.98"))
+    else:
+        t.note("2 servers", "redis", "n/a: redis-server or redis-benchmark not installed")
+
+
+# ---- row 3: scale ----
+
+def parse_kv(line):
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(-?\d+)", line)}
+
+
+def row_scale(t, cfg, a):
+    scale = os.path.join(a.bin, "scale")
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    per_proc = SOCKETS_PER_PROCESS if hard == resource.RLIM_INFINITY else min(SOCKETS_PER_PROCESS, hard - 200)
+    interval_ms = 250
+    measured_opts = f"scan_interval={interval_ms}ms:log_path=/dev/null:report_at_exit=0:format="
+    envs = {"native": base_env(), "text": shim_env(a.lib, measured_opts + "text"),
+            "json": shim_env(a.lib, measured_opts + "json")}
+    for total in cfg["scale_sizes"]:
+        nprocs = math.ceil(total / per_proc)
+        pairs = math.ceil(total / nprocs / 2)
+        name = f"{total // 1000}k"
+        helpers = []
+        try:
+            for _ in range(nprocs - 1):  # the other processes hold the rest, under the shim too
+                helpers.append(subprocess.Popen([scale, "hold", str(pairs)], env=shim_env(a.lib, "report_at_exit=0"),
+                                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                                stderr=subprocess.DEVNULL, text=True))
+            for h in helpers:
+                if not h.stdout.readline().startswith("ready"):
+                    raise RuntimeError("scale helper failed")
+
+            def one(v):
+                p = subprocess.run([scale, "measure", str(pairs)], env=envs[v], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, timeout=300)
+                if p.returncode != 0:
+                    raise RuntimeError(f"scale measure failed: {p.stderr.strip()[-300:]}")
+                return parse_kv(p.stdout)
+
+            res = alternate(cfg["scale_rounds"], envs, one, f"scale {name}")
+        finally:
+            for h in helpers:
+                h.stdin.close()
+            for h in helpers:
+                h.wait()
+        nat, shim = res["native"], res["text"] + res["json"]
+        sockets = nat[0]["sockets"]
+        where = f"{name}: {sockets} in 1 process" if nprocs == 1 else \
+            f"{name}: {sockets} in 1 of {nprocs} processes"
+        kernel = int(median([r["kernel_tcp"] for r in shim]))
+        growth = lambda r, k: (r[k] - r["rss0_kb"]) * 1024
+        base_b = median([growth(r, "rss2_kb") for r in nat]) / sockets
+        per_sock = [(growth(r, "rss2_kb") - median([growth(n, "rss2_kb") for n in nat])) / sockets for r in shim]
+        after = [(growth(r, "rss3_kb") - median([growth(n, "rss2_kb") for n in nat])) / sockets for r in shim]
+        big = total >= 100000
+        row = "3 scale"
+        t.note(row, f"{where} (kernel: {kernel} TCP sockets)", "")
+        t.add(row, "  shim memory per socket", f"+{base_b:.0f} B/socket", f"{median(per_sock):.0f} B/socket",
+              budget=("<=", 256, "<= 256 B") if big else None, value=median(per_sock))
+        t.add(row, "  ... after 3 reports (malloc keeps)", "", f"{median(after):.0f} B/socket")
+        scan = median([r["scan_ns"] for r in shim])
+        wakeups = median([r["scans"] for r in shim])
+        expected = shim[0]["window_ms"] / interval_ms  # at most: a scan takes time too
+        note = f"all {total} in one process: ~{ms(scan / sockets * total)}" if nprocs > 1 else ""
+        if wakeups > expected * 1.3 + 1:  # the thread woke for more than its scans
+            note = f"UNRELIABLE: {wakeups:.0f} wake-ups for <= {expected:.0f} scans; " + note
+        t.add(row, "  one CLOSE_WAIT scan (CPU)", "", f"{ms(scan)} ({scan / sockets:.0f} ns/socket)",
+              budget=("<=", 50e6, "<= 50 ms") if big else None, value=scan, note=note)
+        for fmt, limit in (("text", 0.5), ("json", 1.0)):
+            rep = median([r["report_ns"] for r in res[fmt]])
+            t.add(row, f"  {fmt} report (log_path=/dev/null)", "", ms(rep),
+                  budget=("<=", limit * 1e9, f"<= {limit} s") if big else None, value=rep)
+
+
+# ---- row 4: start-up ----
+
+def spawn_times(argv, env, runs):
+    """Median wall time (ns) of fork+exec+wait of argv, our own loop."""
+    ts = []
+    for _ in range(runs):
+        t0 = time.perf_counter_ns()
+        pid = os.posix_spawn(argv[0], argv, env)
+        os.waitpid(pid, 0)
+        ts.append(time.perf_counter_ns() - t0)
+    return median(ts)
+
+
+def row_startup(t, cfg, a):
+    true = shutil.which("true", path="/bin:/usr/bin")
+    hyperfine = which("hyperfine")
+    how = "hyperfine -N" if hyperfine else "spawn loop"
+
+    def one(_):
+        if not hyperfine:
+            return (spawn_times([true], base_env(), cfg["startup_runs"]),
+                    spawn_times([true], shim_env(a.lib), cfg["startup_runs"]))
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            subprocess.run([hyperfine, "-N", "--style", "none", "--warmup", "10", "--runs", str(cfg["startup_runs"]),
+                            "--export-json", out.name, f"env -u LD_PRELOAD {true}",
+                            f"env LD_PRELOAD={a.lib} {true}"],
+                           env=base_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            r = json.load(open(out.name))["results"]
+            return r[0]["median"] * 1e9, r[1]["median"] * 1e9
+
+    res = alternate(cfg["startup_rounds"], ["both"], one, "start-up")["both"]
+    nat, shim = [x[0] for x in res], [x[1] for x in res]
+    delta = median([s - n for n, s in zip(nat, shim)])
+    t.add("4 start-up", f"/bin/true ({how}), delta +{delta / 1e6:.2f} ms", ms(median(nat)), ms(median(shim)),
+          ratios(nat, shim), ("<=", 2e6, "<= +2 ms"), value=delta)
+
+
+# ---- row 5: other tools ----
+
+def row_tools(t, cfg, a, tmp):
+    tools = [x for x in TOOLS if which(x)]
+    variants = ["native", "sockleak"] + tools
+    micro = os.path.join(a.bin, "micro")
+
+    def one_micro(v):
+        if v in TOOLS:
+            return run_micro(micro, "socket", cfg["tool_iters"], base_env(), TOOLS[v])
+        return run_micro(micro, "socket", cfg["tool_iters"], base_env() if v == "native" else shim_env(a.lib))
+
+    res = alternate(cfg["tool_rounds"], variants, one_micro, "tools: socket+close")
+    for v in variants[1:]:
+        add_micro(t, "5 tools", f"socket+close, 1 thread: {v}", res["native"], res[v], main="wall")
+
+    if not (which("nginx") and which("wrk")):
+        t.note("5 tools", "nginx keep-alive", "n/a: nginx or wrk not installed")
+        return
+    ngx = Nginx(tmp)
+
+    def one_nginx(v):
+        env = shim_env(a.lib, "dump_signal=none") if v == "sockleak" else base_env()
+        ngx.start(env, TOOLS.get(v, ()))
+        try:
+            return ngx.wrk(cfg["wrk_seconds"], False)
+        finally:
+            ngx.stop()
+
+    res = alternate(cfg["tool_rounds"], variants, one_nginx, "tools: nginx")
+    for v in variants[1:]:
+        add_server(t, "5 tools", f"nginx keep-alive: {v}", res["native"], res[v])
+
+
+# ---- main ----
+
+def machine():
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"machine: {os.cpu_count()} cores ({model}), Linux {platform.release()}, {now}, load average {load}"
+
+
+ROWS = {  # name: (row label, function, wants a temporary directory)
+    "micro": ("1 micro", row_micro, False),
+    "nginx": ("2 servers", row_nginx, True),
+    "redis": ("2 servers", row_redis, True),
+    "scale": ("3 scale", row_scale, False),
+    "startup": ("4 start-up", row_startup, False),
+    "tools": ("5 tools", row_tools, True),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="a few seconds per row, for development")
+    ap.add_argument("--lib", default="build/libsockleak.so")
+    ap.add_argument("--bin", default="build/bench", help="where micro and scale are")
+    ap.add_argument("--only", default=",".join(ROWS), help="comma-separated: " + ",".join(ROWS))
+    a = ap.parse_args()
+    a.lib = os.path.abspath(a.lib)
+    cfg = QUICK if a.quick else FULL
+    only = a.only.split(",")
+    t = Table()
+    header = machine()
+    with tempfile.TemporaryDirectory(prefix="sockleak-bench.") as tmp:
+        os.chmod(tmp, 0o755)  # nginx's worker reads its files
+        for name, (label, fn, wants_tmp) in ROWS.items():
+            if name not in only:
+                continue
+            log(f"row: {name}")
+            try:
+                fn(t, cfg, a, tmp) if wants_tmp else fn(t, cfg, a)
+            except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+                msg = " ".join(str(e).split())
+                t.note(label, f"{name}: error", msg[:160])
+                log(f"{name}: {msg}")
+    took = time.monotonic() - START
+    print(f"sockleak benchmarks{' (quick)' if a.quick else ''}")
+    print(header + f" (at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
+    print(t.render())
+    print(f"""
+ratio: median over the rounds of (with / baseline), [first-third quartile] of those ratios.
+  row 1: CPU time per iteration (lower is better); note: the same for wall-clock time.
+  row 2, nginx in row 5: throughput (higher is better); note: the server's CPU time per
+    request without the shim, and its ratio (lower is better).
+  row 4: wall time of fork+exec+exit; the budget applies to the difference.
+  socket+close in row 5: wall-clock time (a tracer's own process is not in the CPU time).
+{took:.0f} s in all.""")
+    log(f"done in {took:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

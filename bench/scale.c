@@ -1,0 +1,243 @@
+/*
+ * scale.c - many live TCP sockets: the shim's memory per socket, its CLOSE_WAIT scan,
+ * and the time to write a report.
+ *
+ *   scale hold PAIRS           make PAIRS connected loopback pairs, print "ready", then
+ *                              hold them until standard input is closed
+ *   scale measure PAIRS        make PAIRS pairs and measure; prints one line of
+ *                              key=value figures
+ *
+ * A pair is a client socket connected to this process's own listener and the socket
+ * accept() returned for it: both ends live here, so PAIRS pairs are 2*PAIRS+1 live TCP
+ * sockets with the listener. The kernel allows one process fewer fds than 100,000
+ * sockets need, so run.py starts helpers ("hold") for the rest.
+ *
+ * "measure" prints
+ *   sockets    live TCP sockets in this process
+ *   rss0_kb    resident memory with only the listener open
+ *   rss1_kb    the same after making the pairs
+ *   rss2_kb    the same after the background scans below (the steady state)
+ *   rss3_kb    the same after the reports below (their buffers, kept by malloc)
+ *   create_ns  time to make the pairs
+ *   kernel_tcp TCP sockets in use in the whole kernel then (/proc/net/sockstat), helpers
+ *              included
+ * and, when the shim is loaded (sockleak_report, a weak symbol, is not NULL):
+ *   scan_ns    CPU time of one CLOSE_WAIT scan: the shim's background thread (named
+ *              "sockleak") does one scan per wake-up and sleeps in between, so this is
+ *              its CPU time (/proc/self/task/TID/schedstat) over SCAN_WINDOW divided by
+ *              its voluntary context switches (/proc/self/task/TID/status). Run with
+ *              scan_interval well below SCAN_WINDOW and with no dump signal sent.
+ *   scans      how many scans that is (its wake-ups: run.py checks them against
+ *              window_ms / scan_interval, as a shim that wakes for more than its scans
+ *              would make scan_ns too low)
+ *   report_ns  median time of REPORTS calls to sockleak_report() (format and log_path
+ *              come from SOCKLEAK_OPTIONS)
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sockleak.h"
+
+#define SETTLE_MS 700     /* before the scan window: at least two scan intervals */
+#define SCAN_WINDOW_MS 1500
+#define REPORTS 3
+
+#define CHECK(cond)                                                                           \
+    do {                                                                                      \
+        if (!(cond)) {                                                                        \
+            fprintf(stderr, "scale: %s:%d: %s failed: %s\n", __FILE__, __LINE__, #cond,       \
+                    strerror(errno));                                                         \
+            exit(1);                                                                          \
+        }                                                                                     \
+    } while (0)
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static long rss_kb(void)
+{
+    long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "re");
+    CHECK(f);
+    CHECK(fscanf(f, "%ld %ld", &size, &resident) == 2);
+    fclose(f);
+    return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* "TCP: inuse N ..." from /proc/net/sockstat: every process's TCP sockets. */
+static long kernel_tcp_inuse(void)
+{
+    char line[256];
+    long n = -1;
+    FILE *f = fopen("/proc/net/sockstat", "re");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "TCP: inuse %ld", &n) == 1)
+            break;
+    fclose(f);
+    return n;
+}
+
+static int make_listener(struct sockaddr_in *addr)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(l >= 0);
+    memset(addr, 0, sizeof(*addr));
+    addr->sin_family = AF_INET;
+    addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(*addr);
+    CHECK(bind(l, (struct sockaddr *)addr, len) == 0);
+    CHECK(listen(l, 1024) == 0);
+    CHECK(getsockname(l, (struct sockaddr *)addr, &len) == 0);
+    return l;
+}
+
+static void make_pairs(int listener, const struct sockaddr_in *addr, long pairs)
+{
+    for (long i = 0; i < pairs; i++) {
+        int c = socket(AF_INET, SOCK_STREAM, 0);
+        CHECK(c >= 0);
+        CHECK(connect(c, (const struct sockaddr *)addr, sizeof(*addr)) == 0);
+        CHECK(accept(listener, NULL, NULL) >= 0);
+    }
+}
+
+/* ---- the shim's background thread, seen from /proc ---- */
+
+static int scanner_tid(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    CHECK(d);
+    struct dirent *e;
+    int tid = 0;
+    while (!tid && (e = readdir(d))) {
+        char path[300], comm[32] = "";
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        if (fgets(comm, sizeof(comm), f) && !strcmp(comm, "sockleak\n"))
+            tid = atoi(e->d_name);
+        fclose(f);
+    }
+    closedir(d);
+    return tid;
+}
+
+/* CPU time (ns) and voluntary context switches of thread tid. */
+static void thread_usage(int tid, long long *cpu_ns, long *wakeups)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tid);
+    FILE *f = fopen(path, "re");
+    CHECK(f);
+    CHECK(fscanf(f, "%lld", cpu_ns) == 1);
+    fclose(f);
+    snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
+    f = fopen(path, "re");
+    CHECK(f);
+    *wakeups = -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "voluntary_ctxt_switches: %ld", wakeups) == 1)
+            break;
+    fclose(f);
+    CHECK(*wakeups >= 0);
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+static void measure(long pairs)
+{
+    struct sockaddr_in addr;
+    int l = make_listener(&addr);
+    sleep_ms(50); /* the shim's thread has started with the first socket */
+    long rss0 = rss_kb();
+    long long t0 = now_ns();
+    make_pairs(l, &addr, pairs);
+    long long create = now_ns() - t0;
+    long rss1 = rss_kb();
+    printf("sockets=%ld rss0_kb=%ld rss1_kb=%ld create_ns=%lld kernel_tcp=%ld", 2 * pairs + 1, rss0, rss1, create,
+           kernel_tcp_inuse());
+    if (sockleak_report) {
+        sleep_ms(SETTLE_MS);
+        int tid = scanner_tid();
+        CHECK(tid > 0);
+        long long cpu0, cpu1;
+        long w0, w1;
+        thread_usage(tid, &cpu0, &w0);
+        sleep_ms(SCAN_WINDOW_MS);
+        thread_usage(tid, &cpu1, &w1);
+        long scans = w1 - w0;
+        printf(" window_ms=%d scans=%ld scan_ns=%lld rss2_kb=%ld", SCAN_WINDOW_MS, scans,
+               scans > 0 ? (cpu1 - cpu0) / scans : -1, rss_kb());
+        long long t[REPORTS];
+        for (int i = 0; i < REPORTS; i++) {
+            long long s = now_ns();
+            CHECK(sockleak_report() == 0);
+            t[i] = now_ns() - s;
+        }
+        qsort(t, REPORTS, sizeof(t[0]), cmp_ll);
+        printf(" report_ns=%lld rss3_kb=%ld", t[REPORTS / 2], rss_kb());
+    } else {
+        printf(" rss2_kb=%ld", rss_kb()); /* without the shim, nothing changes with time */
+    }
+    printf("\n");
+}
+
+static void hold(long pairs)
+{
+    struct sockaddr_in addr;
+    int l = make_listener(&addr);
+    make_pairs(l, &addr, pairs);
+    printf("ready %ld\n", 2 * pairs + 1);
+    fflush(stdout);
+    char c;
+    while (read(0, &c, 1) > 0)
+        ;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3 || (strcmp(argv[1], "hold") && strcmp(argv[1], "measure"))) {
+        fprintf(stderr, "usage: scale hold|measure PAIRS\n");
+        return 2;
+    }
+    /* every fd the hard limit allows (fresh systems start with a soft limit of 1024) */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    long pairs = atol(argv[2]);
+    if (!strcmp(argv[1], "hold"))
+        hold(pairs);
+    else
+        measure(pairs);
+    return 0;
+}
