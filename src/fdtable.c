@@ -14,18 +14,28 @@
  *     to run from a signal handler that interrupted anything but the shim itself (the
  *     per-thread guard turns those re-entries into pass-through);
  *   - the watch bitmap has a bit set for every tracked fd and every private fd, so
- *     close() of any other fd costs one relaxed load.
+ *     close() of any other fd costs one relaxed load;
+ *   - every stripe's table holds a sentinel record (a negative fd no caller uses), so
+ *     uthash never frees and re-allocates a table that empties and fills again, which
+ *     a process holding one socket at a time would otherwise do at every close;
+ *   - a close costs one lock round trip: the record leaves the table under the lock
+ *     before the real close, and after it is returned to its stripe's spares through a
+ *     lock-free push (an atomic list that the next allocation under the lock takes
+ *     whole, so no pop can meet an ABA).
  * Each record carries a generation number, unique per record, so the scanner and the
  * reporter can probe outside the lock and write back only to the record they probed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -119,24 +129,80 @@ static __thread int hash_oom __attribute__((tls_model("initial-exec")));
 
 struct sl_rec {
     UT_hash_handle hh;
-    struct sl_rec *next; /* free lists and detach lists */
     struct sl_rec_info info;
 };
+/* Out of the table, a record's hh.next links it into detach and spare lists. */
+#define LINK(r) (*(struct sl_rec **)&(r)->hh.next)
+
+/* ---- stripe locks ----
+ * A three-state futex lock (0 free, 1 held, 2 held with waiters): one atomic exchange
+ * each way when uncontended, about a quarter of pthread_mutex's instructions, which
+ * count on a path that runs twice per socket. Held only for table operations, never
+ * across a system call; a contended locker spins briefly, then sleeps. */
+
+struct sl_lock {
+    _Atomic int v;
+};
+
+static void futex(_Atomic int *w, int op, int val)
+{
+    int e = errno; /* the host's errno survives a wait that returns EAGAIN or EINTR */
+    syscall(SYS_futex, w, op, val, NULL, NULL, 0);
+    errno = e;
+}
+
+static __attribute__((noinline)) void lock_slow(struct sl_lock *l)
+{
+    for (int i = 0; i < 100; i++) {
+        int c = 0;
+        if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0
+            && atomic_compare_exchange_weak_explicit(&l->v, &c, 1, memory_order_acquire, memory_order_relaxed))
+            return;
+        __builtin_ia32_pause();
+    }
+    while (atomic_exchange_explicit(&l->v, 2, memory_order_acquire) != 0)
+        futex(&l->v, FUTEX_WAIT_PRIVATE, 2);
+}
+
+static inline void lock(struct sl_lock *l)
+{
+    int c = 0;
+    if (SL_UNLIKELY(!atomic_compare_exchange_strong_explicit(&l->v, &c, 1, memory_order_acquire, memory_order_relaxed)))
+        lock_slow(l);
+}
+
+static inline void unlock(struct sl_lock *l)
+{
+    if (SL_UNLIKELY(atomic_exchange_explicit(&l->v, 0, memory_order_release) == 2))
+        futex(&l->v, FUTEX_WAKE_PRIVATE, 1);
+}
 
 /* ---- stripes ---- */
 
 #define STRIPES 32
 struct stripe {
-    pthread_mutex_t lock;
-    struct sl_rec *head;   /* uthash table */
+    struct sl_lock lock;
+    struct sl_rec *head;   /* uthash table, with the sentinel once the first record came */
     struct sl_rec *free;   /* spare records */
-    unsigned nfree;
+    _Atomic(struct sl_rec *) returned; /* records freed without the lock, taken whole */
     uint64_t gen;
-    _Atomic long live;     /* HASH_COUNT(head), readable without the lock */
+    _Atomic long live;     /* records in head, readable without the lock */
     long opened, closed, stale;
 } __attribute__((aligned(64)));
 
-static struct stripe stripes[STRIPES] = { [0 ... STRIPES - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER } };
+static struct stripe stripes[STRIPES];
+static struct sl_rec sentinel[STRIPES];
+
+static inline bool is_sentinel(const struct sl_rec *r)
+{
+    return r->info.fd < 0;
+}
+
+/* Stripe lock held: records in the table, the sentinel left out. */
+static inline long count_locked(const struct stripe *s)
+{
+    return s->head ? (long)HASH_COUNT(s->head) - 1 : 0;
+}
 
 struct sl_counters sl_count;
 
@@ -145,52 +211,74 @@ static inline struct stripe *stripe_of(int fd)
     return &stripes[(unsigned)fd % STRIPES];
 }
 
-/* ---- watch bitmap ---- */
+/* ---- fd state map ----
+ * Four bits per fd number, sixteen numbers per word, so that every change a create or a
+ * close makes is one atomic update of one word:
+ *   WATCH    tracked, or private: close() & co must take their slow path;
+ *   CLOSING  detached, the real close under way: a scan must not adopt it as unseen;
+ *   CLOSED   the last tracked socket on this number was closed by a close we saw: a
+ *            close that then fails with EBADF is a double close. */
 
-static _Atomic uint64_t *watch;   /* one bit per fd number below nwatch */
-static _Atomic uint64_t *closed;  /* fd numbers whose last tracked socket we saw closed */
+#define ST_WATCH 1u
+#define ST_CLOSING 2u
+#define ST_CLOSED 4u
+#define ST_WATCH_BITS 0x1111111111111111ull
+
+static _Atomic uint64_t *fdmap;   /* nwatch / 16 words */
 static unsigned nwatch;
-static _Atomic int watch_hi = -1; /* highest fd ever marked */
+static _Atomic int watch_hi = -1; /* highest fd ever watched */
+
+static inline unsigned st_get(int fd)
+{
+    return (unsigned)(atomic_load_explicit(&fdmap[(unsigned)fd >> 4], memory_order_relaxed) >> (((unsigned)fd & 15) * 4)) & 15;
+}
+
+/* fd's bits become (bits & ~clear) | set, in one atomic step. */
+static void st_update(int fd, unsigned clear, unsigned set)
+{
+    if (fd < 0 || !fdmap || (unsigned)fd >= nwatch)
+        return;
+    _Atomic uint64_t *w = &fdmap[(unsigned)fd >> 4];
+    unsigned sh = ((unsigned)fd & 15) * 4;
+    uint64_t old = atomic_load_explicit(w, memory_order_relaxed), nw;
+    do {
+        nw = (old & ~((uint64_t)clear << sh)) | ((uint64_t)set << sh);
+        if (nw == old)
+            break;
+    } while (!atomic_compare_exchange_weak(w, &old, nw));
+    if (set & ST_WATCH) {
+        int hi = atomic_load_explicit(&watch_hi, memory_order_relaxed);
+        while (fd > hi && !atomic_compare_exchange_weak(&watch_hi, &hi, fd))
+            ;
+    }
+}
 
 bool sl_fd_watched(int fd)
 {
     if (fd < 0)
         return false;
-    if (SL_UNLIKELY(!watch) || (unsigned)fd >= nwatch)
+    if (SL_UNLIKELY(!fdmap) || (unsigned)fd >= nwatch)
         return true; /* unknown: take the slow path */
-    return (atomic_load_explicit(&watch[(unsigned)fd >> 6], memory_order_relaxed) >> ((unsigned)fd & 63)) & 1;
+    return st_get(fd) & ST_WATCH;
 }
 
 void sl_fd_watch_set(int fd, bool on)
 {
-    if (fd < 0 || !watch || (unsigned)fd >= nwatch)
-        return;
-    uint64_t bit = (uint64_t)1 << ((unsigned)fd & 63);
-    if (on) {
-        atomic_fetch_or_explicit(&watch[(unsigned)fd >> 6], bit, memory_order_relaxed);
-        int hi = atomic_load_explicit(&watch_hi, memory_order_relaxed);
-        while (fd > hi && !atomic_compare_exchange_weak(&watch_hi, &hi, fd))
-            ;
-    } else {
-        atomic_fetch_and_explicit(&watch[(unsigned)fd >> 6], ~bit, memory_order_relaxed);
-    }
+    st_update(fd, on ? 0 : ST_WATCH, on ? ST_WATCH : 0);
 }
 
-static void closed_set(int fd, bool on)
+bool sl_fd_busy(int fd)
 {
-    if (fd < 0 || !closed || (unsigned)fd >= nwatch)
-        return;
-    uint64_t bit = (uint64_t)1 << ((unsigned)fd & 63);
-    if (on)
-        atomic_fetch_or_explicit(&closed[(unsigned)fd >> 6], bit, memory_order_relaxed);
-    else if (atomic_load_explicit(&closed[(unsigned)fd >> 6], memory_order_relaxed) & bit)
-        atomic_fetch_and_explicit(&closed[(unsigned)fd >> 6], ~bit, memory_order_relaxed);
+    if (fd < 0)
+        return false;
+    if (!fdmap || (unsigned)fd >= nwatch)
+        return true;
+    return st_get(fd) & (ST_WATCH | ST_CLOSING);
 }
 
 static bool closed_test(int fd)
 {
-    return fd >= 0 && closed && (unsigned)fd < nwatch
-        && ((atomic_load_explicit(&closed[(unsigned)fd >> 6], memory_order_relaxed) >> ((unsigned)fd & 63)) & 1);
+    return fd >= 0 && fdmap && (unsigned)fd < nwatch && (st_get(fd) & ST_CLOSED);
 }
 
 static unsigned read_nr_open(void)
@@ -209,15 +297,14 @@ static unsigned read_nr_open(void)
 
 int sl_fdtable_init(void)
 {
-    if (watch)
+    if (fdmap)
         return 0;
     unsigned n = read_nr_open();
-    void *p = mmap(NULL, n / 4, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p = mmap(NULL, n / 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return -ENOMEM; /* every close takes the slow path; still correct */
     nwatch = n;
-    closed = (_Atomic uint64_t *)((char *)p + n / 8);
-    watch = p;
+    fdmap = p;
     return 0;
 }
 
@@ -305,16 +392,34 @@ static long live_total(void)
 /* Stripe lock held: publish the table size for lock-free readers. */
 static inline void note_count(struct stripe *s)
 {
-    atomic_store_explicit(&s->live, (long)HASH_COUNT(s->head), memory_order_relaxed);
+    atomic_store_explicit(&s->live, count_locked(s), memory_order_relaxed);
+}
+
+/* Stripe lock held: the table exists and holds its sentinel. False if out of memory. */
+static bool table_ready(struct stripe *s)
+{
+    if (SL_LIKELY(s->head != NULL))
+        return true;
+    struct sl_rec *z = &sentinel[s - stripes];
+    z->info.fd = INT_MIN + (int)(s - stripes);
+    hash_oom = 0;
+    HASH_ADD(hh, s->head, info.fd, sizeof(int), z);
+    if (hash_oom) {
+        hash_oom = 0;
+        s->head = NULL;
+        return false;
+    }
+    return true;
 }
 
 /* Stripe lock held. */
 static struct sl_rec *rec_alloc(struct stripe *s)
 {
     struct sl_rec *r = s->free;
+    if (!r)
+        r = s->free = atomic_exchange_explicit(&s->returned, NULL, memory_order_acquire);
     if (r) {
-        s->free = r->next;
-        s->nfree--;
+        s->free = LINK(r);
     } else {
         pthread_mutex_lock(&mem_lock);
         r = carve(sizeof(struct sl_rec));
@@ -322,39 +427,49 @@ static struct sl_rec *rec_alloc(struct stripe *s)
         if (!r)
             return NULL;
     }
-    memset(r, 0, sizeof(*r));
     return r;
 }
 
 /* Stripe lock held. */
 static void rec_free(struct stripe *s, struct sl_rec *r)
 {
-    r->next = s->free;
+    LINK(r) = s->free;
     s->free = r;
-    s->nfree++;
 }
 
-/* Stripe lock held: r has left the table because its fd was closed, through a close we
- * saw (closed_by_us) or behind our back. Account for it and free it. */
-static void retire_locked(struct stripe *s, struct sl_rec *r, bool closed_by_us)
+/* Without the lock: give r back to its stripe's spares. */
+static void rec_return(struct stripe *s, struct sl_rec *r)
+{
+    struct sl_rec *top = atomic_load_explicit(&s->returned, memory_order_relaxed);
+    do
+        LINK(r) = top;
+    while (!atomic_compare_exchange_weak_explicit(&s->returned, &top, r, memory_order_release,
+                                                  memory_order_relaxed));
+}
+
+/* Stripe lock held: r has left the table because its fd was closed behind our back.
+ * Account for it and free it. */
+static void retire_locked(struct stripe *s, struct sl_rec *r)
 {
     sl_stack_note(r->info.stack, false);
-    if (closed_by_us) {
-        s->closed++;
-        closed_set(r->info.fd, true);
-        if (r->info.origin == SL_ORIGIN_UNSEEN)
-            atomic_fetch_add_explicit(&sl_count.unseen_closed, 1, memory_order_relaxed);
-        if (r->info.reported_leak) {
-            int64_t now = sl_now_ns();
-            struct sl_late ev = { .fd = r->info.fd, .stack = r->info.stack, .leak = r->info.reported_leak,
-                                  .lifetime_ns = now - r->info.created_ns, .after_report_ns = now - r->info.reported_ns };
-            RING_PUSH(late_ring, late_head, ev);
-            atomic_fetch_add_explicit(&sl_count.closed_late, 1, memory_order_relaxed);
-        }
-    } else {
-        s->stale++;
-    }
+    s->stale++;
     rec_free(s, r);
+}
+
+/* No lock: r's fd was closed by a close we saw (its stripe counted it at detach). */
+static void retire_closed(struct sl_rec *r)
+{
+    sl_stack_note(r->info.stack, false);
+    if (r->info.origin == SL_ORIGIN_UNSEEN)
+        atomic_fetch_add_explicit(&sl_count.unseen_closed, 1, memory_order_relaxed);
+    if (r->info.reported_leak) {
+        int64_t now = sl_now_ns();
+        struct sl_late ev = { .fd = r->info.fd, .stack = r->info.stack, .leak = r->info.reported_leak,
+                              .lifetime_ns = now - r->info.created_ns, .after_report_ns = now - r->info.reported_ns };
+        RING_PUSH(late_ring, late_head, ev);
+        atomic_fetch_add_explicit(&sl_count.closed_late, 1, memory_order_relaxed);
+    }
+    rec_return(stripe_of(r->info.fd), r);
 }
 
 static void note_untracked(bool nomem)
@@ -371,20 +486,20 @@ static void insert(const struct sl_rec_info *info)
     struct stripe *s = stripe_of(fd);
     if (sl_opt.max_tracked > 0 && live_total() >= sl_opt.max_tracked) {
         /* the table may still hold a stale record for this number: drop it */
-        pthread_mutex_lock(&s->lock);
+        lock(&s->lock);
         struct sl_rec *old = NULL;
         HASH_FIND(hh, s->head, &fd, sizeof(int), old);
         if (old) {
             HASH_DEL(s->head, old);
             note_count(s);
-            retire_locked(s, old, false);
+            retire_locked(s, old);
             sl_fd_watch_set(fd, false);
         }
-        pthread_mutex_unlock(&s->lock);
+        unlock(&s->lock);
         note_untracked(true);
         return;
     }
-    pthread_mutex_lock(&s->lock);
+    lock(&s->lock);
     struct sl_rec *old = NULL;
     HASH_FIND(hh, s->head, &fd, sizeof(int), old);
     if (old) {
@@ -397,15 +512,15 @@ static void insert(const struct sl_rec_info *info)
             s->opened--;
             rec_free(s, old);
         } else {
-            retire_locked(s, old, false);
+            retire_locked(s, old);
         }
     }
-    struct sl_rec *r = rec_alloc(s);
+    struct sl_rec *r = table_ready(s) ? rec_alloc(s) : NULL;
     if (!r) {
         note_count(s);
         if (old)
             sl_fd_watch_set(fd, false);
-        pthread_mutex_unlock(&s->lock);
+        unlock(&s->lock);
         note_untracked(true);
         return;
     }
@@ -419,16 +534,15 @@ static void insert(const struct sl_rec_info *info)
         note_count(s);
         if (old)
             sl_fd_watch_set(fd, false);
-        pthread_mutex_unlock(&s->lock);
+        unlock(&s->lock);
         note_untracked(true);
         return;
     }
     s->opened++;
     note_count(s);
-    sl_fd_watch_set(fd, true);
-    closed_set(fd, false);
+    st_update(fd, ST_CLOSING | ST_CLOSED, ST_WATCH);
     sl_stack_note(info->stack, true);
-    pthread_mutex_unlock(&s->lock);
+    unlock(&s->lock);
     if (info->origin == SL_ORIGIN_UNSEEN)
         atomic_fetch_add_explicit(&sl_count.unseen_found, 1, memory_order_relaxed);
     sl_scanner_start(); /* first socket: now the process needs its scanner */
@@ -438,13 +552,15 @@ static void insert(const struct sl_rec_info *info)
 /* Copy fd's record (if tracked) into *out. */
 static bool lookup(int fd, struct sl_rec_info *out)
 {
+    if (fd < 0)
+        return false;
     struct stripe *s = stripe_of(fd);
-    pthread_mutex_lock(&s->lock);
+    lock(&s->lock);
     struct sl_rec *r = NULL;
     HASH_FIND(hh, s->head, &fd, sizeof(int), r);
     if (r)
         *out = r->info;
-    pthread_mutex_unlock(&s->lock);
+    unlock(&s->lock);
     return r != NULL;
 }
 
@@ -453,7 +569,7 @@ static void base_info(struct sl_rec_info *i, int fd, int origin)
     memset(i, 0, sizeof(*i));
     i->fd = fd;
     i->origin = (uint8_t)origin;
-    i->created_ns = i->open_seen_ns = sl_now_ns();
+    i->created_ns = i->open_seen_ns = sl_now_coarse_ns();
     i->tid = sl_gettid();
 }
 
@@ -516,7 +632,7 @@ void sl_fd_dup(int oldfd, int newfd)
         i.forked = 0;
         i.origin = SL_ORIGIN_DUP;
         i.orig_stack = o.stack;
-        i.created_ns = sl_now_ns();
+        i.created_ns = sl_now_coarse_ns();
         if (!i.close_wait_ns)
             i.open_seen_ns = i.created_ns;
         i.tid = sl_gettid();
@@ -576,12 +692,12 @@ void sl_fd_unseen(int fd, int family, int type, int proto, uint64_t dev, uint64_
 static bool set_ignored(int fd)
 {
     struct stripe *s = stripe_of(fd);
-    pthread_mutex_lock(&s->lock);
+    lock(&s->lock);
     struct sl_rec *r = NULL;
     HASH_FIND(hh, s->head, &fd, sizeof(int), r);
     if (r)
         r->info.ignored = 1;
-    pthread_mutex_unlock(&s->lock);
+    unlock(&s->lock);
     return r != NULL;
 }
 
@@ -615,29 +731,32 @@ void sl_fd_connect(int fd, const struct sockaddr *addr, socklen_t len)
         return;
     sl_guard_enter();
     struct stripe *s = stripe_of(fd);
-    pthread_mutex_lock(&s->lock);
+    lock(&s->lock);
     struct sl_rec *r = NULL;
     HASH_FIND(hh, s->head, &fd, sizeof(int), r);
     if (r)
         sl_addr_from_sockaddr(&r->info.peer, addr, len);
-    pthread_mutex_unlock(&s->lock);
+    unlock(&s->lock);
     sl_guard_leave();
 }
 
 /* ---- closing ----
- * Detach takes the record out of the table but leaves the fd's watch bit set until
- * release, after the real close: a scan walking /proc/self/fd in between would
- * otherwise find an open socket nobody tracks and adopt it as "unseen". Release clears
- * the bit unless another thread has meanwhile put a new socket on that number. */
+ * Detach takes the record out of the table, counts the close, and swaps the fd's watch
+ * bit for its closing bit: until release, after the real close, a scan walking
+ * /proc/self/fd would otherwise find an open socket nobody tracks and adopt it as
+ * "unseen". Release needs no lock; reattach (the real call failed) undoes detach. */
 
 static struct sl_rec *detach_locked(struct stripe *s, int fd)
 {
     struct sl_rec *r = NULL;
-    HASH_FIND(hh, s->head, &fd, sizeof(int), r);
+    if (fd >= 0)
+        HASH_FIND(hh, s->head, &fd, sizeof(int), r);
     if (r) {
         HASH_DEL(s->head, r);
         note_count(s);
-        r->next = NULL;
+        s->closed++;
+        LINK(r) = NULL;
+        st_update(fd, ST_WATCH, ST_CLOSING | ST_CLOSED);
     }
     return r;
 }
@@ -648,9 +767,9 @@ struct sl_rec *sl_fd_detach(int fd)
         return NULL;
     struct stripe *s = stripe_of(fd);
     sl_guard_enter();
-    pthread_mutex_lock(&s->lock);
+    lock(&s->lock);
     struct sl_rec *r = detach_locked(s, fd);
-    pthread_mutex_unlock(&s->lock);
+    unlock(&s->lock);
     sl_guard_leave();
     return r;
 }
@@ -660,45 +779,46 @@ struct sl_rec *sl_fd_detach_range(unsigned lo, unsigned hi)
     struct sl_rec *list = NULL;
     sl_guard_enter();
     int top = atomic_load(&watch_hi);
-    if (watch && top >= 0) {
+    if (fdmap && top >= 0) {
         unsigned end = hi < (unsigned)top ? hi : (unsigned)top;
         for (unsigned fd = lo; fd <= end && fd < nwatch;) {
-            uint64_t w = atomic_load_explicit(&watch[fd >> 6], memory_order_relaxed) >> (fd & 63);
+            uint64_t w = (atomic_load_explicit(&fdmap[fd >> 4], memory_order_relaxed) & ST_WATCH_BITS) >> ((fd & 15) * 4);
             if (!w) {
-                fd = (fd | 63) + 1;
+                fd = (fd | 15) + 1;
                 continue;
             }
-            fd += (unsigned)__builtin_ctzll(w);
+            fd += (unsigned)__builtin_ctzll(w) / 4;
             if (fd > end)
                 break;
             struct stripe *s = stripe_of((int)fd);
-            pthread_mutex_lock(&s->lock);
+            lock(&s->lock);
             struct sl_rec *r = detach_locked(s, (int)fd);
             if (r) {
-                r->next = list;
+                LINK(r) = list;
                 list = r;
             }
-            pthread_mutex_unlock(&s->lock);
+            unlock(&s->lock);
             fd++;
         }
     }
-    if (!watch || hi >= nwatch) {
+    if (!fdmap || hi >= nwatch) {
         /* numbers beyond the bitmap: walk the tables */
         for (int i = 0; i < STRIPES; i++) {
             struct stripe *s = &stripes[i];
-            pthread_mutex_lock(&s->lock);
+            lock(&s->lock);
             struct sl_rec *r, *tmp;
             HASH_ITER(hh, s->head, r, tmp)
             {
                 unsigned fd = (unsigned)r->info.fd;
-                if (fd >= lo && fd <= hi && (!watch || fd >= nwatch)) {
+                if (!is_sentinel(r) && fd >= lo && fd <= hi && (!fdmap || fd >= nwatch)) {
                     HASH_DEL(s->head, r);
-                    r->next = list;
+                    s->closed++;
+                    LINK(r) = list;
                     list = r;
                 }
             }
             note_count(s);
-            pthread_mutex_unlock(&s->lock);
+            unlock(&s->lock);
         }
     }
     sl_guard_leave();
@@ -709,16 +829,12 @@ void sl_fd_release(struct sl_rec *list)
 {
     sl_guard_enter();
     while (list) {
-        struct sl_rec *next = list->next;
-        int fd = list->info.fd;
-        struct stripe *s = stripe_of(fd);
-        pthread_mutex_lock(&s->lock);
-        struct sl_rec *now = NULL;
-        HASH_FIND(hh, s->head, &fd, sizeof(int), now);
-        if (!now && !sl_privfd_is(fd))
-            sl_fd_watch_set(fd, false); /* unless the number already holds a new socket */
-        retire_locked(s, list, true);
-        pthread_mutex_unlock(&s->lock);
+        struct sl_rec *next = LINK(list);
+        /* If another thread has already put a new socket on the number and is closing
+         * it too, this clears its closing bit early: a scan in that window may adopt
+         * it, and the next scan drops the adopted record as stale. Rare and harmless. */
+        st_update(list->info.fd, ST_CLOSING, 0);
+        retire_closed(list);
         list = next;
     }
     sl_guard_leave();
@@ -728,27 +844,29 @@ void sl_fd_reattach(struct sl_rec *list)
 {
     sl_guard_enter();
     while (list) {
-        struct sl_rec *next = list->next;
+        struct sl_rec *next = LINK(list);
         int fd = list->info.fd;
         struct stripe *s = stripe_of(fd);
-        pthread_mutex_lock(&s->lock);
+        lock(&s->lock);
+        s->closed--; /* detach counted a close that did not happen */
         struct sl_rec *cur = NULL;
         HASH_FIND(hh, s->head, &fd, sizeof(int), cur);
         if (cur) {
-            rec_free(s, list); /* the number was taken over meanwhile: the newer record wins */
+            retire_locked(s, list); /* the number was taken over meanwhile: the newer record wins */
+            st_update(fd, ST_CLOSING, 0);
         } else {
             hash_oom = 0;
             HASH_ADD(hh, s->head, info.fd, sizeof(int), list);
             if (hash_oom) {
-                rec_free(s, list);
+                retire_locked(s, list);
                 note_untracked(true);
-                sl_fd_watch_set(fd, false);
+                st_update(fd, ST_CLOSING | ST_CLOSED, 0);
             } else {
                 note_count(s);
-                sl_fd_watch_set(fd, true);
+                st_update(fd, ST_CLOSING | ST_CLOSED, ST_WATCH);
             }
         }
-        pthread_mutex_unlock(&s->lock);
+        unlock(&s->lock);
         list = next;
     }
     sl_guard_leave();
@@ -770,13 +888,13 @@ long sl_fd_snapshot(struct sl_rec_info **out)
     sl_guard_enter();
     for (int i = 0; i < STRIPES; i++) {
         struct stripe *s = &stripes[i];
-        pthread_mutex_lock(&s->lock);
-        size_t need = n + HASH_COUNT(s->head);
+        lock(&s->lock);
+        size_t need = n + (size_t)count_locked(s);
         if (need > cap) {
             size_t ncap = need + need / 2;
             struct sl_rec_info *nv = realloc(v, ncap * sizeof(*v));
             if (!nv) {
-                pthread_mutex_unlock(&s->lock);
+                unlock(&s->lock);
                 sl_guard_leave();
                 free(v);
                 return -ENOMEM;
@@ -786,8 +904,9 @@ long sl_fd_snapshot(struct sl_rec_info **out)
         }
         struct sl_rec *r, *tmp;
         HASH_ITER(hh, s->head, r, tmp)
-        v[n++] = r->info;
-        pthread_mutex_unlock(&s->lock);
+        if (!is_sentinel(r))
+            v[n++] = r->info;
+        unlock(&s->lock);
     }
     sl_guard_leave();
     *out = v;
@@ -800,13 +919,13 @@ long sl_fd_snapshot(struct sl_rec_info **out)
         struct stripe *s_ = stripe_of(fd);                                                   \
         struct sl_rec *r = NULL;                                                             \
         sl_guard_enter();                                                                    \
-        pthread_mutex_lock(&s_->lock);                                                       \
+        lock(&s_->lock);                                                       \
         HASH_FIND(hh, s_->head, &(fd), sizeof(int), r);                                      \
         bool found_ = r && r->info.gen == (gen);                                             \
         if (found_) {                                                                        \
             body;                                                                            \
         }                                                                                    \
-        pthread_mutex_unlock(&s_->lock);                                                     \
+        unlock(&s_->lock);                                                     \
         sl_guard_leave();                                                                    \
         found_;                                                                              \
     })
@@ -864,17 +983,17 @@ void sl_fd_drop_stale(int fd, uint64_t gen)
 {
     struct stripe *s = stripe_of(fd);
     sl_guard_enter();
-    pthread_mutex_lock(&s->lock);
+    lock(&s->lock);
     struct sl_rec *r = NULL;
     HASH_FIND(hh, s->head, &fd, sizeof(int), r);
     if (r && r->info.gen == gen) {
         HASH_DEL(s->head, r);
         note_count(s);
-        retire_locked(s, r, false);
+        retire_locked(s, r);
         if (!sl_privfd_is(fd))
             sl_fd_watch_set(fd, false);
     }
-    pthread_mutex_unlock(&s->lock);
+    unlock(&s->lock);
     sl_guard_leave();
 }
 
@@ -884,12 +1003,12 @@ void sl_fd_stats(struct sl_fd_stats *st)
     sl_guard_enter();
     for (int i = 0; i < STRIPES; i++) {
         struct stripe *s = &stripes[i];
-        pthread_mutex_lock(&s->lock);
-        st->live += (long)HASH_COUNT(s->head);
+        lock(&s->lock);
+        st->live += count_locked(s);
         st->opened += s->opened;
         st->closed += s->closed;
         st->stale += s->stale;
-        pthread_mutex_unlock(&s->lock);
+        unlock(&s->lock);
     }
     sl_guard_leave();
 }
@@ -899,7 +1018,7 @@ void sl_fd_stats(struct sl_fd_stats *st)
 void sl_fdtable_lock_all(void)
 {
     for (int i = 0; i < STRIPES; i++)
-        pthread_mutex_lock(&stripes[i].lock);
+        lock(&stripes[i].lock);
     pthread_mutex_lock(&mem_lock);
 }
 
@@ -907,11 +1026,11 @@ void sl_fdtable_mark_forked(void)
 {
     for (int i = 0; i < STRIPES; i++) {
         struct stripe *s = &stripes[i];
-        pthread_mutex_lock(&s->lock);
+        lock(&s->lock);
         struct sl_rec *r, *tmp;
         HASH_ITER(hh, s->head, r, tmp)
-        r->info.forked = 1;
-        pthread_mutex_unlock(&s->lock);
+        r->info.forked = 1; /* the sentinel too: harmless */
+        unlock(&s->lock);
     }
 }
 
@@ -919,5 +1038,5 @@ void sl_fdtable_unlock_all(void)
 {
     pthread_mutex_unlock(&mem_lock);
     for (int i = STRIPES - 1; i >= 0; i--)
-        pthread_mutex_unlock(&stripes[i].lock);
+        unlock(&stripes[i].lock);
 }

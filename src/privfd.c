@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -28,6 +29,20 @@
 #define HIGH_MARGIN 32 /* how far below the soft limit private fds go */
 
 static _Atomic int slots[SLOTS] = { [0 ... SLOTS - 1] = -1 };
+/* The lowest fd in slots (INT_MAX: none), so the common answer of sl_privfd_is, "no",
+ * costs one load: private fds sit near the top of the fd space. */
+static _Atomic int priv_lo = INT_MAX;
+
+static void update_lo(void)
+{
+    int lo = INT_MAX;
+    for (int i = 0; i < SLOTS; i++) {
+        int fd = atomic_load(&slots[i]);
+        if (fd >= 0 && fd < lo)
+            lo = fd;
+    }
+    atomic_store(&priv_lo, lo);
+}
 
 static int high_base(void)
 {
@@ -59,6 +74,9 @@ int sl_privfd_adopt(int fd)
     for (int i = 0; i < SLOTS; i++) {
         int expect = -1;
         if (atomic_compare_exchange_strong(&slots[i], &expect, fd)) {
+            int lo = atomic_load(&priv_lo);
+            while (fd < lo && !atomic_compare_exchange_weak(&priv_lo, &lo, fd))
+                ;
             sl_fd_watch_set(fd, true);
             break;
         }
@@ -73,6 +91,7 @@ void sl_privfd_forget(int fd)
         int expect = fd;
         if (atomic_compare_exchange_strong(&slots[i], &expect, -1)) {
             sl_fd_watch_set(fd, false);
+            update_lo();
             return;
         }
     }
@@ -113,7 +132,7 @@ int sl_privfd_open(const char *path, int flags, mode_t mode)
 
 bool sl_privfd_is(int fd)
 {
-    if (fd < 0)
+    if (fd < atomic_load_explicit(&priv_lo, memory_order_relaxed))
         return false;
     for (int i = 0; i < SLOTS; i++)
         if (atomic_load_explicit(&slots[i], memory_order_relaxed) == fd)

@@ -75,8 +75,8 @@ static int visit_fd(int fd, void *arg)
 {
     long *open_fds = arg;
     (*open_fds)++;
-    if (sl_fd_watched(fd))
-        return 0; /* tracked (or ours) */
+    if (sl_fd_busy(fd))
+        return 0; /* tracked (or ours, or being closed) */
     uint64_t dev, ino;
     int family, type, proto;
     if (sl_probe_inode(fd, &dev, &ino) != 0)

@@ -25,15 +25,17 @@ int main(int argc, char **argv)
         /* pick a free port, name it in a suppression file, and re-run ourselves with
          * suppressions= pointing at it */
         int port, l = listen_local(&port);
-        close(l);
-        char path[512], opts[2048], p[16];
+        /* the listener goes across the exec: closing it and binding the port again
+         * would race with any other process on the machine picking that port */
+        MUST(fcntl(l, F_SETFD, 0) == 0);
+        char path[512], opts[2048], p[32];
         snprintf(path, sizeof(path), "%s/supp.txt", argv[1]);
         FILE *f = fopen(path, "w");
         MUST(f != NULL);
         fprintf(f, "# known sockets\nfunction:pool_*\nlocal:127.0.0.1:%d\nbogus line\n", port);
         fclose(f);
         snprintf(opts, sizeof(opts), "%s:suppressions=%s", getenv("SOCKLEAK_OPTIONS"), path);
-        snprintf(p, sizeof(p), "%d", port);
+        snprintf(p, sizeof(p), "%d:%d", port, l);
         setenv("SOCKLEAK_OPTIONS", opts, 1);
         setenv("SUPP_PORT", p, 1);
         fflush(stdout);
@@ -42,12 +44,8 @@ int main(int argc, char **argv)
     }
     /* a listener (suppressed by local), two pool sockets (suppressed by function), one
      * leak (reported) */
-    int port = atoi(getenv("SUPP_PORT"));
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    struct sockaddr_in a = local_addr(port);
-    MUST(bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(l, 8) == 0);
+    int port, l;
+    MUST(sscanf(getenv("SUPP_PORT"), "%d:%d", &port, &l) == 2);
     pool_connect(port);
     pool_connect(port);
     int leaky = socket(AF_INET, SOCK_DGRAM, 0);

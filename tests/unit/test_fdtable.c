@@ -152,7 +152,7 @@ static void test_created_socket_appears_in_snapshot(void **state)
 {
     (void)state;
     int fd = open_socket(AF_INET, SOCK_STREAM, 0);
-    int64_t before = sl_now_ns();
+    int64_t before = sl_now_coarse_ns(); /* creation times come from the coarse clock */
     sl_fd_created(fd, SL_ORIGIN_SOCKET, AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP, NULL, 0);
     int64_t after = sl_now_ns();
     struct sl_rec_info i = must_find(fd);
@@ -407,17 +407,92 @@ static void test_detach_release_removes_and_counts_closed(void **state)
     struct sl_rec *r = sl_fd_detach(fd);
     assert_non_null(r);
     assert_false(sl_fd_tracked(fd));
-    /* the watch bit stays until release: a scan between detach and the real close must
-     * not take the still-open socket for one nobody tracks */
-    assert_true(sl_fd_watched(fd));
+    /* busy until release: a scan between detach and the real close must not take the
+     * still-open socket for one nobody tracks; a close of it meanwhile costs nothing */
+    assert_false(sl_fd_watched(fd));
+    assert_true(sl_fd_busy(fd));
     assert_false(find_rec(fd, &(struct sl_rec_info){ 0 }));
     assert_int_equal(stats().live, a.live - 1);
+    assert_int_equal(stats().closed - a.closed, 1); /* counted at detach */
     sl_fd_release(r);
     assert_false(sl_fd_watched(fd));
+    assert_false(sl_fd_busy(fd));
     struct sl_fd_stats b = stats();
     assert_int_equal(b.closed - a.closed, 1);
     assert_int_equal(b.live, a.live - 1);
     assert_int_equal(b.stale, a.stale);
+}
+
+/* Every stripe's table empties and fills again; its sentinel never shows. */
+static void test_tables_empty_and_refill(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 3; round++) {
+        for (int k = 0; k < 64; k++) /* two fds on each of the 32 stripes */
+            create_fake(FAKE + k, AF_INET, SOCK_STREAM, 0);
+        assert_int_equal(stats().live, 64);
+        struct sl_rec_info *v = NULL;
+        assert_int_equal(sl_fd_snapshot(&v), 64);
+        for (int k = 0; k < 64; k++)
+            assert_true(v[k].fd >= FAKE && v[k].fd < FAKE + 64);
+        free(v);
+        /* the widest range there is, as closefrom(0) would ask */
+        struct sl_fd_stats a = stats();
+        struct sl_rec *list = sl_fd_detach_range(0, ~0U);
+        assert_non_null(list);
+        assert_int_equal(stats().closed - a.closed, 64);
+        sl_fd_release(list);
+        assert_int_equal(stats().live, 0);
+        assert_int_equal(sl_fd_snapshot(&v), 0);
+        free(v);
+    }
+}
+
+/* Sixteen fd numbers share a word of the state map: a change to one leaves its
+ * neighbours alone. */
+static void test_state_of_neighbours_is_their_own(void **state)
+{
+    (void)state;
+    const int base = FAKE + 16 * 3; /* the first number of a word */
+    for (int k = -1; k <= 16; k++)
+        create_fake(base + k, AF_INET, SOCK_STREAM, 0);
+    struct sl_rec *a = sl_fd_detach(base);
+    struct sl_rec *b = sl_fd_detach(base + 15);
+    for (int k = -1; k <= 16; k++) {
+        bool gone = k == 0 || k == 15;
+        assert_int_equal(sl_fd_watched(base + k), !gone);
+        assert_true(sl_fd_busy(base + k));
+    }
+    sl_fd_release(a);
+    sl_fd_reattach(b);
+    for (int k = -1; k <= 16; k++) {
+        assert_int_equal(sl_fd_watched(base + k), k != 0);
+        assert_int_equal(sl_fd_busy(base + k), k != 0);
+    }
+}
+
+/* A close that fails with EBADF on a number whose socket we saw closed is a double
+ * close; once a new socket takes the number, it is not. */
+static void test_bad_close_after_release_is_a_double_close(void **state)
+{
+    (void)state;
+    long before = atomic_load(&sl_count.double_closes);
+    sl_fd_bad_close(FAKE + 1007); /* never tracked: a plain EBADF */
+    assert_int_equal(atomic_load(&sl_count.double_closes), before);
+    create_fake(FAKE + 1007, AF_INET, SOCK_STREAM, 0);
+    sl_fd_bad_close(FAKE + 1007); /* tracked: not closed yet */
+    assert_int_equal(atomic_load(&sl_count.double_closes), before);
+    sl_fd_release(sl_fd_detach(FAKE + 1007));
+    sl_fd_bad_close(FAKE + 1007);
+    assert_int_equal(atomic_load(&sl_count.double_closes), before + 1);
+    create_fake(FAKE + 1007, AF_INET, SOCK_STREAM, 0);
+    sl_fd_bad_close(FAKE + 1007);
+    assert_int_equal(atomic_load(&sl_count.double_closes), before + 1);
+    struct sl_dclose ev[4];
+    long lost = 0;
+    size_t n = sl_fd_take_double_closes(ev, 4, &lost);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].fd, FAKE + 1007);
 }
 
 static void test_detach_untracked_returns_null(void **state)
@@ -759,6 +834,9 @@ int main(void)
         T(test_connect_ignores_non_inet_and_untracked),
         T(test_detach_release_removes_and_counts_closed),
         T(test_detach_untracked_returns_null),
+        T(test_tables_empty_and_refill),
+        T(test_state_of_neighbours_is_their_own),
+        T(test_bad_close_after_release_is_a_double_close),
         T(test_detach_reattach_puts_it_back),
         T(test_reattach_loses_to_a_newer_record),
         T(test_detach_range_detaches_exactly_the_tracked_fds_inside),
