@@ -22,20 +22,14 @@
  *   kernel_tcp TCP sockets in use in the whole kernel then (/proc/net/sockstat), helpers
  *              included
  * and, when the shim is loaded (sockleak_report, a weak symbol, is not NULL):
- *   scan_ns    CPU time of one CLOSE_WAIT scan: the shim's background thread (named
- *              "sockleak") does one scan per wake-up and sleeps in between, so this is
- *              its CPU time (/proc/self/task/TID/schedstat) over SCAN_WINDOW divided by
- *              its voluntary context switches (/proc/self/task/TID/status). Run with
- *              scan_interval well below SCAN_WINDOW and with no dump signal sent.
- *   scans      how many scans that is (its wake-ups: run.py checks them against
- *              window_ms / scan_interval, as a shim that wakes for more than its scans
- *              would make scan_ns too low)
+ *   scan_ns    median wall time of SCANS calls to sockleak_scan(): one CLOSE_WAIT scan,
+ *              what the shim's thread does every scan_interval, run in this thread
+ *   rss2 comes after SETTLE_MS of background scans (run with scan_interval well below)
  *   report_ns  median time of REPORTS calls to sockleak_report() (format and log_path
  *              come from SOCKLEAK_OPTIONS)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -48,8 +42,8 @@
 
 #include "sockleak.h"
 
-#define SETTLE_MS 700     /* before the scan window: at least two scan intervals */
-#define SCAN_WINDOW_MS 1500
+#define SETTLE_MS 2200    /* of background scans before rss2: several scan intervals */
+#define SCANS 5
 #define REPORTS 3
 
 #define CHECK(cond)                                                                           \
@@ -124,48 +118,6 @@ static void make_pairs(int listener, const struct sockaddr_in *addr, long pairs)
     }
 }
 
-/* ---- the shim's background thread, seen from /proc ---- */
-
-static int scanner_tid(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    CHECK(d);
-    struct dirent *e;
-    int tid = 0;
-    while (!tid && (e = readdir(d))) {
-        char path[300], comm[32] = "";
-        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-        FILE *f = fopen(path, "re");
-        if (!f)
-            continue;
-        if (fgets(comm, sizeof(comm), f) && !strcmp(comm, "sockleak\n"))
-            tid = atoi(e->d_name);
-        fclose(f);
-    }
-    closedir(d);
-    return tid;
-}
-
-/* CPU time (ns) and voluntary context switches of thread tid. */
-static void thread_usage(int tid, long long *cpu_ns, long *wakeups)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tid);
-    FILE *f = fopen(path, "re");
-    CHECK(f);
-    CHECK(fscanf(f, "%lld", cpu_ns) == 1);
-    fclose(f);
-    snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
-    f = fopen(path, "re");
-    CHECK(f);
-    *wakeups = -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "voluntary_ctxt_switches: %ld", wakeups) == 1)
-            break;
-    fclose(f);
-    CHECK(*wakeups >= 0);
-}
-
 static int cmp_ll(const void *a, const void *b)
 {
     long long x = *(const long long *)a, y = *(const long long *)b;
@@ -186,16 +138,15 @@ static void measure(long pairs)
            kernel_tcp_inuse());
     if (sockleak_report) {
         sleep_ms(SETTLE_MS);
-        int tid = scanner_tid();
-        CHECK(tid > 0);
-        long long cpu0, cpu1;
-        long w0, w1;
-        thread_usage(tid, &cpu0, &w0);
-        sleep_ms(SCAN_WINDOW_MS);
-        thread_usage(tid, &cpu1, &w1);
-        long scans = w1 - w0;
-        printf(" window_ms=%d scans=%ld scan_ns=%lld rss2_kb=%ld", SCAN_WINDOW_MS, scans,
-               scans > 0 ? (cpu1 - cpu0) / scans : -1, rss_kb());
+        long rss2 = rss_kb();
+        long long st[SCANS];
+        for (int i = 0; i < SCANS; i++) {
+            long long s = now_ns();
+            CHECK(sockleak_scan() == 0);
+            st[i] = now_ns() - s;
+        }
+        qsort(st, SCANS, sizeof(st[0]), cmp_ll);
+        printf(" scan_ns=%lld rss2_kb=%ld", st[SCANS / 2], rss2);
         long long t[REPORTS];
         for (int i = 0; i < REPORTS; i++) {
             long long s = now_ns();

@@ -10,10 +10,99 @@
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stdio.h>
+#include <malloc.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
+
+/* ---- big arrays ----
+ * Snapshots, scan sets, a report's sockets and its text grow with the number of
+ * sockets: megabytes at 10k. From malloc, glibc would keep that memory after free (its
+ * mmap threshold rises to the largest block freed), and a host that ran one report
+ * would carry it forever. So blocks from BIG_MIN up are mmap'd and unmapped when
+ * freed; smaller ones come from malloc. A header says which. */
+
+#define BIG_MIN (64 * 1024)
+
+struct big_hdr {
+    size_t mapped; /* length of the mapping, header included; 0 = from malloc */
+    size_t pad;    /* keeps the block 16-byte aligned */
+};
+
+static struct big_hdr *big_hdr(void *p)
+{
+    return (struct big_hdr *)p - 1;
+}
+
+void *sl_big_alloc(size_t n)
+{
+    if (n > SIZE_MAX / 2)
+        return NULL;
+    size_t total = n + sizeof(struct big_hdr);
+    struct big_hdr *h;
+    if (total < BIG_MIN) {
+        h = calloc(1, total);
+        if (!h)
+            return NULL;
+        h->mapped = 0;
+    } else {
+        void *m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return NULL;
+        h = m;
+        h->mapped = total;
+    }
+    return h + 1;
+}
+
+void *sl_big_calloc(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / 2 / size)
+        return NULL;
+    return sl_big_alloc(n * size); /* both kinds come zeroed */
+}
+
+void *sl_big_realloc(void *p, size_t n)
+{
+    if (!p)
+        return sl_big_alloc(n);
+    if (n > SIZE_MAX / 2)
+        return NULL;
+    struct big_hdr *h = big_hdr(p);
+    size_t total = n + sizeof(struct big_hdr);
+    if (h->mapped) {
+        void *m = mremap(h, h->mapped, total < BIG_MIN ? BIG_MIN : total, MREMAP_MAYMOVE);
+        if (m == MAP_FAILED)
+            return NULL;
+        h = m;
+        h->mapped = total < BIG_MIN ? BIG_MIN : total;
+        return h + 1;
+    }
+    if (total < BIG_MIN) {
+        h = realloc(h, total);
+        return h ? h + 1 : NULL;
+    }
+    void *q = sl_big_alloc(n); /* outgrows malloc: move to a mapping */
+    if (!q)
+        return NULL;
+    memcpy(q, p, malloc_usable_size(h) - sizeof(struct big_hdr));
+    free(h);
+    return q;
+}
+
+void sl_big_free(void *p)
+{
+    if (!p)
+        return;
+    struct big_hdr *h = big_hdr(p);
+    if (h->mapped)
+        munmap(h, h->mapped);
+    else
+        free(h);
+}
 
 void sl_buf_init(struct sl_buf *b)
 {
@@ -22,7 +111,7 @@ void sl_buf_init(struct sl_buf *b)
 
 void sl_buf_free(struct sl_buf *b)
 {
-    free(b->data);
+    sl_big_free(b->data);
     memset(b, 0, sizeof(*b));
 }
 
@@ -35,7 +124,7 @@ static bool reserve(struct sl_buf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 4096;
     while (cap < b->len + extra + 1)
         cap *= 2;
-    char *p = realloc(b->data, cap);
+    char *p = sl_big_realloc(b->data, cap);
     if (!p) {
         b->failed = true;
         return false;

@@ -882,7 +882,7 @@ long sl_fd_live(void)
 long sl_fd_snapshot(struct sl_rec_info **out)
 {
     size_t cap = (size_t)live_total() + 64, n = 0;
-    struct sl_rec_info *v = malloc(cap * sizeof(*v));
+    struct sl_rec_info *v = sl_big_alloc(cap * sizeof(*v));
     if (!v)
         return -ENOMEM;
     sl_guard_enter();
@@ -892,11 +892,11 @@ long sl_fd_snapshot(struct sl_rec_info **out)
         size_t need = n + (size_t)count_locked(s);
         if (need > cap) {
             size_t ncap = need + need / 2;
-            struct sl_rec_info *nv = realloc(v, ncap * sizeof(*v));
+            struct sl_rec_info *nv = sl_big_realloc(v, ncap * sizeof(*v));
             if (!nv) {
                 unlock(&s->lock);
                 sl_guard_leave();
-                free(v);
+                sl_big_free(v);
                 return -ENOMEM;
             }
             v = nv;

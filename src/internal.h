@@ -131,6 +131,13 @@ struct sl_buf {
     size_t len, cap;
     bool failed; /* an allocation failed: contents are truncated */
 };
+/* Arrays that grow with the number of sockets: zeroed; mmap'd from 64 KiB up, so their
+ * memory goes back to the system when freed. Free only with sl_big_free. */
+void *sl_big_alloc(size_t n);
+void *sl_big_calloc(size_t n, size_t size);
+void *sl_big_realloc(void *p, size_t n);
+void sl_big_free(void *p);
+
 void sl_buf_init(struct sl_buf *b);
 void sl_buf_free(struct sl_buf *b);
 void sl_buf_put(struct sl_buf *b, const void *p, size_t n);
@@ -278,8 +285,8 @@ struct sl_rec *sl_fd_detach_range(unsigned lo, unsigned hi);
 void sl_fd_release(struct sl_rec *list);   /* the fds are closed: free the records */
 void sl_fd_reattach(struct sl_rec *list);  /* the real call failed: put them back */
 
-/* Snapshot: a malloc'd copy of every record (reporter/scanner threads only).
- * Returns the count or -ENOMEM; *out must be freed with free(). */
+/* Snapshot: a copy of every record (reporter/scanner threads only).
+ * Returns the count or -ENOMEM; *out must be freed with sl_big_free(). */
 long sl_fd_snapshot(struct sl_rec_info **out);
 /* Write back what a probe learned, if fd still holds the record with this gen; all
  * return false if the record is gone. sl_fd_set_state also keeps the CLOSE_WAIT clock:

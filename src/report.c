@@ -235,9 +235,9 @@ int sl_report_collect(struct sl_report *r, int reason)
     }
     if (n > 1)
         qsort(snap, (size_t)n, sizeof(*snap), cmp_fd);
-    r->socks = calloc((size_t)(n ? n : 1), sizeof(*r->socks));
+    r->socks = sl_big_calloc((size_t)(n ? n : 1), sizeof(*r->socks));
     if (!r->socks) {
-        free(snap);
+        sl_big_free(snap);
         r->truncated = true;
         return -ENOMEM;
     }
@@ -321,7 +321,7 @@ int sl_report_collect(struct sl_report *r, int reason)
         s->leak = sl_report_classify(s);
         r->nsocks++;
     }
-    free(snap);
+    sl_big_free(snap);
     sl_fd_stats(&r->stats);
     r->untracked = atomic_load(&sl_count.untracked);
     r->nomem = atomic_load(&sl_count.nomem);
@@ -403,11 +403,11 @@ static uint32_t intern_rstack(struct interner *in, uint32_t sid)
         return in->map[sid] - 1;
     if (r->nstacks == in->cap) {
         size_t ncap = in->cap * 2 + 8;
-        struct sl_rstack *ns = realloc(r->stacks, ncap * sizeof(*ns));
+        struct sl_rstack *ns = sl_big_realloc(r->stacks, ncap * sizeof(*ns));
         if (!ns)
             return SL_NO_STR;
         r->stacks = ns;
-        struct sl_rgroup *ng = realloc(r->groups, ncap * sizeof(*ng));
+        struct sl_rgroup *ng = sl_big_realloc(r->groups, ncap * sizeof(*ng));
         if (!ng)
             return SL_NO_STR;
         r->groups = ng;
@@ -568,12 +568,14 @@ int sl_report_group(struct sl_report *r)
         if (r->socks[k].rec.orig_stack > in.maxid)
             in.maxid = r->socks[k].rec.orig_stack;
     }
-    in.cap = 2 * r->nsocks + 16;
-    in.map = calloc((size_t)in.maxid + 1, sizeof(uint32_t));
-    r->stacks = calloc(in.cap, sizeof(*r->stacks));
-    r->groups = calloc(in.cap, sizeof(*r->groups));
+    /* every stack interned is one of 0..maxid: room for all, or for two per socket if
+     * that is less (the arrays grow if events bring more) */
+    in.cap = 2 * r->nsocks + 16 < (size_t)in.maxid + 2 ? 2 * r->nsocks + 16 : (size_t)in.maxid + 2;
+    in.map = sl_big_calloc((size_t)in.maxid + 1, sizeof(uint32_t));
+    r->stacks = sl_big_calloc(in.cap, sizeof(*r->stacks));
+    r->groups = sl_big_calloc(in.cap, sizeof(*r->groups));
     if (!in.map || !r->stacks || !r->groups) {
-        free(in.map);
+        sl_big_free(in.map);
         r->truncated = true;
         r->nsocks = 0;
         return -ENOMEM;
@@ -654,12 +656,12 @@ int sl_report_group(struct sl_report *r)
     }
     group_growth(&in);
     group_events(&in);
-    free(in.map);
+    sl_big_free(in.map);
     add_source_lines(r);
     /* most leaked first, stacks without live sockets last and not listed as groups;
      * then remap sockets to the sorted order */
     r->ngroups = r->nstacks;
-    uint32_t *perm = malloc((r->ngroups + 1) * sizeof(uint32_t));
+    uint32_t *perm = sl_big_alloc((r->ngroups + 1) * sizeof(uint32_t));
     if (!perm)
         return 0; /* unsorted but correct */
     qsort(r->groups, r->ngroups, sizeof(*r->groups), cmp_group);
@@ -667,7 +669,7 @@ int sl_report_group(struct sl_report *r)
         perm[r->groups[j].stack] = (uint32_t)j;
     for (size_t k = 0; k < r->nsocks; k++)
         r->socks[k].group = perm[r->socks[k].group];
-    free(perm);
+    sl_big_free(perm);
     while (r->ngroups && r->groups[r->ngroups - 1].count == 0)
         r->ngroups--;
     return 0;
@@ -677,9 +679,9 @@ void sl_report_free(struct sl_report *r)
 {
     for (size_t j = 0; j < r->nstacks; j++)
         free(r->stacks[j].frames);
-    free(r->stacks);
-    free(r->groups);
-    free(r->socks);
+    sl_big_free(r->stacks);
+    sl_big_free(r->groups);
+    sl_big_free(r->socks);
     free(r->growth);
     free(r->late);
     free(r->dclose);

@@ -109,7 +109,7 @@ static void addr_summary(struct sl_buf *b, const char **v, size_t n)
     qsort(v, n, sizeof(*v), cmp_str);
     size_t shown = 0, distinct = 0;
     /* pick the most frequent runs, up to MAX_ADDRS_SHOWN, by repeated selection */
-    bool *used = calloc(n ? n : 1, sizeof(bool));
+    bool *used = sl_big_calloc(n ? n : 1, sizeof(bool));
     if (!used)
         return;
     for (size_t i = 0; i < n;) {
@@ -137,7 +137,7 @@ static void addr_summary(struct sl_buf *b, const char **v, size_t n)
     }
     if (distinct > shown)
         sl_buf_printf(b, ", and %zu more", distinct - shown);
-    free(used);
+    sl_big_free(used);
 }
 
 /* "stuck in CLOSE_WAIT (2.0s to 3.0s)", for one kind of leak */
@@ -248,7 +248,7 @@ static void group_block(const struct sl_report *r, const struct sl_rgroup *g, co
                       g->ignored);
 
     /* addresses */
-    const char **v = malloc((size_t)g->count * sizeof(*v));
+    const char **v = sl_big_calloc((size_t)g->count + 1, sizeof(*v));
     if (!v)
         return;
     for (int pass = 0; pass < 2; pass++) {
@@ -267,18 +267,18 @@ static void group_block(const struct sl_report *r, const struct sl_rgroup *g, co
         if (!pass)
             break; /* with peers known, local ports are noise */
     }
-    free(v);
+    sl_big_free(v);
 }
 
 void sl_report_format_text(const struct sl_report *r, struct sl_buf *b)
 {
     int pid = (int)r->pid;
     /* members of each group, in fd order */
-    uint32_t *start = calloc(r->ngroups + 1, sizeof(uint32_t));
-    uint32_t *members = malloc((r->nsocks ? r->nsocks : 1) * sizeof(uint32_t));
+    uint32_t *start = sl_big_calloc(r->ngroups + 1, sizeof(uint32_t));
+    uint32_t *members = sl_big_calloc(r->nsocks ? r->nsocks : 1, sizeof(uint32_t));
     if (!start || !members) {
-        free(start);
-        free(members);
+        sl_big_free(start);
+        sl_big_free(members);
         sl_buf_printf(b, "==%d==sockleak: out of memory while writing the report\n", pid);
         return;
     }
@@ -286,12 +286,12 @@ void sl_report_format_text(const struct sl_report *r, struct sl_buf *b)
         start[r->socks[k].group + 1]++;
     for (size_t g = 0; g < r->ngroups; g++)
         start[g + 1] += start[g];
-    uint32_t *fill = calloc(r->ngroups + 1, sizeof(uint32_t));
+    uint32_t *fill = sl_big_calloc(r->ngroups + 1, sizeof(uint32_t));
     for (size_t k = 0; fill && k < r->nsocks; k++) {
         uint32_t g = r->socks[k].group;
         members[start[g] + fill[g]++] = (uint32_t)k;
     }
-    free(fill);
+    sl_big_free(fill);
 
     /* headline: the trouble that triggered the report, then the worst leak */
     if (r->reason == SL_REASON_EMFILE)
@@ -449,6 +449,6 @@ void sl_report_format_text(const struct sl_report *r, struct sl_buf *b)
     sl_buf_printf(b, "SUMMARY: sockleak: %ld leaked %s in %zu %s; %ld live in %zu %s; %ld opened, %ld closed since start.\n",
                   r->leaked, plural(r->leaked, "socket", "sockets"), leaky_stacks, plural((long)leaky_stacks, "stack", "stacks"),
                   r->live, r->ngroups, plural((long)r->ngroups, "stack", "stacks"), r->stats.opened, r->stats.closed);
-    free(start);
-    free(members);
+    sl_big_free(start);
+    sl_big_free(members);
 }

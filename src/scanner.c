@@ -111,21 +111,21 @@ static bool close_wait_set(struct ino_set *set, long tracked_tcp)
     struct sl_cw_entry *list = NULL;
     long n = -ENOBUFS;
     for (int tries = 0; tries < 3 && n == -ENOBUFS; tries++, cap *= 8) {
-        free(list);
-        list = malloc(cap * sizeof(*list));
+        sl_big_free(list);
+        list = sl_big_alloc(cap * sizeof(*list));
         n = list ? sl_probe_close_wait_inodes(list, cap) : -ENOMEM;
     }
     if (n < 0) {
-        free(list);
+        sl_big_free(list);
         return false;
     }
     size_t slots = 16;
     while (slots < (size_t)n * 2)
         slots *= 2;
-    set->v = calloc(slots, sizeof(*set->v));
+    set->v = sl_big_calloc(slots, sizeof(*set->v));
     set->mask = slots - 1;
     if (!set->v) {
-        free(list);
+        sl_big_free(list);
         return false;
     }
     for (long k = 0; k < n; k++) {
@@ -136,7 +136,7 @@ static bool close_wait_set(struct ino_set *set, long tracked_tcp)
             i = (i + 1) & set->mask;
         set->v[i] = list[k];
     }
-    free(list);
+    sl_big_free(list);
     return true;
 }
 
@@ -209,8 +209,8 @@ void sl_scan_once(void)
         if (open)
             sl_metrics_scan_sock(&m, i, state, since, state == TCP_LISTEN ? -1 : idle);
     }
-    free(cw.v);
-    free(snap);
+    sl_big_free(cw.v);
+    sl_big_free(snap);
     sl_metrics_publish(&m, open_fds);
 }
 

@@ -18,8 +18,10 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <elfutils/libdwfl.h>
 #include <link.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,10 +38,41 @@ static struct {
     Dwfl_Module *(*addrmodule)(Dwfl *, Dwarf_Addr);
     Dwfl_Line *(*getsrc)(Dwfl_Module *, Dwarf_Addr);
     const char *(*lineinfo)(Dwfl_Line *, Dwarf_Addr *, int *, int *, Dwarf_Word *, Dwarf_Word *);
+    int (*build_id_find)(Dwfl_Module *, void **, const char *, Dwarf_Addr, const char *, const char *,
+                         GElf_Word, char **);
     Dwfl_Callbacks callbacks;
     char *debuginfo_path;
 } dw;
 static pthread_once_t dw_once = PTHREAD_ONCE_INIT;
+
+/* Where libdw finds a module's separate debug file. Not dwfl_standard_find_debuginfo:
+ * when a module has none on this machine, that one dlopens libdebuginfod, which
+ * brings libcurl, a TLS stack and their constructors into the host (and would ask the
+ * network, were DEBUGINFOD_URLS set). Here: the build-id tree (/usr/lib/debug/.build-id,
+ * where Debian's -dbgsym packages put them), then the file a .gnu_debuglink names,
+ * beside the module, in its .debug directory, or under /usr/lib/debug. */
+static int find_debuginfo(Dwfl_Module *mod, void **user, const char *modname, Dwarf_Addr base, const char *file,
+                          const char *link, GElf_Word crc, char **found)
+{
+    int fd = dw.build_id_find(mod, user, modname, base, file, link, crc, found);
+    if (fd >= 0 || !file || !link || !*link || strchr(link, '/'))
+        return fd;
+    const char *slash = strrchr(file, '/');
+    int dirlen = slash ? (int)(slash - file) : 0;
+    static const char *const fmt[] = { "%.*s/%s", "%.*s/.debug/%s", "/usr/lib/debug%.*s/%s" };
+    for (size_t i = 0; i < SL_ARRAY_LEN(fmt); i++) {
+        char path[4096];
+        int n = snprintf(path, sizeof(path), fmt[i], dirlen, file, link);
+        if (n <= 0 || (size_t)n >= sizeof(path) || (i == 0 && !strcmp(path, file)))
+            continue;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            *found = strdup(path);
+            return fd;
+        }
+    }
+    return -1;
+}
 
 static void load(void)
 {
@@ -55,11 +88,12 @@ static void load(void)
     SYM(getsrc, "dwfl_module_getsrc");
     SYM(lineinfo, "dwfl_lineinfo");
     SYM(callbacks.find_elf, "dwfl_linux_proc_find_elf");
-    SYM(callbacks.find_debuginfo, "dwfl_standard_find_debuginfo");
+    SYM(build_id_find, "dwfl_build_id_find_debuginfo");
 #undef SYM
+    dw.callbacks.find_debuginfo = find_debuginfo;
     dw.callbacks.debuginfo_path = &dw.debuginfo_path; /* NULL: the standard places */
     dw.ok = dw.begin && dw.end && dw.proc_report && dw.report_end && dw.addrmodule && dw.getsrc && dw.lineinfo
-         && dw.callbacks.find_elf && dw.callbacks.find_debuginfo;
+         && dw.callbacks.find_elf && dw.build_id_find;
     if (!dw.ok)
         dlclose(h);
 }
@@ -73,16 +107,14 @@ struct entry {
 };
 static struct entry *cache;
 static size_t cache_cap, cache_n;
-static unsigned long long seen_adds, seen_subs;
+static unsigned long long seen_subs;
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int module_counts(struct dl_phdr_info *info, size_t size, void *arg)
+static int module_subs(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
-    unsigned long long *c = arg;
-    c[0] = info->dlpi_adds;
-    c[1] = info->dlpi_subs;
-    return 1; /* the counters are the same in every entry */
+    *(unsigned long long *)arg = info->dlpi_subs;
+    return 1; /* the counter is the same in every entry */
 }
 
 static void cache_clear(void)
@@ -168,14 +200,16 @@ void sl_srcline_fill(struct sl_frame **frames, const uintptr_t *lookup, size_t n
     if (!dw.ok)
         return;
     pthread_mutex_lock(&cache_lock);
-    unsigned long long c[2] = { 0, 0 };
+    /* A module unloaded may have left its addresses to another: forget them all. One
+     * loaded takes addresses nobody had (libdw itself, and what it loads, among them),
+     * so what the cache knows stays true. */
+    unsigned long long subs = 0;
     sl_dl_lock();
-    dl_iterate_phdr(module_counts, c);
+    dl_iterate_phdr(module_subs, &subs);
     sl_dl_unlock();
-    if (c[0] != seen_adds || c[1] != seen_subs) { /* modules came or went: addresses mean other things */
+    if (subs != seen_subs) {
         cache_clear();
-        seen_adds = c[0];
-        seen_subs = c[1];
+        seen_subs = subs;
     }
     /* the addresses no report asked for yet */
     uintptr_t *want = malloc(n * sizeof(*want));
@@ -202,6 +236,11 @@ void sl_srcline_fill(struct sl_frame **frames, const uintptr_t *lookup, size_t n
     free(want);
     free(b.file);
     free(b.line);
+    /* A libdw session allocates megabytes of line tables from the shared heap and frees
+     * them; malloc would keep that memory for good. Only after a session: the cache
+     * makes them rare (the first report, and those with new call sites). */
+    if (b.n)
+        malloc_trim(0);
     for (size_t i = 0; i < n; i++) {
         struct entry *e = cache_find(lookup[i], false);
         if (e && e->file) {

@@ -6,13 +6,16 @@
  * keeping contents NUL-terminated; sl_buf_json_str escaping (quotes, backslash, the
  * short escapes, other control characters as \u00XX, valid multi-byte UTF-8 kept,
  * invalid, overlong, surrogate and out-of-range sequences replaced by \ufffd, NULL
- * written as null); and sl_buf_duration's formats for people.
+ * written as null); sl_buf_duration's formats for people; and the big-array helpers
+ * (zeroed, contents kept across growth from malloc into a mapping and back down, and
+ * memory given back to the system when a mapped block is freed).
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -328,6 +331,67 @@ static void test_duration_negative_is_zero(void **state)
     assert_duration(-5 * SL_SEC, "0ms");
 }
 
+/* Resident kB of this process. */
+static long rss_kb(void)
+{
+    long size = 0, res = 0;
+    FILE *f = fopen("/proc/self/statm", "re");
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "%ld %ld", &size, &res), 2);
+    fclose(f);
+    return res * 4;
+}
+
+static unsigned char pattern(size_t k)
+{
+    return (unsigned char)(k * 7 + 3);
+}
+
+/* Through malloc-sized blocks, up into a mapping, larger, then back down. */
+static void test_big_zeroed_and_kept_across_growth(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = { 1000, 70 * 1024, 3 * 1024 * 1024, 200 * 1024, 100 };
+    unsigned char *p = sl_big_calloc(4, 4);
+    assert_non_null(p);
+    for (size_t k = 0; k < 16; k++) {
+        assert_int_equal(p[k], 0);
+        p[k] = pattern(k);
+    }
+    size_t have = 16;
+    for (size_t s = 0; s < SL_ARRAY_LEN(sizes); s++) {
+        p = sl_big_realloc(p, sizes[s]);
+        assert_non_null(p);
+        size_t keep = have < sizes[s] ? have : sizes[s];
+        for (size_t k = 0; k < keep; k++)
+            if (p[k] != pattern(k))
+                fail_msg("byte %zu lost growing to %zu", k, sizes[s]);
+        for (size_t k = 0; k < sizes[s]; k++)
+            p[k] = pattern(k);
+        have = sizes[s];
+    }
+    sl_big_free(p);
+    sl_big_free(NULL);
+    unsigned char *q = sl_big_alloc(1 << 20); /* a mapped block comes zeroed too */
+    assert_non_null(q);
+    for (size_t k = 0; k < (1 << 20); k += 4093)
+        assert_int_equal(q[k], 0);
+    sl_big_free(q);
+}
+
+static void test_big_free_gives_memory_back(void **state)
+{
+    (void)state;
+    long before = rss_kb();
+    size_t n = 32 << 20;
+    char *p = sl_big_alloc(n);
+    assert_non_null(p);
+    memset(p, 1, n);
+    assert_true(rss_kb() >= before + 30 * 1024);
+    sl_big_free(p);
+    assert_true(rss_kb() < before + 4 * 1024);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, buf_setup, buf_teardown)
@@ -358,6 +422,8 @@ int main(void)
         T(test_duration_minutes_and_seconds),
         T(test_duration_hours_and_minutes),
         T(test_duration_negative_is_zero),
+        T(test_big_zeroed_and_kept_across_growth),
+        T(test_big_free_gives_memory_back),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -71,7 +71,7 @@ static bool find_rec(int fd, struct sl_rec_info *out)
             *out = v[i];
             found++;
         }
-    free(v);
+    sl_big_free(v);
     assert_true(found <= 1);
     return found == 1;
 }
@@ -131,7 +131,7 @@ static void release_all(void)
     for (long i = 0; i < n; i++)
         sl_fd_release(sl_fd_detach(v[i].fd));
     if (n >= 0)
-        free(v);
+        sl_big_free(v);
 }
 
 static int teardown(void **state)
@@ -435,7 +435,7 @@ static void test_tables_empty_and_refill(void **state)
         assert_int_equal(sl_fd_snapshot(&v), 64);
         for (int k = 0; k < 64; k++)
             assert_true(v[k].fd >= FAKE && v[k].fd < FAKE + 64);
-        free(v);
+        sl_big_free(v);
         /* the widest range there is, as closefrom(0) would ask */
         struct sl_fd_stats a = stats();
         struct sl_rec *list = sl_fd_detach_range(0, ~0U);
@@ -444,7 +444,7 @@ static void test_tables_empty_and_refill(void **state)
         sl_fd_release(list);
         assert_int_equal(stats().live, 0);
         assert_int_equal(sl_fd_snapshot(&v), 0);
-        free(v);
+        sl_big_free(v);
     }
 }
 
@@ -740,7 +740,7 @@ static void test_gens_are_unique(void **state)
     for (long x = 0; x < n; x++)
         for (long y = x + 1; y < n; y++)
             assert_int_not_equal(v[x].gen, v[y].gen);
-    free(v);
+    sl_big_free(v);
 }
 
 /* ---- max_tracked ---- */
@@ -805,7 +805,7 @@ static void test_threads_end_with_exact_live_count(void **state)
     assert_int_equal(b.stale, a.stale);
     struct sl_rec_info *v = NULL;
     assert_int_equal(sl_fd_snapshot(&v), live);
-    free(v);
+    sl_big_free(v);
     for (int fd = THREAD_BASE; fd < THREAD_BASE + NTHREADS * PER_THREAD; fd++)
         if (sl_fd_tracked(fd) != ((fd - THREAD_BASE) % PER_THREAD % 3 != 0))
             fail_msg("fd %d tracked=%d", fd, sl_fd_tracked(fd));

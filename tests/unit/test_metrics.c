@@ -95,7 +95,7 @@ static int teardown(void **state)
     for (long i = 0; i < n; i++)
         sl_fd_release(sl_fd_detach(v[i].fd));
     if (n >= 0)
-        free(v);
+        sl_big_free(v);
     for (int i = 0; i < nreal; i++)
         if (real_fds[i] >= 0)
             close(real_fds[i]);
@@ -341,7 +341,7 @@ static void test_ignore_errors(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(v[0].ignored, 1);
     assert_int_equal(v[0].origin, SL_ORIGIN_UNSEEN);
-    free(v);
+    sl_big_free(v);
 }
 
 /* ---- the file ---- */

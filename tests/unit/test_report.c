@@ -217,7 +217,7 @@ static void release_all(void)
     for (long i = 0; i < n; i++)
         sl_fd_release(sl_fd_detach(v[i].fd));
     if (n >= 0)
-        free(v);
+        sl_big_free(v);
 }
 
 static int teardown(void **state)
@@ -311,7 +311,7 @@ static void hand_report(struct sl_report *r, const struct spec *s, size_t n)
     r->wall.tv_nsec = 123000000;
     r->uptime_ns = 65 * SL_SEC;
     sl_buf_init(&r->strings);
-    r->socks = calloc(n, sizeof(*r->socks));
+    r->socks = sl_big_calloc(n, sizeof(*r->socks));
     assert_non_null(r->socks);
     for (size_t k = 0; k < n; k++) {
         struct sl_rsock *x = &r->socks[k];

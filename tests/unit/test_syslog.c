@@ -57,7 +57,7 @@ static void model(struct sl_report *r, int n, int leaked, int reason)
     sl_buf_init(&r->strings);
     uintptr_t ip[2] = { (uintptr_t)leaky_site + 1, 0x9000 };
     uint32_t stack = sl_stack_intern(ip, 2);
-    r->socks = calloc((size_t)n, sizeof(*r->socks));
+    r->socks = sl_big_calloc((size_t)n, sizeof(*r->socks));
     assert_non_null(r->socks);
     for (int k = 0; k < n; k++) {
         struct sl_rsock *s = &r->socks[k];
