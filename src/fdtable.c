@@ -33,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -135,33 +134,35 @@ struct sl_rec {
 #define LINK(r) (*(struct sl_rec **)&(r)->hh.next)
 
 /* ---- stripe locks ----
- * A three-state futex lock (0 free, 1 held, 2 held with waiters): one atomic exchange
- * each way when uncontended, about a quarter of pthread_mutex's instructions, which
- * count on a path that runs twice per socket. Held only for table operations, never
- * across a system call; a contended locker spins briefly, then sleeps. */
+ * Held for a table operation of a few dozen nanoseconds, never across a system call or
+ * malloc, so a test-and-set lock serves: one compare-and-swap to take it, a plain store
+ * to give it back (pthread_mutex costs four times the instructions, and an atomic
+ * exchange to unlock, on a path that runs twice per socket). A contended locker spins
+ * briefly, then yields its CPU, then sleeps in short naps, so a holder that was
+ * preempted runs again even when the waiter has a real-time priority. */
 
 struct sl_lock {
     _Atomic int v;
 };
 
-static void futex(_Atomic int *w, int op, int val)
-{
-    int e = errno; /* the host's errno survives a wait that returns EAGAIN or EINTR */
-    syscall(SYS_futex, w, op, val, NULL, NULL, 0);
-    errno = e;
-}
-
 static __attribute__((noinline)) void lock_slow(struct sl_lock *l)
 {
-    for (int i = 0; i < 100; i++) {
+    for (unsigned i = 0;; i++) {
         int c = 0;
         if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0
             && atomic_compare_exchange_weak_explicit(&l->v, &c, 1, memory_order_acquire, memory_order_relaxed))
             return;
-        __builtin_ia32_pause();
+        if (i < 128) {
+            __builtin_ia32_pause();
+        } else if (i < 160) {
+            syscall(SYS_sched_yield); /* cannot fail: errno untouched */
+        } else {
+            struct timespec nap = { 0, 50 * 1000 };
+            int e = errno;
+            syscall(SYS_nanosleep, &nap, NULL);
+            errno = e;
+        }
     }
-    while (atomic_exchange_explicit(&l->v, 2, memory_order_acquire) != 0)
-        futex(&l->v, FUTEX_WAIT_PRIVATE, 2);
 }
 
 static inline void lock(struct sl_lock *l)
@@ -173,8 +174,7 @@ static inline void lock(struct sl_lock *l)
 
 static inline void unlock(struct sl_lock *l)
 {
-    if (SL_UNLIKELY(atomic_exchange_explicit(&l->v, 0, memory_order_release) == 2))
-        futex(&l->v, FUTEX_WAKE_PRIVATE, 1);
+    atomic_store_explicit(&l->v, 0, memory_order_release);
 }
 
 /* ---- stripes ---- */
@@ -274,6 +274,13 @@ bool sl_fd_busy(int fd)
     if (!fdmap || (unsigned)fd >= nwatch)
         return true;
     return st_get(fd) & (ST_WATCH | ST_CLOSING);
+}
+
+/* Under fd's stripe lock: could the table hold a record for fd? Records and WATCH bits
+ * change together under that lock, so a clear bit is a sure no. */
+static inline bool may_hold_record(int fd)
+{
+    return !fdmap || fd < 0 || (unsigned)fd >= nwatch || (st_get(fd) & ST_WATCH);
 }
 
 static bool closed_test(int fd)
@@ -456,19 +463,25 @@ static void retire_locked(struct stripe *s, struct sl_rec *r)
     rec_free(s, r);
 }
 
-/* No lock: r's fd was closed by a close we saw (its stripe counted it at detach). */
-static void retire_closed(struct sl_rec *r)
+/* No lock: the socket of record i is closed by a close we saw (its stripe counted it). */
+static void note_closed(const struct sl_rec_info *i)
 {
-    sl_stack_note(r->info.stack, false);
-    if (r->info.origin == SL_ORIGIN_UNSEEN)
+    sl_stack_note(i->stack, false);
+    if (SL_UNLIKELY(i->origin == SL_ORIGIN_UNSEEN))
         atomic_fetch_add_explicit(&sl_count.unseen_closed, 1, memory_order_relaxed);
-    if (r->info.reported_leak) {
+    if (SL_UNLIKELY(i->reported_leak)) {
         int64_t now = sl_now_ns();
-        struct sl_late ev = { .fd = r->info.fd, .stack = r->info.stack, .leak = r->info.reported_leak,
-                              .lifetime_ns = now - r->info.created_ns, .after_report_ns = now - r->info.reported_ns };
+        struct sl_late ev = { .fd = i->fd, .stack = i->stack, .leak = i->reported_leak,
+                              .lifetime_ns = now - i->created_ns, .after_report_ns = now - i->reported_ns };
         RING_PUSH(late_ring, late_head, ev);
         atomic_fetch_add_explicit(&sl_count.closed_late, 1, memory_order_relaxed);
     }
+}
+
+/* No lock: r left the table for a close we saw; account for it and free it. */
+static void retire_closed(struct sl_rec *r)
+{
+    note_closed(&r->info);
     rec_return(stripe_of(r->info.fd), r);
 }
 
@@ -501,7 +514,8 @@ static void insert(const struct sl_rec_info *info)
     }
     lock(&s->lock);
     struct sl_rec *old = NULL;
-    HASH_FIND(hh, s->head, &fd, sizeof(int), old);
+    if (may_hold_record(fd)) /* the common case, a number nobody tracks, skips the lookup */
+        HASH_FIND(hh, s->head, &fd, sizeof(int), old);
     if (old) {
         HASH_DEL(s->head, old);
         if (old->info.origin == SL_ORIGIN_UNSEEN && info->origin != SL_ORIGIN_UNSEEN
@@ -772,6 +786,70 @@ struct sl_rec *sl_fd_detach(int fd)
     unlock(&s->lock);
     sl_guard_leave();
     return r;
+}
+
+/* The one-fd protocol of close() and dup2(): the record is freed at once, under the
+ * lock, and the close accounted for before the real call; release only ends the
+ * CLOSING window. No record travels, so no lock-free list is touched. */
+bool sl_fd_detach_one(int fd, struct sl_rec_info *out)
+{
+    if (fd < 0)
+        return false;
+    struct stripe *s = stripe_of(fd);
+    sl_guard_enter();
+    lock(&s->lock);
+    struct sl_rec *r = detach_locked(s, fd);
+    if (r) {
+        note_closed(&r->info); /* atomics and a ring slot: fine under the lock */
+        if (out)
+            *out = r->info;
+        rec_free(s, r);
+    }
+    unlock(&s->lock);
+    sl_guard_leave();
+    return r != NULL;
+}
+
+void sl_fd_release_one(int fd)
+{
+    st_update(fd, ST_CLOSING, 0);
+}
+
+void sl_fd_reattach_one(const struct sl_rec_info *info)
+{
+    int fd = info->fd;
+    struct stripe *s = stripe_of(fd);
+    sl_guard_enter();
+    lock(&s->lock);
+    s->closed--; /* detach counted a close that did not happen */
+    struct sl_rec *cur = NULL;
+    HASH_FIND(hh, s->head, &fd, sizeof(int), cur);
+    struct sl_rec *r = NULL;
+    if (cur) {
+        s->stale++; /* the number was taken over meanwhile: the newer record wins */
+        st_update(fd, ST_CLOSING, 0);
+    } else if ((r = table_ready(s) ? rec_alloc(s) : NULL) != NULL) {
+        r->info = *info;
+        hash_oom = 0;
+        HASH_ADD(hh, s->head, info.fd, sizeof(int), r);
+        if (hash_oom) {
+            rec_free(s, r);
+            r = NULL;
+        }
+    }
+    if (r) {
+        note_count(s);
+        st_update(fd, ST_CLOSING | ST_CLOSED, ST_WATCH);
+    } else if (!cur) {
+        s->stale++;
+        st_update(fd, ST_CLOSING | ST_CLOSED, 0);
+    }
+    unlock(&s->lock);
+    if (r)
+        sl_stack_note(info->stack, true); /* detach noted it closed */
+    else if (!cur)
+        note_untracked(true);
+    sl_guard_leave();
 }
 
 struct sl_rec *sl_fd_detach_range(unsigned lo, unsigned hi)

@@ -284,6 +284,12 @@ struct sl_rec *sl_fd_detach(int fd);
 struct sl_rec *sl_fd_detach_range(unsigned lo, unsigned hi);
 void sl_fd_release(struct sl_rec *list);   /* the fds are closed: free the records */
 void sl_fd_reattach(struct sl_rec *list);  /* the real call failed: put them back */
+/* The same for one fd, as close() and dup2() need it: detach frees the record at once
+ * and accounts for the close (false: fd was not tracked); *out (may be NULL) gets a copy
+ * for reattach. Release after the real call; reattach (with that copy) if it failed. */
+bool sl_fd_detach_one(int fd, struct sl_rec_info *out);
+void sl_fd_release_one(int fd);
+void sl_fd_reattach_one(const struct sl_rec_info *info);
 
 /* Snapshot: a copy of every record (reporter/scanner threads only).
  * Returns the count or -ENOMEM; *out must be freed with sl_big_free(). */

@@ -168,14 +168,17 @@ static int dup_onto(int oldfd, int newfd, int flags, bool three)
         return -1;
     }
     bool rec = sl_recording() && oldfd != newfd;
-    struct sl_rec *old = rec ? sl_fd_detach(newfd) : NULL;
+    struct sl_rec_info old;
+    bool had = rec && sl_fd_detach_one(newfd, &old);
     int r = three ? real_dup3(oldfd, newfd, flags) : real_dup2(oldfd, newfd);
     int e = errno;
     if (rec) {
         if (r < 0) {
-            sl_fd_reattach(old);
+            if (had)
+                sl_fd_reattach_one(&old);
         } else {
-            sl_fd_release(old);
+            if (had)
+                sl_fd_release_one(newfd);
             sl_fd_dup(oldfd, newfd);
         }
     }
@@ -244,11 +247,10 @@ static int close_slow(int fd)
     }
     if (!sl_recording()) /* vfork child, or re-entered from inside the shim */
         return real_close(fd);
-    struct sl_rec *rec = sl_fd_detach(fd);
+    bool had = sl_fd_detach_one(fd, NULL);
     int r = real_close(fd);
-    int e = errno;
-    sl_fd_release(rec); /* Linux frees the number even when close reports an error */
-    errno = e;
+    if (had)
+        sl_fd_release_one(fd); /* Linux frees the number even when close reports an error */
     return r;
 }
 

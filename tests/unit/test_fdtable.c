@@ -495,6 +495,54 @@ static void test_bad_close_after_release_is_a_double_close(void **state)
     assert_int_equal(ev[0].fd, FAKE + 1007);
 }
 
+/* The one-fd protocol of close() and dup2(). */
+static void test_detach_one_release_one(void **state)
+{
+    (void)state;
+    int fd = open_socket(AF_INET, SOCK_STREAM, 0);
+    sl_fd_created(fd, SL_ORIGIN_SOCKET, AF_INET, SOCK_STREAM, 0, NULL, 0);
+    struct sl_rec_info before = must_find(fd);
+    struct sl_fd_stats a = stats();
+    struct sl_rec_info copy;
+    assert_true(sl_fd_detach_one(fd, &copy));
+    assert_int_equal(copy.gen, before.gen);
+    assert_int_equal(copy.stack, before.stack);
+    assert_false(sl_fd_tracked(fd));
+    assert_false(sl_fd_watched(fd));
+    assert_true(sl_fd_busy(fd)); /* open until the real close: no scan adopts it */
+    assert_int_equal(stats().closed - a.closed, 1);
+    assert_int_equal(stats().live, a.live - 1);
+    sl_fd_release_one(fd);
+    assert_false(sl_fd_busy(fd));
+    assert_false(sl_fd_detach_one(fd, NULL)); /* not tracked any more */
+    assert_false(sl_fd_detach_one(-1, NULL));
+}
+
+static void test_detach_one_reattach_one(void **state)
+{
+    (void)state;
+    create_fake(FAKE + 20, AF_INET, SOCK_STREAM, 0);
+    struct sl_rec_info before = must_find(FAKE + 20);
+    struct sl_fd_stats a = stats();
+    struct sl_rec_info copy;
+    assert_true(sl_fd_detach_one(FAKE + 20, &copy));
+    sl_fd_reattach_one(&copy); /* the real call failed */
+    struct sl_rec_info after = must_find(FAKE + 20);
+    assert_int_equal(after.gen, before.gen);
+    assert_true(sl_fd_watched(FAKE + 20));
+    struct sl_fd_stats b = stats();
+    assert_int_equal(b.closed, a.closed);
+    assert_int_equal(b.live, a.live);
+    /* and when a new socket took the number meanwhile, the new record stays */
+    assert_true(sl_fd_detach_one(FAKE + 20, &copy));
+    create_fake(FAKE + 20, AF_UNIX, SOCK_DGRAM, 0);
+    uint64_t newer = must_find(FAKE + 20).gen;
+    sl_fd_reattach_one(&copy);
+    assert_int_equal(must_find(FAKE + 20).gen, newer);
+    assert_int_equal(stats().live, 1);
+    assert_true(sl_fd_watched(FAKE + 20));
+}
+
 static void test_detach_untracked_returns_null(void **state)
 {
     (void)state;
@@ -834,6 +882,8 @@ int main(void)
         T(test_connect_ignores_non_inet_and_untracked),
         T(test_detach_release_removes_and_counts_closed),
         T(test_detach_untracked_returns_null),
+        T(test_detach_one_release_one),
+        T(test_detach_one_reattach_one),
         T(test_tables_empty_and_refill),
         T(test_state_of_neighbours_is_their_own),
         T(test_bad_close_after_release_is_a_double_close),
