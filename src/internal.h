@@ -96,6 +96,7 @@ struct sl_options {
     char metrics_path[1024];   /* Prometheus textfile written every scan and report; "" = off; %p = pid */
     char syslog_path[108];     /* datagram socket for one line per report ("/dev/log"); "" = off */
     int source_lines;          /* bool: file:line in frames, through libdw when present */
+    int own_fd_table;          /* bool: the shim's thread unshares the fd table (hostfd.c) */
     char suppressions[1024];   /* suppression file; "" = none */
 };
 enum sl_scan_method { SL_SCAN_AUTO = 0, SL_SCAN_TCP_INFO, SL_SCAN_SOCK_DIAG };
@@ -124,6 +125,16 @@ void sl_warn_line(const char *msg); /* "sockleak: <msg>\n" */
 /* Is fd a safe place for text meant for a person? False for inet sockets, so the
  * shim never writes into a host's TCP connection (inetd-style stdio). */
 bool sl_fd_safe_for_text(int fd);
+
+/* ---- hostfd.c: the host's fds from the shim's thread, which has a table of its own ----
+ * sl_hostfd_get(fd) returns a number this thread can use for the host's fd (fd itself,
+ * except in the shim's thread: a copy), or -errno; sl_hostfd_put releases it. Every
+ * probe of a host fd by number goes through them. */
+int sl_hostfd_leave_table(void);  /* the shim's thread, at start: 0 if it has its own now */
+bool sl_hostfd_own_table(void);   /* this thread has a table of its own */
+bool sl_hostfd_lost(void);        /* own table, and the host's is out of reach (main thread gone) */
+int sl_hostfd_get(int fd);
+void sl_hostfd_put(int local);
 
 /* ---- buf.c: growable byte buffer (malloc; never used in a wrapper) ---- */
 struct sl_buf {
@@ -442,6 +453,7 @@ int sl_probe_tcp(int fd, struct sl_tcp *out);
 /* Has the peer of this (unix stream/seqpacket) socket closed? poll(POLLRDHUP), which
  * reads nothing. */
 bool sl_probe_peer_closed(int fd);
+bool sl_probe_listening(int fd); /* SO_ACCEPTCONN */
 void sl_probe_after_fork_child(void);
 struct sl_cw_entry {
     uint64_t ino;

@@ -17,26 +17,39 @@
 
 #include "internal.h"
 
-bool sl_fd_safe_for_text(int fd)
+/* fd is the host's number; l the one this thread reaches it by (sl_hostfd_get). */
+static bool safe_for_text(int fd, int l)
 {
+    (void)fd;
     struct stat st;
-    if (fstat(fd, &st) != 0)
+    if (fstat(l, &st) != 0)
         return false;
     if (!S_ISSOCK(st.st_mode))
         return true;
     int family = 0;
     socklen_t len = sizeof(family);
-    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &len) != 0)
+    if (getsockopt(l, SOL_SOCKET, SO_DOMAIN, &family, &len) != 0)
         return false;
     return family != AF_INET && family != AF_INET6;
+}
+
+bool sl_fd_safe_for_text(int fd)
+{
+    int saved = errno;
+    int l = sl_hostfd_get(fd);
+    bool r = l >= 0 && safe_for_text(fd, l);
+    sl_hostfd_put(l);
+    errno = saved;
+    return r;
 }
 
 static void write_line(const char *msg, size_t len)
 {
     int saved = errno;
-    if (sl_fd_safe_for_text(2)) {
+    int l = sl_hostfd_get(2);
+    if (l >= 0 && safe_for_text(2, l)) {
         while (len > 0) {
-            ssize_t n = (ssize_t)syscall(SYS_write, 2, msg, len);
+            ssize_t n = (ssize_t)syscall(SYS_write, l, msg, len);
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0)
@@ -45,6 +58,7 @@ static void write_line(const char *msg, size_t len)
             len -= (size_t)n;
         }
     }
+    sl_hostfd_put(l);
     errno = saved;
 }
 

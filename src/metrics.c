@@ -154,9 +154,7 @@ void sl_metrics_scan_sock(struct sl_metrics *m, const struct sl_rec_info *i, int
      * TCP sockets they probed one by one, so ask the kernel for the few candidates */
     if (!s.listening && s.state != TCP_LISTEN && !s.rec.ignored
         && ((sl_opt.max_age > 0 && s.age_ns >= sl_opt.max_age) || (sl_opt.idle_after > 0 && idle_ns >= sl_opt.idle_after))) {
-        int acc = 0;
-        socklen_t alen = sizeof(acc);
-        s.listening = getsockopt(i->fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) == 0 && acc;
+        s.listening = sl_probe_listening(i->fd);
     }
     s.leak = sl_report_classify(&s);
     sl_metrics_add(m, &s);

@@ -67,6 +67,8 @@ static const struct opt_def table[] = {
     { "idle_after", K_DURATION, OFF(idle_after), "0", 0, 0 },
     /* how scans read TCP states: auto (sock_diag from 1000 TCP sockets), tcp_info, sock_diag */
     { "scan_method", K_SCAN, OFF(scan_method), "auto", 0, 0 },
+    /* the shim's thread keeps an fd table of its own, so a single-threaded host's keeps one user */
+    { "own_fd_table", K_BOOL, OFF(own_fd_table), "1", 0, 1 },
     /* file:line in report frames, read in-process with elfutils' libdw when installed */
     { "source_lines", K_BOOL, OFF(source_lines), "1", 0, 1 },
     /* a file of suppressions (kind:pattern per line): sockets left out of reports */

@@ -57,6 +57,8 @@ static int high_base(void)
 
 int sl_privfd_adopt(int fd)
 {
+    if (sl_hostfd_own_table())
+        return fd; /* the shim's thread, in a table of its own: the host cannot reach it */
     int saved = errno;
     int base = high_base();
     if (fd < base) {
@@ -100,7 +102,8 @@ void sl_privfd_forget(int fd)
 int sl_privfd_close(int fd)
 {
     int saved = errno;
-    sl_privfd_forget(fd);
+    if (!sl_hostfd_own_table())
+        sl_privfd_forget(fd);
     int r = (int)syscall(SYS_close, fd);
     int e = errno;
     errno = saved;

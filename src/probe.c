@@ -5,7 +5,8 @@
  * functions, so it can be tested against real sockets without the preload, and the
  * probing strategy (TCP_INFO per socket today, sock_diag for large tables) can change
  * in one place. All probes are read-only: none reads or writes a byte of socket data.
- * Each returns 0 or -errno and preserves errno.
+ * Each returns 0 or -errno and preserves errno. Each takes the host's fd number and
+ * reaches it through sl_hostfd_get (a copy, in the shim's own thread).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -32,11 +33,15 @@
 
 int sl_probe_inode(int fd, uint64_t *dev, uint64_t *ino)
 {
+    int l = sl_hostfd_get(fd);
+    if (l < 0)
+        return l;
     int saved = errno;
     struct stat st;
-    int r = fstat(fd, &st);
+    int r = fstat(l, &st);
     int e = errno;
     errno = saved;
+    sl_hostfd_put(l);
     if (r != 0)
         return -e;
     if (!S_ISSOCK(st.st_mode))
@@ -48,29 +53,37 @@ int sl_probe_inode(int fd, uint64_t *dev, uint64_t *ino)
 
 int sl_probe_meta(int fd, int *family, int *type, int *proto)
 {
+    int l = sl_hostfd_get(fd);
+    if (l < 0)
+        return l;
     int saved = errno, r = 0;
     socklen_t len = sizeof(int);
-    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, family, &len) != 0)
+    if (getsockopt(l, SOL_SOCKET, SO_DOMAIN, family, &len) != 0)
         r = -errno;
     len = sizeof(int);
-    if (!r && getsockopt(fd, SOL_SOCKET, SO_TYPE, type, &len) != 0)
+    if (!r && getsockopt(l, SOL_SOCKET, SO_TYPE, type, &len) != 0)
         r = -errno;
     len = sizeof(int);
-    if (!r && getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, proto, &len) != 0)
+    if (!r && getsockopt(l, SOL_SOCKET, SO_PROTOCOL, proto, &len) != 0)
         *proto = 0; /* very old kernels: not fatal */
     errno = saved;
+    sl_hostfd_put(l);
     return r;
 }
 
 int sl_probe_tcp(int fd, struct sl_tcp *out)
 {
+    int l = sl_hostfd_get(fd);
+    if (l < 0)
+        return l;
     int saved = errno;
     struct tcp_info ti;
     socklen_t len = sizeof(ti);
     memset(&ti, 0, sizeof(ti));
-    int r = getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len);
+    int r = getsockopt(l, IPPROTO_TCP, TCP_INFO, &ti, &len);
     int e = errno;
     errno = saved;
+    sl_hostfd_put(l);
     if (r != 0)
         return -e;
     out->state = ti.tcpi_state;
@@ -91,12 +104,16 @@ int sl_probe_tcp_state(int fd, int *state)
 
 int sl_probe_addr(int fd, bool peer, struct sockaddr_storage *ss, socklen_t *len)
 {
-    int saved = errno;
     *len = sizeof(*ss);
     memset(ss, 0, sizeof(*ss));
-    int r = peer ? getpeername(fd, (struct sockaddr *)ss, len) : getsockname(fd, (struct sockaddr *)ss, len);
+    int l = sl_hostfd_get(fd);
+    if (l < 0)
+        return l;
+    int saved = errno;
+    int r = peer ? getpeername(l, (struct sockaddr *)ss, len) : getsockname(l, (struct sockaddr *)ss, len);
     int e = errno;
     errno = saved;
+    sl_hostfd_put(l);
     return r == 0 ? 0 : -e;
 }
 
@@ -114,6 +131,9 @@ struct linux_dirent64 {
 static pthread_mutex_t fd_dir_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP; /* fn may open it again */
 static int fd_dir = -1;
 static pid_t fd_dir_pid;
+/* The shim's thread, with a table of its own, keeps its own: the host never sees it. */
+static int own_fd_dir = -1;
+static pid_t own_fd_dir_pid;
 
 void sl_probe_after_fork_child(void)
 {
@@ -125,6 +145,14 @@ void sl_probe_after_fork_child(void)
 static int fd_dir_get(void)
 {
     pid_t me = getpid();
+    if (sl_hostfd_own_table()) {
+        if (own_fd_dir < 0 || own_fd_dir_pid != me) {
+            /* /proc/self is the process: its fd directory lists the host's table */
+            own_fd_dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            own_fd_dir_pid = me;
+        }
+        return own_fd_dir;
+    }
     if (fd_dir >= 0 && fd_dir_pid != me) { /* a fork: that one lists the parent's fds */
         sl_privfd_close(fd_dir);
         fd_dir = -1;
@@ -153,9 +181,13 @@ int sl_probe_each_fd(int (*fn)(int fd, void *arg), void *arg)
         long max = 1024;
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
             max = rl.rlim_cur < 65536 ? (long)rl.rlim_cur : 65536;
-        for (int fd = 0; fd < max; fd++)
-            if (syscall(SYS_fcntl, fd, F_GETFD) >= 0 && !sl_privfd_is(fd) && fn(fd, arg))
+        for (int fd = 0; fd < max; fd++) {
+            int l = sl_hostfd_get(fd);
+            bool open = l >= 0 && syscall(SYS_fcntl, l, F_GETFD) >= 0;
+            sl_hostfd_put(l);
+            if (open && !sl_privfd_is(fd) && fn(fd, arg))
                 break;
+        }
         errno = saved;
         return 0;
     }
@@ -336,12 +368,29 @@ const char *sl_proto_name(int family, int type, int proto)
 
 bool sl_probe_peer_closed(int fd)
 {
+    int l = sl_hostfd_get(fd);
+    if (l < 0)
+        return false;
     int saved = errno;
-    struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+    struct pollfd p = { .fd = l, .events = POLLRDHUP };
     /* RDHUP only: an unconnected stream socket reports POLLHUP, not RDHUP */
     bool closed = poll(&p, 1, 0) == 1 && (p.revents & POLLRDHUP) && !(p.revents & POLLNVAL);
     errno = saved;
+    sl_hostfd_put(l);
     return closed;
+}
+
+bool sl_probe_listening(int fd)
+{
+    int l = sl_hostfd_get(fd);
+    if (l < 0)
+        return false;
+    int saved = errno, acc = 0;
+    socklen_t alen = sizeof(acc);
+    bool r = getsockopt(l, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) == 0 && acc;
+    errno = saved;
+    sl_hostfd_put(l);
+    return r;
 }
 
 /* One SOCK_DIAG_BY_FAMILY dump of family's TCP sockets in CLOSE_WAIT, appended to v

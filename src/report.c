@@ -248,13 +248,16 @@ int sl_report_collect(struct sl_report *r, int reason)
 
     for (long k = 0; k < n; k++) {
         struct sl_rec_info *i = &snap[k];
-        uint64_t dev, ino;
-        if (sl_probe_inode(i->fd, &dev, &ino) != 0 || (i->ino && (i->ino != ino || i->dev != dev))) {
+        uint64_t dev = 0, ino = 0;
+        int pr = sl_probe_inode(i->fd, &dev, &ino);
+        if (pr == -EBADF || pr == -ENOTSOCK || (pr == 0 && i->ino && (i->ino != ino || i->dev != dev))) {
             sl_fd_drop_stale(i->fd, i->gen); /* closed (and maybe reused) behind our back */
             r->dropped_now++;
             continue;
         }
-        if (!i->ino) {
+        /* any other failure (the shim's thread out of fds, say) proves nothing: the
+         * socket is reported as the registry knows it */
+        if (pr == 0 && !i->ino) {
             i->dev = dev, i->ino = ino;
             sl_fd_set_inode(i->fd, i->gen, dev, ino);
         }
@@ -288,9 +291,7 @@ int sl_report_collect(struct sl_report *r, int reason)
                                * SL_MS;
             }
         } else {
-            int acc = 0;
-            socklen_t alen = sizeof(acc);
-            s->listening = getsockopt(i->fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) == 0 && acc;
+            s->listening = sl_probe_listening(i->fd);
             if (is_unix_stream(i) && !s->listening) {
                 bool closed = sl_probe_peer_closed(i->fd);
                 if (!sl_fd_observe(i->fd, i->gen, closed ? SL_STATE_PEER_CLOSED : SL_STATE_OPEN, r->mono_ns,
@@ -716,16 +717,23 @@ void sl_format_rfc3339(const struct timespec *ts, char *out, size_t len)
 
 static int write_all(int fd, const char *p, size_t n)
 {
+    int l = sl_hostfd_get(fd); /* the host's stderr or stdout */
+    if (l < 0)
+        return l;
+    int r = 0;
     while (n > 0) {
-        ssize_t w = (ssize_t)syscall(SYS_write, fd, p, n);
+        ssize_t w = (ssize_t)syscall(SYS_write, l, p, n);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
-            return w < 0 ? -errno : -EIO;
+        if (w <= 0) {
+            r = w < 0 ? -errno : -EIO;
+            break;
+        }
         p += w;
         n -= (size_t)w;
     }
-    return 0;
+    sl_hostfd_put(l);
+    return r;
 }
 
 void sl_expand_path(const char *tmpl, char *out, size_t len)

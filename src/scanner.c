@@ -41,6 +41,7 @@
 static _Atomic uint32_t wake_word;
 static _Atomic unsigned pending; /* bit per enum sl_reason */
 static _Atomic int started;
+static _Atomic int shared_only; /* the process's main thread exited: no table of our own */
 
 #define SOCK_DIAG_FROM 1000 /* TCP sockets from which auto scans use sock_diag */
 
@@ -165,8 +166,10 @@ void sl_scan_once(void)
         struct sl_rec_info *i = &snap[k];
         if (!i->ino) {
             uint64_t dev, ino;
-            if (sl_probe_inode(i->fd, &dev, &ino) != 0) {
-                sl_fd_drop_stale(i->fd, i->gen);
+            int pr = sl_probe_inode(i->fd, &dev, &ino);
+            if (pr != 0) {
+                if (pr == -EBADF || pr == -ENOTSOCK) /* closed behind our back */
+                    sl_fd_drop_stale(i->fd, i->gen);
                 continue;
             }
             sl_fd_set_inode(i->fd, i->gen, dev, ino);
@@ -223,10 +226,24 @@ static int64_t next_after(int64_t from, int64_t every)
 
 static _Atomic uint32_t running; /* the thread has started: sl_scanner_start waits for it */
 
+/* The thread cannot reach the host's fds from its own table any more (the process's
+ * main thread exited): end it, and let the next socket start one that shares the
+ * table. Requests pending stay pending for it. */
+static void hand_over(void)
+{
+    atomic_store(&shared_only, 1); /* the next thread says so: this one cannot reach stderr */
+    atomic_store(&started, 0);
+}
+
 static void *loop(void *arg)
 {
     (void)arg;
     sl_tls_guard = 1; /* this thread is the shim: never record what it does */
+    /* a table of its own (hostfd.c), before anything it opens lands in the host's */
+    if (sl_opt.own_fd_table && !atomic_load(&shared_only) && sl_hostfd_leave_table() == 0)
+        sl_syslog_open(); /* its own socket, in its own table */
+    if (atomic_load(&shared_only) == 1 && atomic_exchange(&shared_only, 2) == 1)
+        sl_log("the program's main thread has exited: the background thread now shares the fd table");
     atomic_store(&running, 1);
     syscall(SYS_futex, &running, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
     sl_work_lock();
@@ -237,6 +254,10 @@ static void *loop(void *arg)
     int64_t next_report = next_after(now, sl_opt.report_interval);
     for (;;) {
         uint32_t w = atomic_load(&wake_word);
+        if (SL_UNLIKELY(sl_hostfd_lost())) {
+            hand_over();
+            return NULL;
+        }
         if (atomic_load(&pending)) {
             sl_scanner_flush(); /* trouble first: its report should show the moment */
             continue;
@@ -321,4 +342,5 @@ void sl_scanner_after_fork_child(void)
     /* the thread did not survive the fork; requests made in the parent are the parent's */
     atomic_store(&started, 0);
     atomic_store(&pending, 0);
+    atomic_store(&shared_only, 0); /* the forking thread is this process's main thread */
 }

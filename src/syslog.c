@@ -30,19 +30,28 @@
 
 #include "report.h"
 
-static _Atomic int sock = -1;
+static _Atomic int sock = -1; /* in the host's table, for reports written by host threads */
+static int own_sock = -1;      /* in the shim's thread's own table (hostfd.c) */
+static pid_t own_sock_pid;
 
 void sl_syslog_open(void)
 {
-    if (!sl_opt.syslog_path[0] || atomic_load(&sock) >= 0)
+    if (!sl_opt.syslog_path[0])
         return;
     int saved = errno;
-    int fd = real_socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0) {
-        fd = sl_privfd_adopt(fd);
-        int none = -1;
-        if (!atomic_compare_exchange_strong(&sock, &none, fd))
-            sl_privfd_close(fd);
+    if (sl_hostfd_own_table()) {
+        if (own_sock < 0 || own_sock_pid != getpid()) {
+            own_sock = real_socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            own_sock_pid = getpid();
+        }
+    } else if (atomic_load(&sock) < 0) {
+        int fd = real_socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0) {
+            fd = sl_privfd_adopt(fd);
+            int none = -1;
+            if (!atomic_compare_exchange_strong(&sock, &none, fd))
+                sl_privfd_close(fd);
+        }
     }
     errno = saved;
 }
@@ -110,7 +119,7 @@ void sl_syslog_report(const struct sl_report *r)
     if (!sl_opt.syslog_path[0])
         return;
     sl_syslog_open(); /* the background thread never started (no socket yet) */
-    int fd = atomic_load(&sock);
+    int fd = sl_hostfd_own_table() ? own_sock : atomic_load(&sock);
     if (fd < 0)
         return;
     char where[sizeof(sl_opt.log_path) + 32];

@@ -98,6 +98,7 @@ static void assert_defaults(const struct sl_options *o)
     assert_int_equal(o->idle_after, 0);
     assert_int_equal(o->scan_method, SL_SCAN_AUTO);
     assert_int_equal(o->source_lines, 1);
+    assert_int_equal(o->own_fd_table, 1);
     assert_string_equal(o->metrics_path, "");
     assert_string_equal(o->syslog_path, "");
 }
@@ -179,7 +180,7 @@ static void test_option_names_list_every_key(void **state)
     static const char *want[] = { "log_path", "format", "report_at_exit", "dump_signal", "close_wait_after",
                                   "scan_interval", "stack_depth", "verbose", "max_tracked", "fd_threshold",
                                   "max_sockets", "report_interval", "max_age", "idle_after", "scan_method",
-                                  "source_lines", "suppressions", "metrics_path", "syslog" };
+                                  "own_fd_table", "source_lines", "suppressions", "metrics_path", "syslog" };
     for (size_t i = 0; i < SL_ARRAY_LEN(want); i++) {
         assert_non_null(sl_option_name(i));
         assert_string_equal(sl_option_name(i), want[i]);
