@@ -99,22 +99,28 @@ bool sl_hostfd_lost(void)
         return true;
     if (tls_pidfd < 0)
         return false;
-    /* the shim's own fds in the host's table are never closed under it (privfd.c):
-     * if one of them cannot be copied, the table is gone, not the fd */
-    int ours[16];
-    int n = sl_privfd_list(ours, 16);
-    if (n == 0)
-        return false;
-    int c = sl_hostfd_get(ours[0]);
+    /* With the main thread gone, pidfd_getfd fails with ESRCH whatever the number. Older
+     * kernels say EBADF: then one of the shim's own fds in the host's table, which the
+     * host cannot close (privfd.c), tells a gone table from a closed number. */
+    int c = sl_hostfd_get(2);
     if (c >= 0) {
         sl_hostfd_put(c);
         return false;
     }
-    if (c != -ESRCH && c != -EBADF) /* ESRCH: the main thread is gone (EBADF, older kernels) */
-        return false;
-    syscall(SYS_close, tls_pidfd);
-    tls_pidfd = -2;
-    return true;
+    bool lost = c == -ESRCH;
+    if (c == -EBADF) {
+        int ours[16];
+        if (sl_privfd_list(ours, 16) > 0) {
+            c = sl_hostfd_get(ours[0]);
+            sl_hostfd_put(c);
+            lost = c == -EBADF || c == -ESRCH;
+        }
+    }
+    if (lost) {
+        syscall(SYS_close, tls_pidfd);
+        tls_pidfd = -2;
+    }
+    return lost;
 }
 
 int sl_hostfd_get(int fd)

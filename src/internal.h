@@ -454,7 +454,6 @@ int sl_probe_tcp(int fd, struct sl_tcp *out);
  * reads nothing. */
 bool sl_probe_peer_closed(int fd);
 bool sl_probe_listening(int fd); /* SO_ACCEPTCONN */
-void sl_probe_after_fork_child(void);
 struct sl_cw_entry {
     uint64_t ino;
     uint32_t last_ack_recv_ms;
@@ -469,8 +468,9 @@ long sl_probe_close_wait_inodes(struct sl_cw_entry *out, size_t cap);
 #define SL_STATE_OPEN 101        /* not in CLOSE_WAIT, exact state not read (sock_diag scans) */
 int sl_probe_addr(int fd, bool peer, struct sockaddr_storage *ss, socklen_t *len);
 /* Call fn(fd, arg) for every fd open in this process but the shim's own; stops early
- * if fn returns non-zero. Reads /proc/self/fd through a directory fd kept open (fn NULL:
- * just open it). No malloc. Returns 0 or -errno. */
+ * if fn returns non-zero. Reads /proc/self/fd: in the shim's thread with a table of its
+ * own, through a directory fd kept there; elsewhere aside, so the host's table never
+ * holds the directory's fd. No malloc (the list is mmap'd). Returns 0. */
 int sl_probe_each_fd(int (*fn)(int fd, void *arg), void *arg);
 /* Format an address as "127.0.0.1:80", "[::1]:80", "/path", "@abstract"; "" if none. */
 void sl_format_sockaddr(const struct sockaddr *sa, socklen_t len, char *out, size_t outlen);

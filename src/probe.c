@@ -28,7 +28,6 @@
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <sys/un.h>
 #include <time.h>
@@ -130,87 +129,33 @@ struct linux_dirent64 {
     char d_name[];
 };
 
-/* /proc/self/fd is kept open (a private fd, high, opened once per process) and read
- * again from the start each time: opening it for every scan would take the lowest
- * free fd number for a moment, and the host's next socket() would get another one. */
-static pthread_mutex_t fd_dir_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP; /* fn may open it again */
-static int fd_dir = -1;
-static pid_t fd_dir_pid;
-/* The shim's thread, with a table of its own, keeps its own: the host never sees it. */
+/* The numbers of the host's open fds, from /proc/self/fd (/proc/self is the process:
+ * the main thread's table, which is the host's).
+ *  - The shim's thread, with a table of its own (hostfd.c), keeps the directory open
+ *    there and reads it again from the start each time: the host never sees it.
+ *  - Any other thread lists aside (aside.c): in a child with a copy of the fd table,
+ *    whose /proc/self/fd lists the same numbers, and in which the directory's own fd
+ *    lives and dies. The host's table never holds it, even for a moment: it would take
+ *    the lowest free number from the host's next socket(), and show up in a listing of
+ *    the host's fds (a test suite that checks which fds a child inherited fails on it). */
 static int own_fd_dir = -1;
 static pid_t own_fd_dir_pid;
 
-void sl_probe_after_fork_child(void)
-{
-    /* the parent's scanner may have been reading the directory at the fork */
-    pthread_mutex_t fresh = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
-    fd_dir_lock = fresh;
-}
+struct fd_list {
+    int *v;
+    size_t cap, n; /* n may pass cap: then only cap were stored */
+    int skip;      /* the directory's own fd */
+};
 
-static int fd_dir_get(void)
+static long read_fd_dir(int dfd, struct fd_list *l)
 {
-    pid_t me = getpid();
-    if (sl_hostfd_own_table()) {
-        if (own_fd_dir < 0 || own_fd_dir_pid != me) {
-            /* /proc/self is the process: its fd directory lists the host's table */
-            own_fd_dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            own_fd_dir_pid = me;
-        }
-        return own_fd_dir;
-    }
-    if (fd_dir >= 0 && fd_dir_pid != me) { /* a fork: that one lists the parent's fds */
-        sl_privfd_close(fd_dir);
-        fd_dir = -1;
-    }
-    if (fd_dir < 0) {
-        int fd = sl_privfd_open("/proc/self/fd", O_RDONLY | O_DIRECTORY, 0);
-        if (fd >= 0) {
-            fd_dir = fd;
-            fd_dir_pid = me;
-        }
-    }
-    return fd_dir;
-}
-
-int sl_probe_each_fd(int (*fn)(int fd, void *arg), void *arg)
-{
-    int saved = errno;
-    pthread_mutex_lock(&fd_dir_lock);
-    int dfd = fd_dir_get();
-    if (dfd < 0 || lseek(dfd, 0, SEEK_SET) != 0) {
-        pthread_mutex_unlock(&fd_dir_lock);
-        if (!fn)
-            return 0;
-        /* no /proc: probe numbers up to the soft limit (capped) */
-        struct rlimit rl;
-        long max = 1024;
-        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-            max = rl.rlim_cur < 65536 ? (long)rl.rlim_cur : 65536;
-        for (int fd = 0; fd < max; fd++) {
-            int l = sl_hostfd_get(fd);
-            bool open = l >= 0 && syscall(SYS_fcntl, l, F_GETFD) >= 0;
-            sl_hostfd_put(l);
-            if (open && !sl_privfd_is(fd) && fn(fd, arg))
-                break;
-        }
-        errno = saved;
-        return 0;
-    }
-    if (!fn) { /* just open it */
-        pthread_mutex_unlock(&fd_dir_lock);
-        errno = saved;
-        return 0;
-    }
     char buf[4096] __attribute__((aligned(8)));
-    int r = 0;
     for (;;) {
         long n = syscall(SYS_getdents64, dfd, buf, sizeof(buf));
-        if (n < 0) {
-            r = -errno;
-            break;
-        }
+        if (n < 0)
+            return -errno;
         if (n == 0)
-            break;
+            return 0;
         for (long off = 0; off < n;) {
             struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
             off += d->d_reclen;
@@ -220,16 +165,85 @@ int sl_probe_each_fd(int (*fn)(int fd, void *arg), void *arg)
             int fd = 0;
             for (; *s >= '0' && *s <= '9'; s++)
                 fd = fd * 10 + (*s - '0');
-            if (sl_privfd_is(fd)) /* the shim's own, this directory among them */
+            if (fd == l->skip)
                 continue;
-            if (fn(fd, arg))
-                goto done;
+            if (l->n < l->cap)
+                l->v[l->n] = fd;
+            l->n++;
         }
     }
-done:
-    pthread_mutex_unlock(&fd_dir_lock);
-    errno = saved;
+}
+
+static long list_aside(void *p)
+{
+    struct fd_list *l = p;
+    int d = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d < 0)
+        return -errno;
+    l->skip = d;
+    long r = read_fd_dir(d, l);
+    syscall(SYS_close, d);
     return r;
+}
+
+static long list_fds(struct fd_list *l)
+{
+    l->n = 0;
+    l->skip = -1;
+    if (!sl_hostfd_own_table())
+        return sl_aside(list_aside, l);
+    pid_t me = getpid();
+    if (own_fd_dir < 0 || own_fd_dir_pid != me) {
+        own_fd_dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        own_fd_dir_pid = me;
+    }
+    if (own_fd_dir < 0)
+        return -ENOENT;
+    if (syscall(SYS_lseek, own_fd_dir, 0, SEEK_SET) != 0)
+        return -errno;
+    return read_fd_dir(own_fd_dir, l);
+}
+
+int sl_probe_each_fd(int (*fn)(int fd, void *arg), void *arg)
+{
+    int saved = errno;
+    struct fd_list l = { .cap = 16384 }; /* 64 KiB: mmap'd (sl_big_alloc), never malloc */
+    long r = -ENOMEM;
+    for (int tries = 0; tries < 4; tries++) {
+        sl_big_free(l.v);
+        l.v = sl_big_alloc(l.cap * sizeof(int));
+        if (!l.v) {
+            r = -ENOMEM;
+            break;
+        }
+        r = list_fds(&l);
+        if (r != 0 || l.n <= l.cap)
+            break;
+        l.cap = l.n + l.n / 4 + 64; /* more fds than room: again, with room */
+    }
+    if (r != 0 || l.n > l.cap) {
+        sl_big_free(l.v);
+        /* no /proc: probe numbers up to the soft limit (capped) */
+        struct rlimit rl;
+        long max = 1024;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+            max = rl.rlim_cur < 65536 ? (long)rl.rlim_cur : 65536;
+        for (int fd = 0; fd < max; fd++) {
+            int h = sl_hostfd_get(fd);
+            bool open = h >= 0 && syscall(SYS_fcntl, h, F_GETFD) >= 0;
+            sl_hostfd_put(h);
+            if (open && !sl_privfd_is(fd) && fn(fd, arg))
+                break;
+        }
+        errno = saved;
+        return 0;
+    }
+    for (size_t k = 0; k < l.n; k++)
+        if (!sl_privfd_is(l.v[k]) && fn(l.v[k], arg)) /* the shim's own fds are not the host's */
+            break;
+    sl_big_free(l.v);
+    errno = saved;
+    return 0;
 }
 
 void sl_addr_from_sockaddr(struct sl_addr *a, const struct sockaddr *sa, socklen_t len)

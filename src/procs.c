@@ -165,7 +165,6 @@ static void after_fork_child(void)
         sl_dl_unlock();
         sl_guard_leave(); /* the work lock: reset by sl_report_after_fork_child */
     } else {
-        sl_probe_after_fork_child();
         sl_symbolize_after_fork_child();
     }
     sl_fdtable_mark_forked();

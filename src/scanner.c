@@ -294,10 +294,11 @@ void sl_scanner_start(void)
     if (atomic_load_explicit(&started, memory_order_relaxed) || atomic_exchange(&started, 1))
         return;
     int saved = errno;
-    /* the fd the shim keeps for scans, opened now, in this thread, so it never races
-     * this thread's next socket() or closefrom() for a low number */
-    sl_probe_each_fd(NULL, NULL);
-    sl_syslog_open();
+    /* A thread sharing the table (own_fd_table=0, or no pidfd_getfd) sends syslog
+     * lines through a socket in the host's table: make it now, in this thread, so it
+     * never races this thread's next socket() or closefrom() for a low number. */
+    if (!sl_opt.own_fd_table || atomic_load(&shared_only))
+        sl_syslog_open();
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);

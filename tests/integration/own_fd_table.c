@@ -2,11 +2,14 @@
 // default): none of the program's sockets is in it, so the program's table has one
 // user and the program's close is always the last one; the thread still sees every
 // socket (its scans find the CLOSE_WAIT, the dump report has addresses and states).
-// With own_fd_table=0 the thread shares the program's table, as any thread would.
+// With own_fd_table=0 the thread shares the program's table, as any thread would. In
+// neither mode does the shim leave a directory fd of its own (for /proc/self/fd) in
+// the program's table, after scans, a dump and a report written by the program's
+// thread.
 // RUN: SOCKLEAK_OPTIONS="$SOCKLEAK_OPTIONS:scan_interval=50ms:close_wait_after=0:log_path=%T/own.jsonl" %t %T/own.out
 // RUN: SOCKLEAK_OPTIONS="$SOCKLEAK_OPTIONS:scan_interval=50ms:close_wait_after=0:log_path=%T/shared.jsonl:own_fd_table=0" %t %T/shared.out
-// EXPECT: readf("own.out") == "in_thread_table=0\n" and readf("shared.out") == "in_thread_table=3\n"
-// EXPECT: [x["reason"] for x in jsonl("own.jsonl")] == ["signal", "exit"]
+// EXPECT: readf("own.out") == "in_thread_table=0\nproc_dirs=0\n" and readf("shared.out") == "in_thread_table=3\nproc_dirs=0\n"
+// EXPECT: [x["reason"] for x in jsonl("own.jsonl")] == ["signal", "api", "exit"]
 // EXPECT: [(s["fd"], s["state"], s["leak"]) for s in jsonl("own.jsonl")[0]["sockets"]] == [(v("l"), "LISTEN", None), (v("c"), "FIN_WAIT2", None), (v("s"), "CLOSE_WAIT", "close_wait")]
 // EXPECT: jsonl("own.jsonl")[0]["sockets"][2]["peer"] == "127.0.0.1:%d" % v("cport")
 // EXPECT: [s["state"] for s in jsonl("shared.jsonl")[0]["sockets"]] == ["LISTEN", "FIN_WAIT2", "CLOSE_WAIT"]
@@ -95,5 +98,23 @@ int main(int argc, char **argv)
     fclose(o);
     raise(SIGUSR2);
     usleep(300000);
+    MUST(sockleak_report() == 0);
+    /* directories of /proc in this program's table: none but the one listing them */
+    DIR *d = opendir("/proc/self/fd");
+    MUST(d != NULL);
+    int dirs = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (atoi(e->d_name) != dirfd(d) && e->d_name[0] != '.') {
+            char path[300], link[300];
+            snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+            ssize_t k = readlink(path, link, sizeof(link) - 1);
+            dirs += k > 6 && !strncmp(link, "/proc/", 6);
+        }
+    closedir(d);
+    o = fopen(argv[1], "ae");
+    MUST(o != NULL);
+    fprintf(o, "proc_dirs=%d\n", dirs);
+    fclose(o);
     return 0;
 }
