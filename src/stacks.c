@@ -140,14 +140,19 @@ int sl_stacks_init(void)
         unwind_fn = backtrace;
         unwinder = "backtrace";
     }
-    /* Warm up: libunwind initialises (and opens its pipe) on the first unwind, glibc's
-     * backtrace() loads libgcc_s. Do it now, not inside some host's signal handler. */
-    void *buf[4];
-    sl_guard_enter();
-    sl_tls_in_unwind++;
-    unwind_fn(buf, 4);
-    sl_tls_in_unwind--;
-    sl_guard_leave();
+    /* glibc's backtrace() loads libgcc_s on its first call: do that now, not inside
+     * some host's signal handler. libunwind needs no warm-up (its local unwinding,
+     * first call included, is made for signal handlers): it opens its pipe (two fds,
+     * moved high, privfd.c) on the first unwind, at the first socket, so a process that
+     * never makes one never holds an fd of the shim's. */
+    if (unwind_fn == backtrace) {
+        void *buf[4];
+        sl_guard_enter();
+        sl_tls_in_unwind++;
+        unwind_fn(buf, 4);
+        sl_tls_in_unwind--;
+        sl_guard_leave();
+    }
     return 0;
 }
 
