@@ -386,8 +386,12 @@ void sl_fd_dup(int oldfd, int newfd)
     sl_guard_enter();
     struct sl_rec_info o;
     if (lookup(oldfd, &o)) {
-        struct sl_rec_info i = o; /* same open file description: same socket, inode, state */
+        struct sl_rec_info i = o; /* same open file description: same socket and state */
         i.fd = newfd;
+        /* but not the inode: if another thread closes newfd and a new socket takes the
+         * number before this insert, a copied inode would make the report drop the new
+         * socket as stale; unset, it is read from the fd itself */
+        i.dev = i.ino = 0;
         i.origin = SL_ORIGIN_DUP;
         i.orig_stack = o.stack;
         i.created_ns = sl_now_ns();

@@ -65,13 +65,6 @@ static int report_lines(void)
     return n;
 }
 
-static void print_truth_as(const char *name)
-{
-    fflush(stdout);
-    printf("%s", name);
-    print_truth(); /* prints "truth=[...]": the name is prefixed */
-}
-
 static void print_now(const char *name)
 {
     struct timespec ts;
@@ -118,7 +111,7 @@ int main(void)
     sleep_ms(500);
     int before = report_lines(), after = before;
     MUST(before >= 1);
-    print_truth_as("quiet_");
+    print_truth_named("quiet_truth");
     MUST(kill(getpid(), SIGUSR2) == 0);
     for (int i = 0; i < 500 && (after = report_lines()) == before; i++)
         sleep_ms(10);
