@@ -400,6 +400,16 @@ void sl_fd_dup(int oldfd, int newfd)
         i.tid = sl_gettid();
         i.stack = sl_stack_capture();
         insert(&i);
+    } else {
+        /* oldfd is not recorded (another thread closed it after the copy was made, or
+         * has not recorded it yet), but newfd may still be a socket the host holds */
+        uint64_t dev, ino;
+        if (sl_probe_inode(newfd, &dev, &ino) == 0) {
+            struct sl_rec_info i;
+            base_info(&i, newfd, SL_ORIGIN_DUP);
+            i.stack = sl_stack_capture();
+            insert(&i);
+        }
     }
     sl_guard_leave();
 }

@@ -186,6 +186,7 @@ void sl_fd_watch_set(int fd, bool on);
 void sl_fd_created(int fd, int origin, int family, int type, int proto, const struct sockaddr *peer,
                    socklen_t peerlen);
 void sl_fd_accepted(int listen_fd, int fd, const struct sockaddr *peer, socklen_t peerlen);
+/* newfd is a copy of oldfd; if oldfd is not recorded, newfd is recorded if it is a socket. */
 void sl_fd_dup(int oldfd, int newfd);
 void sl_fd_connect(int fd, const struct sockaddr *addr, socklen_t len);
 void sl_fd_inherited(int fd, int family, int type, int proto);
