@@ -341,6 +341,15 @@ bool sl_fd_tracked(int fd)
     return r;
 }
 
+int sl_fd_origin(int fd)
+{
+    struct sl_rec_info i;
+    sl_guard_enter();
+    bool r = fd >= 0 && lookup(fd, &i);
+    sl_guard_leave();
+    return r ? i.origin : 0;
+}
+
 void sl_fd_created(int fd, int origin, int family, int type, int proto, const struct sockaddr *peer,
                    socklen_t peerlen)
 {

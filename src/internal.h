@@ -97,7 +97,9 @@ const char *sl_signal_name(int sig);
 void sl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sl_warn_line(const char *msg); /* "sockleak: <msg>\n" */
 /* Is fd a safe place for text meant for a person? False for inet sockets, so the
- * shim never writes into a host's TCP connection (inetd-style stdio). */
+ * shim never writes into a host's TCP connection (inetd-style stdio), and for sockets
+ * the host made itself (it closed its stderr and the number was reused, or it put a
+ * connection there): only a socket it was started with (journald's) is a stderr. */
 bool sl_fd_safe_for_text(int fd);
 
 /* ---- buf.c: growable byte buffer (malloc; never used in a wrapper) ---- */
@@ -191,6 +193,7 @@ void sl_fd_dup(int oldfd, int newfd);
 void sl_fd_connect(int fd, const struct sockaddr *addr, socklen_t len);
 void sl_fd_inherited(int fd, int family, int type, int proto);
 bool sl_fd_tracked(int fd);
+int sl_fd_origin(int fd);  /* enum sl_origin of fd's record; 0 if not tracked */
 
 /* Close protocol: detach before the real call, then release or reattach. */
 struct sl_rec;

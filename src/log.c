@@ -4,7 +4,8 @@
  * Messages go to stderr, one write() per line so concurrent lines never interleave,
  * prefixed "sockleak: ". They are never written into a socket of the host's that
  * speaks to the network: a host started by inetd or socket activation may have its
- * stderr on a TCP connection, and a stray line there would corrupt its protocol.
+ * stderr on a TCP connection, and a stray line there would corrupt its protocol; nor
+ * into a socket the host made itself and that landed on fd 2.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,6 +25,9 @@ bool sl_fd_safe_for_text(int fd)
         return false;
     if (!S_ISSOCK(st.st_mode))
         return true;
+    int origin = sl_fd_origin(fd);
+    if (origin && origin != SL_ORIGIN_INHERITED)
+        return false;
     int family = 0;
     socklen_t len = sizeof(family);
     if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &len) != 0)
