@@ -481,6 +481,34 @@ int sl_report_output(const char *data, size_t len)
     return r;
 }
 
+/* The report's headline, for when memory ran out while formatting it: built on the
+ * stack, complete (a whole JSON object with the contract's keys, or one text line),
+ * marked truncated. Returns its length. */
+static size_t format_minimal(const struct sl_report *r, char *out, size_t len)
+{
+    int n;
+    if (sl_opt.format == SL_FMT_JSON) {
+        char ts[40];
+        sl_format_rfc3339(&r->wall, ts, sizeof(ts));
+        n = snprintf(out, len,
+                     "{\"tool\":\"sockleak\",\"version\":\"%s\",\"pid\":%d,\"ppid\":%d,\"reason\":\"%s\","
+                     "\"timestamp\":\"%s\",\"summary\":{\"live\":%ld,\"close_wait\":%ld,\"leaked\":%ld,"
+                     "\"listening\":%ld,\"opened\":%ld,\"closed\":%ld},\"coverage\":{\"untracked\":%ld,"
+                     "\"untracked_nomem\":%ld,\"closed_behind_back\":%ld,\"truncated\":true},"
+                     "\"sockets\":[],\"stacks\":[],\"groups\":[]}\n",
+                     SL_VERSION, (int)r->pid, (int)r->ppid, sl_reason_name(r->reason), ts, (long)r->live,
+                     (long)r->close_wait, (long)r->leaked, (long)r->listening, r->stats.opened, r->stats.closed,
+                     r->untracked, r->nomem, r->stats.stale);
+    } else {
+        n = snprintf(out, len,
+                     "==%d==sockleak: out of memory while writing the %s report; only its totals: %ld live, "
+                     "%ld in CLOSE_WAIT, %ld leaked, %ld listening\n",
+                     (int)r->pid, sl_reason_name(r->reason), (long)r->live, (long)r->close_wait, (long)r->leaked,
+                     (long)r->listening);
+    }
+    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
 int sl_report_write(int reason)
 {
     int saved = errno;
@@ -494,7 +522,15 @@ int sl_report_write(int reason)
         sl_report_format_json(&r, &out);
     else
         sl_report_format_text(&r, &out);
-    int ret = out.data ? sl_report_output(out.data, out.len) : -ENOMEM;
+    int ret;
+    if (out.failed || !out.data) {
+        /* never write half a report (a torn JSON line): its totals instead */
+        char small[1024];
+        r.truncated = true;
+        ret = sl_report_output(small, format_minimal(&r, small, sizeof(small)));
+    } else {
+        ret = sl_report_output(out.data, out.len);
+    }
     sl_buf_free(&out);
     sl_report_free(&r);
     pthread_mutex_unlock(&report_lock);
