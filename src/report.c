@@ -94,6 +94,9 @@ int sl_report_collect(struct sl_report *r, int reason)
     r->pid = getpid();
     r->ppid = getppid();
     sl_buf_init(&r->strings);
+    r->mono_ns = sl_now_ns();
+    clock_gettime(CLOCK_REALTIME, &r->wall);
+    r->uptime_ns = start_ns ? r->mono_ns - start_ns : 0;
     struct sl_rec_info *snap = NULL;
     long n = sl_fd_snapshot(&snap);
     if (n < 0) {
@@ -103,14 +106,19 @@ int sl_report_collect(struct sl_report *r, int reason)
     if (n > 1)
         qsort(snap, (size_t)n, sizeof(*snap), cmp_fd);
     r->socks = calloc((size_t)(n ? n : 1), sizeof(*r->socks));
-    if (!r->socks) {
+    if (!r->socks || r->truncated) {
+        /* no memory for the sockets: the totals still come from the registry
+         * (unchecked against the kernel) and the counters, never a false 0 */
         free(snap);
         r->truncated = true;
+        sl_fd_stats(&r->stats);
+        r->live = r->stats.live;
+        r->untracked = atomic_load(&sl_count.untracked);
+        r->nomem = atomic_load(&sl_count.nomem);
+        r->reentrant = atomic_load(&sl_count.reentrant);
+        r->stack_overflow = sl_stack_overflow();
         return -ENOMEM;
     }
-    r->mono_ns = sl_now_ns();
-    clock_gettime(CLOCK_REALTIME, &r->wall);
-    r->uptime_ns = start_ns ? r->mono_ns - start_ns : 0;
 
     for (long k = 0; k < n; k++) {
         struct sl_rec_info *i = &snap[k];
