@@ -122,8 +122,11 @@ int sl_stacks_init(void)
     if (!slots || !by_id)
         return -ENOMEM;
 
-    /* The unwinder. RTLD_LOCAL keeps its _Unwind_* out of the host's symbol scope. */
-    void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+    /* The unwinder. RTLD_LOCAL keeps its _Unwind_* out of the host's symbol scope.
+     * Not under ThreadSanitizer: libunwind frees its per-thread cache from a TSD
+     * destructor that runs after TSan has torn the thread down, and the
+     * pthread_mutex_lock in there crashes the host at every thread exit. */
+    void *h = dlsym(RTLD_DEFAULT, "__tsan_init") ? NULL : dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
     if (h)
         unwind_fn = (int (*)(void **, int))dlsym(h, "unw_backtrace");
     if (unwind_fn) {
