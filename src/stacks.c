@@ -162,9 +162,17 @@ static uint64_t hash_ips(const uintptr_t *ip, int depth)
     return h ? h : 1;
 }
 
+/* A plain loop, not memcmp: a sanitizer runtime in the host (TSan) intercepts memcmp
+ * and, not seeing the atomics that published s (this library is not instrumented),
+ * would report the lock-free lookup as a data race in the host's name. */
 static bool same(const struct sl_stack *s, uint64_t h, const uintptr_t *ip, int depth)
 {
-    return s->hash == h && s->depth == depth && !memcmp(s->ip, ip, (size_t)depth * sizeof(*ip));
+    if (s->hash != h || s->depth != depth)
+        return false;
+    for (int i = 0; i < depth; i++)
+        if (s->ip[i] != ip[i])
+            return false;
+    return true;
 }
 
 /* table_lock held */
