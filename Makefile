@@ -17,6 +17,12 @@ CORE     := $(filter-out src/init.c src/wrappers.c,$(wildcard src/*.c))
 SRCS     := $(wildcard src/*.c)
 OBJS     := $(SRCS:src/%.c=$(B)/obj/%.o) $(B)/obj/procs_x86_64.o
 ASAN_OBJS:= $(SRCS:src/%.c=$(B)/asan/%.o) $(B)/asan/procs_x86_64.o
+TSAN_OBJS:= $(SRCS:src/%.c=$(B)/tsan/%.o) $(B)/tsan/procs_x86_64.o
+# thread tests for check-tsan; threads_overlap and the others for check-stress
+TSAN_TESTS   := threads_churn threads_overlap fork_threads signal_storm handler_closes signal_restart
+STRESS_TESTS := threads_overlap fork_threads signal_storm handler_closes
+STRESS_SECONDS ?= 15
+FUZZ_SECONDS   ?= 60
 UNIT     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(filter-out tests/unit/support.c,$(wildcard tests/unit/test_*.c)))
 ITESTS   := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(filter-out tests/integration/so_%,$(wildcard tests/integration/*.c))) \
             $(patsubst tests/integration/%.cc,$(B)/tests/integration/%,$(filter-out tests/integration/so_%,$(wildcard tests/integration/*.cc))) \
@@ -24,10 +30,11 @@ ITESTS   := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(filter-o
             $(patsubst tests/integration/%.cc,$(B)/tests/integration/%.so,$(wildcard tests/integration/so_*.cc))
 EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all test unit integration check-asan check-exports demo deps clean
+.PHONY: all test unit integration check-asan check-exports demo deps clean \
+        check-tsan check-stress check-fuzz check-secure check-servers check-python check-robustness
 all: $(B)/libsockleak.so $(EXAMPLES) $(UNIT) $(ITESTS)
 
--include $(wildcard $(B)/obj/*.d $(B)/asan/*.d $(B)/core/*.d)
+-include $(wildcard $(B)/obj/*.d $(B)/asan/*.d $(B)/tsan/*.d $(B)/core/*.d)
 
 $(B)/obj/%.o: src/%.c | $(B)/deps.ok
 	@mkdir -p $(@D)
@@ -47,6 +54,25 @@ $(B)/asan/%.o: src/%.S
 	$(CC) $(SHIMFLAGS) -c $< -o $@
 $(B)/asan/libsockleak.so: $(ASAN_OBJS)
 	$(CC) -fsanitize=address,undefined $(SHIMLINK) -o $@ $^ $(SHIMLIBS)
+
+# the same shim under ThreadSanitizer (gcc's libtsan, preloaded after it)
+$(B)/tsan/%.o: src/%.c | $(B)/deps.ok
+	@mkdir -p $(@D)
+	$(CC) -O1 -g -fsanitize=thread $(SHIMFLAGS) -MMD -c $< -o $@
+$(B)/tsan/%.o: src/%.S
+	@mkdir -p $(@D)
+	$(CC) $(SHIMFLAGS) -c $< -o $@
+$(B)/tsan/libsockleak.so: $(TSAN_OBJS)
+	$(CC) -fsanitize=thread $(SHIMLINK) -o $@ $^ $(SHIMLIBS)
+
+# libFuzzer target for the options parser (clang + libclang-rt)
+$(B)/fuzz_options: tests/fuzz/fuzz_options.c src/options.c src/internal.h
+	@mkdir -p $(@D)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=gnu11 -Isrc -Iinclude \
+	  tests/fuzz/fuzz_options.c src/options.c -o $@
+$(B)/tests/secure_prog: tests/secure/secure_prog.c include/sockleak.h
+	@mkdir -p $(@D)
+	$(CC) -O0 -g -std=gnu11 $(WARN) -Iinclude $< -o $@
 
 # unit tests link the modules directly, without the preload and without the wrappers:
 # the core as a shared library of its own (as in the shim, its code is another module
@@ -92,6 +118,24 @@ test: all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory check-asan
+
+# robustness checks run by CI after `make test` (.ci/run): slower, or needing root,
+# clang or the servers; each prints its own summary and fails on any problem
+check-tsan: $(B)/tsan/libsockleak.so $(ITESTS)
+	SOCKLEAK_FORKS=30 python3 tests/run_integration.py --lib $(B)/tsan/libsockleak.so --tsan -j2 $(TSAN_TESTS)
+check-stress: $(B)/libsockleak.so $(ITESTS)
+	SOCKLEAK_STRESS_SECONDS=$(STRESS_SECONDS) python3 tests/run_integration.py -j2 $(STRESS_TESTS)
+check-fuzz: $(B)/fuzz_options
+	@rm -rf $(B)/fuzz-corpus && mkdir -p $(B)/fuzz-corpus
+	$(B)/fuzz_options -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+	  -print_final_stats=1 -dict=tests/fuzz/options.dict $(B)/fuzz-corpus tests/fuzz/corpus
+check-secure: $(B)/libsockleak.so $(B)/tests/secure_prog
+	python3 tests/secure/run.py
+check-servers: $(B)/libsockleak.so
+	python3 tests/servers/run.py
+check-python: $(B)/libsockleak.so
+	python3 tests/python/run.py
+check-robustness: check-tsan check-stress check-fuzz check-secure check-servers check-python
 
 demo: $(B)/libsockleak.so $(EXAMPLES)
 	@scripts/demo.sh
