@@ -18,8 +18,10 @@ SRCS     := $(wildcard src/*.c)
 OBJS     := $(SRCS:src/%.c=$(B)/obj/%.o) $(B)/obj/procs_x86_64.o
 ASAN_OBJS:= $(SRCS:src/%.c=$(B)/asan/%.o) $(B)/asan/procs_x86_64.o
 TSAN_OBJS:= $(SRCS:src/%.c=$(B)/tsan/%.o) $(B)/tsan/procs_x86_64.o
-# thread tests for check-tsan; threads_overlap and the others for check-stress
+# thread tests for check-tsan (the shim built with TSan), and those run as TSan-built
+# hosts with the plain shim; threads_overlap and the others for check-stress
 TSAN_TESTS   := threads_churn threads_overlap fork_threads signal_storm handler_closes signal_restart
+TSAN_HOSTS   := threads_churn signal_storm handler_closes fork_threads
 STRESS_TESTS := threads_overlap fork_threads signal_storm handler_closes
 STRESS_SECONDS ?= 15
 FUZZ_SECONDS   ?= 60
@@ -70,6 +72,10 @@ $(B)/fuzz_options: tests/fuzz/fuzz_options.c src/options.c src/internal.h
 	@mkdir -p $(@D)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=gnu11 -Isrc -Iinclude \
 	  tests/fuzz/fuzz_options.c src/options.c -o $@
+# TSan-built hosts: what a user of ThreadSanitizer runs the shim in
+$(B)/tests/tsan-host/%: tests/integration/%.c tests/integration/common.h
+	@mkdir -p $(@D)
+	$(CC) -O0 -g -fsanitize=thread -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Iinclude -pthread $< -o $@ -ldl
 $(B)/tests/secure_prog: tests/secure/secure_prog.c include/sockleak.h
 	@mkdir -p $(@D)
 	$(CC) -O0 -g -std=gnu11 $(WARN) -Iinclude $< -o $@
@@ -121,8 +127,10 @@ test: all
 
 # robustness checks run by CI after `make test` (.ci/run): slower, or needing root,
 # clang or the servers; each prints its own summary and fails on any problem
-check-tsan: $(B)/tsan/libsockleak.so $(ITESTS)
+check-tsan: $(B)/tsan/libsockleak.so $(B)/libsockleak.so $(ITESTS) $(TSAN_HOSTS:%=$(B)/tests/tsan-host/%)
 	SOCKLEAK_FORKS=30 python3 tests/run_integration.py --lib $(B)/tsan/libsockleak.so --tsan -j2 $(TSAN_TESTS)
+	TSAN_OPTIONS=halt_on_error=1:exitcode=66:die_after_fork=0 SOCKLEAK_FORKS=30 python3 tests/run_integration.py \
+	  --lib $(B)/libsockleak.so --tsan --bindir $(B)/tests/tsan-host -j2 $(TSAN_HOSTS)
 check-stress: $(B)/libsockleak.so $(ITESTS)
 	SOCKLEAK_STRESS_SECONDS=$(STRESS_SECONDS) python3 tests/run_integration.py -j2 $(STRESS_TESTS)
 check-fuzz: $(B)/fuzz_options

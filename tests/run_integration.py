@@ -40,8 +40,9 @@ Names available to EXPECT expressions:
   text                   the text report(s) concatenated (FORMAT: text)
 Prints one line per test and a final "N passed, N failed".
 --asan runs the tests with the ASan+UBSan build of the shim (the ASan runtime preloaded
-first), --tsan with the ThreadSanitizer build (the TSan runtime preloaded after it); a
-sanitizer report on stderr fails the test.
+first), --tsan with the ThreadSanitizer build (the TSan runtime preloaded after it; the
+environment's TSAN_OPTIONS, if set, replace the runner's); a sanitizer report on stderr
+fails the test. --bindir takes the test programs from elsewhere (built with TSan, say).
 """
 import argparse
 import concurrent.futures
@@ -194,8 +195,8 @@ def run_test(name, binary, lib, asan, keep, tsan=False):
             # (instrumented) code, not in libc calls: TSan's fd tracking would report the
             # test programs' deliberate races on fd numbers, and symbolizing those reports
             # calls close() through the shim from inside TSan, which deadlocks
-            env["TSAN_OPTIONS"] = ("halt_on_error=1:exitcode=66:die_after_fork=0:ignore_interceptors_accesses=1:"
-                                   "second_deadlock_stack=1")
+            env.setdefault("TSAN_OPTIONS", "halt_on_error=1:exitcode=66:die_after_fork=0:"
+                                           "ignore_interceptors_accesses=1:second_deadlock_stack=1")
         for k, v in d["env"].items():
             env[k] = v.replace("%T", tmp).replace("%B", os.path.join(ROOT, "build"))
         env["LD_PRELOAD"] = preload if "LD_PRELOAD" not in d["env"] else d["env"]["LD_PRELOAD"].replace(
@@ -292,6 +293,8 @@ def main():
     ap.add_argument("--asan", action="store_true", help="the shim is the ASan+UBSan build")
     ap.add_argument("--tsan", action="store_true", help="the shim is the ThreadSanitizer build")
     ap.add_argument("--keep", action="store_true", help="keep temporary directories")
+    ap.add_argument("--bindir", default=os.path.join(ROOT, "build", "tests", "integration"),
+                    help="where the test programs are (make check-tsan builds some with TSan elsewhere)")
     ap.add_argument("-j", type=int, default=4)
     ap.add_argument("tests", nargs="*", help="names (default: all)")
     a = ap.parse_args()
@@ -299,7 +302,7 @@ def main():
     names = a.tests or sorted({os.path.splitext(os.path.basename(p))[0]
                                for p in glob.glob(os.path.join(SRC, "*.c")) + glob.glob(os.path.join(SRC, "*.cc"))
                                if not os.path.basename(p).startswith("so_")})
-    binaries = {n: os.path.join(ROOT, "build", "tests", "integration", n) for n in names}
+    binaries = {n: os.path.join(os.path.abspath(a.bindir), n) for n in names}
     missing = [n for n, b in binaries.items() if not os.path.exists(b)]
     if missing:
         print("missing test programs (run make): " + ", ".join(missing))
