@@ -5,7 +5,11 @@
  * functions, so it can be tested against real sockets without the preload, and the
  * probing strategy (TCP_INFO per socket today, sock_diag for large tables) can change
  * in one place. All probes are read-only: none reads or writes a byte of socket data.
- * Each returns 0 or -errno and preserves errno.
+ * Each returns 0 or -errno and preserves errno. They make raw system calls: a sanitizer
+ * runtime in the host (TSan) intercepts fstat and getsockopt and would report the
+ * background thread's look at an fd another thread is closing as a data race in the
+ * host; the shim's probes are deliberately unsynchronized (write-backs are matched
+ * by generation) and must stay out of its sight.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -27,7 +31,7 @@ int sl_probe_inode(int fd, uint64_t *dev, uint64_t *ino)
 {
     int saved = errno;
     struct stat st;
-    int r = fstat(fd, &st);
+    int r = (int)syscall(SYS_fstat, fd, &st);
     int e = errno;
     errno = saved;
     if (r != 0)
@@ -43,13 +47,13 @@ int sl_probe_meta(int fd, int *family, int *type, int *proto)
 {
     int saved = errno, r = 0;
     socklen_t len = sizeof(int);
-    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, family, &len) != 0)
+    if (syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_DOMAIN, family, &len) != 0)
         r = -errno;
     len = sizeof(int);
-    if (!r && getsockopt(fd, SOL_SOCKET, SO_TYPE, type, &len) != 0)
+    if (!r && syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, type, &len) != 0)
         r = -errno;
     len = sizeof(int);
-    if (!r && getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, proto, &len) != 0)
+    if (!r && syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_PROTOCOL, proto, &len) != 0)
         *proto = 0; /* very old kernels: not fatal */
     errno = saved;
     return r;
@@ -61,7 +65,7 @@ int sl_probe_tcp(int fd, struct sl_tcp *out)
     struct tcp_info ti;
     socklen_t len = sizeof(ti);
     memset(&ti, 0, sizeof(ti));
-    int r = getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len);
+    int r = (int)syscall(SYS_getsockopt, fd, IPPROTO_TCP, TCP_INFO, &ti, &len);
     int e = errno;
     errno = saved;
     if (r != 0)
@@ -87,7 +91,7 @@ int sl_probe_addr(int fd, bool peer, struct sockaddr_storage *ss, socklen_t *len
     int saved = errno;
     *len = sizeof(*ss);
     memset(ss, 0, sizeof(*ss));
-    int r = peer ? getpeername(fd, (struct sockaddr *)ss, len) : getsockname(fd, (struct sockaddr *)ss, len);
+    int r = (int)syscall(peer ? SYS_getpeername : SYS_getsockname, fd, (struct sockaddr *)ss, len);
     int e = errno;
     errno = saved;
     return r == 0 ? 0 : -e;
