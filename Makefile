@@ -22,8 +22,9 @@ TSAN_OBJS:= $(SRCS:src/%.c=$(B)/tsan/%.o) $(B)/tsan/procs_x86_64.o
 # hosts with the plain shim; threads_overlap and the others for check-stress
 TSAN_TESTS   := threads_churn threads_overlap fork_threads signal_storm handler_closes signal_restart
 TSAN_HOSTS   := threads_churn signal_storm handler_closes fork_threads
-STRESS_TESTS := threads_overlap fork_threads signal_storm handler_closes
+STRESS_TESTS := threads_overlap fork_threads signal_storm handler_closes signal_restart
 STRESS_SECONDS ?= 15
+STRESS_ROUNDS  ?= 3
 FUZZ_SECONDS   ?= 60
 UNIT     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(filter-out tests/unit/support.c,$(wildcard tests/unit/test_*.c)))
 ITESTS   := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(filter-out tests/integration/so_%,$(wildcard tests/integration/*.c))) \
@@ -132,7 +133,9 @@ check-tsan: $(B)/tsan/libsockleak.so $(B)/libsockleak.so $(ITESTS) $(TSAN_HOSTS:
 	TSAN_OPTIONS=halt_on_error=1:exitcode=66:die_after_fork=0 SOCKLEAK_FORKS=30 python3 tests/run_integration.py \
 	  --lib $(B)/libsockleak.so --tsan --bindir $(B)/tests/tsan-host -j2 $(TSAN_HOSTS)
 check-stress: $(B)/libsockleak.so $(ITESTS)
-	SOCKLEAK_STRESS_SECONDS=$(STRESS_SECONDS) python3 tests/run_integration.py -j2 $(STRESS_TESTS)
+	@for i in $$(seq $(STRESS_ROUNDS)); do echo "round $$i of $(STRESS_ROUNDS)"; \
+	  SOCKLEAK_STRESS_SECONDS=$(STRESS_SECONDS) SOCKLEAK_FORKS=1000 \
+	  python3 tests/run_integration.py -j2 $(STRESS_TESTS) || exit 1; done
 check-fuzz: $(B)/fuzz_options
 	@rm -rf $(B)/fuzz-corpus && mkdir -p $(B)/fuzz-corpus
 	$(B)/fuzz_options -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
