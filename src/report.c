@@ -414,16 +414,26 @@ static void expand_path(const char *tmpl, char *out, size_t len)
 }
 
 /* Open path for appending, refusing symlinks and files of other users. Returns a
- * private fd or -errno; *why explains a refusal. */
+ * private fd or -errno; *why explains a refusal. O_NONBLOCK for the open only: a FIFO
+ * that nobody reads fails (ENXIO) instead of blocking the host's exit forever; it is
+ * given a second for its reader to turn up. Writes then block as usual. */
 static int open_log(const char *path, const char **why)
 {
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-                          0600);
+    int fd = -1;
+    for (int tries = 0; tries < 100; tries++) {
+        fd = (int)syscall(SYS_openat, AT_FDCWD, path,
+                          O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+        if (fd >= 0 || errno != ENXIO)
+            break;
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
     if (fd < 0) {
         int e = errno;
-        *why = e == ELOOP ? "it is a symbolic link" : strerror(e);
+        *why = e == ELOOP ? "it is a symbolic link" : e == ENXIO ? "it is a FIFO nobody reads" : strerror(e);
         return -e;
     }
+    syscall(SYS_fcntl, fd, F_SETFL, O_WRONLY | O_APPEND);
     fd = sl_privfd_adopt(fd);
     struct stat st;
     if (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && st.st_uid != geteuid())) {
