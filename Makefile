@@ -22,7 +22,7 @@ TSAN_OBJS:= $(SRCS:src/%.c=$(B)/tsan/%.o) $(B)/tsan/procs_x86_64.o
 # hosts with the plain shim; threads_overlap and the others for check-stress
 TSAN_TESTS   := threads_churn threads_overlap fork_threads signal_storm handler_closes signal_restart
 TSAN_HOSTS   := threads_churn signal_storm handler_closes fork_threads
-STRESS_TESTS := threads_overlap fork_threads signal_storm handler_closes signal_restart
+STRESS_TESTS := threads_overlap fork_threads signal_storm handler_closes signal_restart handler_exits
 STRESS_SECONDS ?= 15
 STRESS_ROUNDS  ?= 3
 FUZZ_SECONDS   ?= 60
@@ -134,7 +134,7 @@ check-tsan: $(B)/tsan/libsockleak.so $(B)/libsockleak.so $(ITESTS) $(TSAN_HOSTS:
 	  --lib $(B)/libsockleak.so --tsan --bindir $(B)/tests/tsan-host -j2 $(TSAN_HOSTS)
 check-stress: $(B)/libsockleak.so $(ITESTS)
 	@for i in $$(seq $(STRESS_ROUNDS)); do echo "round $$i of $(STRESS_ROUNDS)"; \
-	  SOCKLEAK_STRESS_SECONDS=$(STRESS_SECONDS) SOCKLEAK_FORKS=1000 \
+	  SOCKLEAK_STRESS_SECONDS=$(STRESS_SECONDS) SOCKLEAK_FORKS=1000 SOCKLEAK_EXIT_RUNS=300 \
 	  python3 tests/run_integration.py -j2 $(STRESS_TESTS) || exit 1; done
 check-fuzz: $(B)/fuzz_options
 	@rm -rf $(B)/fuzz-corpus && mkdir -p $(B)/fuzz-corpus
