@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,11 +344,26 @@ bool sl_fd_tracked(int fd)
 
 int sl_fd_origin(int fd)
 {
-    struct sl_rec_info i;
+    if (fd < 0)
+        return 0;
+    /* Called on the way to writing a line, from anywhere, even a signal handler that
+     * interrupted the shim on this thread with this very lock held: try the lock for a
+     * while, never wait for it. -EAGAIN: could not tell. */
+    struct stripe *s = stripe_of(fd);
+    int origin = -EAGAIN;
     sl_guard_enter();
-    bool r = fd >= 0 && lookup(fd, &i);
+    for (int tries = 0; tries < 1000; tries++) {
+        if (pthread_mutex_trylock(&s->lock) == 0) {
+            struct sl_rec *r = NULL;
+            HASH_FIND(hh, s->head, &fd, sizeof(int), r);
+            origin = r ? r->info.origin : 0;
+            pthread_mutex_unlock(&s->lock);
+            break;
+        }
+        sched_yield();
+    }
     sl_guard_leave();
-    return r ? i.origin : 0;
+    return origin;
 }
 
 void sl_fd_created(int fd, int origin, int family, int type, int proto, const struct sockaddr *peer,

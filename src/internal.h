@@ -193,7 +193,9 @@ void sl_fd_dup(int oldfd, int newfd);
 void sl_fd_connect(int fd, const struct sockaddr *addr, socklen_t len);
 void sl_fd_inherited(int fd, int family, int type, int proto);
 bool sl_fd_tracked(int fd);
-int sl_fd_origin(int fd);  /* enum sl_origin of fd's record; 0 if not tracked */
+/* enum sl_origin of fd's record; 0 if not tracked; -EAGAIN if its lock stayed taken
+ * (never waits for it: safe from a signal handler that interrupted the shim). */
+int sl_fd_origin(int fd);
 
 /* Close protocol: detach before the real call, then release or reattach. */
 struct sl_rec;

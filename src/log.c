@@ -26,8 +26,8 @@ bool sl_fd_safe_for_text(int fd)
     if (!S_ISSOCK(st.st_mode))
         return true;
     int origin = sl_fd_origin(fd);
-    if (origin && origin != SL_ORIGIN_INHERITED)
-        return false;
+    if (origin < 0 || (origin && origin != SL_ORIGIN_INHERITED))
+        return false; /* the host's own socket, or cannot tell */
     int family = 0;
     socklen_t len = sizeof(family);
     if (syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_DOMAIN, &family, &len) != 0)

@@ -407,6 +407,8 @@ SL_EXPORT sighandler_t __sysv_signal(int sig, sighandler_t handler)
 
 SL_EXPORT int sockleak_report(void)
 {
+    if (sl_tls_guard)
+        return -EDEADLK; /* from a signal handler that interrupted the shim: its locks may be ours */
     sl_ensure();
     if (atomic_load(&sl_core_state) != 2)
         return -EAGAIN;
