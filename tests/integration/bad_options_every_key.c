@@ -15,11 +15,11 @@
 // EXPECT: [v("ran%d" % i) for i in range(1, 7)] == [1] * 6
 // EXPECT: v("err1_bad") == 7 and v("err1_lines") == 7
 // EXPECT: [x["reason"] for x in reports if x["pid"] == v("pid1")] == ["signal", "exit"]
-// EXPECT: [x for x in reports if x["pid"] == v("pid1")][-1]["options"] == {"close_wait_after_ms": 5000, "scan_interval_ms": 1000, "stack_depth": 16}
+// EXPECT: [[x for x in reports if x["pid"] == v("pid1")][-1]["options"][k] for k in ("close_wait_after_ms", "scan_interval_ms", "stack_depth")] == [5000, 1000, 16]
 // EXPECT: [x for x in reports if x["pid"] == v("pid1")][-1]["summary"]["live"] == 3
 // EXPECT: v("err2_bad") == 2 and v("err2_text_report") == 2
 // EXPECT: v("err3_lines") == 5 and v("err3_escaped_key") == 1 and v("err3_escaped_value") == 1
-// EXPECT: [x for x in reports if x["pid"] == v("pid3")][-1]["options"] == {"close_wait_after_ms": 5000, "scan_interval_ms": 1000, "stack_depth": 16}
+// EXPECT: [[x for x in reports if x["pid"] == v("pid3")][-1]["options"][k] for k in ("close_wait_after_ms", "scan_interval_ms", "stack_depth")] == [5000, 1000, 16]
 // EXPECT: v("err4_warnings") == 0 and v("err4_text_report") == 2
 // EXPECT: v("err5_lines") == 1 and v("err5_longest") < 200
 // EXPECT: v("err6_bad") == 8 and v("err6_more") == 1
