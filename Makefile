@@ -20,6 +20,15 @@ CORE     := $(filter-out src/init.c src/wrappers.c,$(wildcard src/*.c))
 SRCS     := $(wildcard src/*.c)
 OBJS     := $(SRCS:src/%.c=$(B)/obj/%.o) $(B)/obj/procs_x86_64.o
 ASAN_OBJS:= $(SRCS:src/%.c=$(B)/asan/%.o) $(B)/asan/procs_x86_64.o
+TSAN_OBJS:= $(SRCS:src/%.c=$(B)/tsan/%.o) $(B)/tsan/procs_x86_64.o
+# thread tests for check-tsan (the shim built with TSan), and those run as TSan-built
+# hosts with the plain shim; threads_overlap and the others for check-stress
+TSAN_TESTS   := threads_churn threads_overlap fork_threads signal_storm handler_closes signal_restart
+TSAN_HOSTS   := threads_churn signal_storm handler_closes fork_threads
+STRESS_TESTS := threads_overlap fork_threads signal_storm handler_closes signal_restart handler_exits
+STRESS_SECONDS ?= 15
+STRESS_ROUNDS  ?= 3
+FUZZ_SECONDS   ?= 60
 UNIT     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(filter-out tests/unit/support.c,$(wildcard tests/unit/test_*.c)))
 ITESTS   := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(filter-out tests/integration/so_%,$(wildcard tests/integration/*.c))) \
             $(patsubst tests/integration/%.cc,$(B)/tests/integration/%,$(filter-out tests/integration/so_%,$(wildcard tests/integration/*.cc))) \
@@ -27,10 +36,11 @@ ITESTS   := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(filter-o
             $(patsubst tests/integration/%.cc,$(B)/tests/integration/%.so,$(wildcard tests/integration/so_*.cc))
 EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all test unit integration check-asan check-exports demo deps clean bench bench-quick bench-profile
+.PHONY: all test unit integration check-asan check-exports demo deps clean bench bench-quick bench-profile \
+        check-tsan check-stress check-fuzz check-secure check-servers check-python check-robustness
 all: $(B)/libsockleak.so $(EXAMPLES) $(UNIT) $(ITESTS)
 
--include $(wildcard $(B)/obj/*.d $(B)/asan/*.d $(B)/core/*.d)
+-include $(wildcard $(B)/obj/*.d $(B)/asan/*.d $(B)/tsan/*.d $(B)/core/*.d)
 
 $(B)/obj/%.o: src/%.c | $(B)/deps.ok
 	@mkdir -p $(@D)
@@ -50,6 +60,29 @@ $(B)/asan/%.o: src/%.S
 	$(CC) $(SHIMFLAGS) -c $< -o $@
 $(B)/asan/libsockleak.so: $(ASAN_OBJS)
 	$(CC) -fsanitize=address,undefined $(SHIMLINK) -o $@ $^ $(SHIMLIBS)
+
+# the same shim under ThreadSanitizer (gcc's libtsan, preloaded after it)
+$(B)/tsan/%.o: src/%.c | $(B)/deps.ok
+	@mkdir -p $(@D)
+	$(CC) -O1 -g -fsanitize=thread $(SHIMFLAGS) -MMD -c $< -o $@
+$(B)/tsan/%.o: src/%.S
+	@mkdir -p $(@D)
+	$(CC) $(SHIMFLAGS) -c $< -o $@
+$(B)/tsan/libsockleak.so: $(TSAN_OBJS)
+	$(CC) -fsanitize=thread $(SHIMLINK) -o $@ $^ $(SHIMLIBS)
+
+# libFuzzer target for the options parser (clang + libclang-rt)
+$(B)/fuzz_options: tests/fuzz/fuzz_options.c src/options.c src/internal.h
+	@mkdir -p $(@D)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=gnu11 -Isrc -Iinclude \
+	  tests/fuzz/fuzz_options.c src/options.c -o $@
+# TSan-built hosts: what a user of ThreadSanitizer runs the shim in
+$(B)/tests/tsan-host/%: tests/integration/%.c tests/integration/common.h
+	@mkdir -p $(@D)
+	$(CC) -O0 -g -fsanitize=thread -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Iinclude -pthread $< -o $@ -ldl
+$(B)/tests/secure_prog: tests/secure/secure_prog.c include/sockleak.h
+	@mkdir -p $(@D)
+	$(CC) -O0 -g -std=gnu11 $(WARN) -Iinclude $< -o $@
 
 # unit tests link the modules directly, without the preload and without the wrappers:
 # the core as a shared library of its own (as in the shim, its code is another module
@@ -99,6 +132,28 @@ test: all
 	@$(MAKE) --no-print-directory check-install
 	@$(MAKE) --no-print-directory check-prometheus
 	@$(MAKE) --no-print-directory check-systemd
+
+# robustness checks run by CI after `make test` (.ci/run): slower, or needing root,
+# clang or the servers; each prints its own summary and fails on any problem
+check-tsan: $(B)/tsan/libsockleak.so $(B)/libsockleak.so $(ITESTS) $(TSAN_HOSTS:%=$(B)/tests/tsan-host/%)
+	SOCKLEAK_FORKS=30 python3 tests/run_integration.py --lib $(B)/tsan/libsockleak.so --tsan -j2 $(TSAN_TESTS)
+	TSAN_OPTIONS=halt_on_error=1:exitcode=66:die_after_fork=0 SOCKLEAK_FORKS=30 python3 tests/run_integration.py \
+	  --lib $(B)/libsockleak.so --tsan --bindir $(B)/tests/tsan-host -j2 $(TSAN_HOSTS)
+check-stress: $(B)/libsockleak.so $(ITESTS)
+	@for i in $$(seq $(STRESS_ROUNDS)); do echo "round $$i of $(STRESS_ROUNDS)"; \
+	  SOCKLEAK_STRESS_SECONDS=$(STRESS_SECONDS) SOCKLEAK_FORKS=1000 SOCKLEAK_EXIT_RUNS=300 \
+	  python3 tests/run_integration.py -j2 $(STRESS_TESTS) || exit 1; done
+check-fuzz: $(B)/fuzz_options
+	@rm -rf $(B)/fuzz-corpus && mkdir -p $(B)/fuzz-corpus
+	$(B)/fuzz_options -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+	  -print_final_stats=1 -dict=tests/fuzz/options.dict $(B)/fuzz-corpus tests/fuzz/corpus
+check-secure: $(B)/libsockleak.so $(B)/tests/secure_prog
+	python3 tests/secure/run.py
+check-servers: $(B)/libsockleak.so
+	python3 tests/servers/run.py
+check-python: $(B)/libsockleak.so
+	python3 tests/python/run.py
+check-robustness: check-tsan check-stress check-fuzz check-secure check-servers check-python
 
 demo: $(B)/libsockleak.so $(EXAMPLES)
 	@scripts/demo.sh

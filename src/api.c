@@ -14,9 +14,13 @@
 #define SOCKLEAK_API SL_EXPORT
 #include "sockleak.h"
 
-/* The core is up, or -EAGAIN (this thread is initializing it: a constructor race). */
+/* The core is up, or -EAGAIN (this thread is initializing it: a constructor race), or
+ * -EDEADLK (called from a signal handler that interrupted the shim on this thread: the
+ * locks a report or a scan needs may be this thread's). */
 static int ready(void)
 {
+    if (sl_tls_guard)
+        return -EDEADLK;
     sl_ensure();
     return atomic_load(&sl_core_state) == 2 ? 0 : -EAGAIN;
 }

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -231,9 +232,20 @@ struct append_arg {
 static long do_append(void *p)
 {
     struct append_arg *a = p;
-    int fd = open_aside(a->path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY, 0600, in_child());
+    /* O_NONBLOCK for the open only: a FIFO that nobody reads fails (ENXIO) instead of
+     * blocking, for good, the host's exit that wanted to write its report there; it is
+     * given a second for a reader to turn up. Writes then block as usual. */
+    int fd = -ENXIO;
+    for (int tries = 0; tries < 100 && fd == -ENXIO; tries++) {
+        if (tries) {
+            struct timespec ts = { 0, 10 * 1000 * 1000 };
+            syscall(SYS_nanosleep, &ts, NULL);
+        }
+        fd = open_aside(a->path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0600, in_child());
+    }
     if (fd < 0)
         return fd;
+    syscall(SYS_fcntl, fd, F_SETFL, O_WRONLY | O_APPEND);
     struct stat st;
     if (syscall(SYS_fstat, fd, &st) != 0 || (S_ISREG(st.st_mode) && st.st_uid != geteuid())) {
         syscall(SYS_close, fd);

@@ -172,6 +172,12 @@ static inline void lock(struct sl_lock *l)
         lock_slow(l);
 }
 
+static inline bool trylock(struct sl_lock *l)
+{
+    int c = 0;
+    return atomic_compare_exchange_strong_explicit(&l->v, &c, 1, memory_order_acquire, memory_order_relaxed);
+}
+
 static inline void unlock(struct sl_lock *l)
 {
     atomic_store_explicit(&l->v, 0, memory_order_release);
@@ -596,6 +602,30 @@ bool sl_fd_tracked(int fd)
     return r;
 }
 
+int sl_fd_origin(int fd)
+{
+    if (fd < 0)
+        return 0;
+    /* Called on the way to writing a line, from anywhere, even a signal handler that
+     * interrupted the shim on this thread with this very lock held: try the lock for a
+     * while, never wait for it. -EAGAIN: could not tell. */
+    struct stripe *s = stripe_of(fd);
+    int origin = -EAGAIN;
+    sl_guard_enter();
+    for (int tries = 0; tries < 1000; tries++) {
+        if (trylock(&s->lock)) {
+            struct sl_rec *r = NULL;
+            HASH_FIND(hh, s->head, &fd, sizeof(int), r);
+            origin = r ? r->info.origin : 0;
+            unlock(&s->lock);
+            break;
+        }
+        syscall(SYS_sched_yield);
+    }
+    sl_guard_leave();
+    return origin;
+}
+
 void sl_fd_created(int fd, int origin, int family, int type, int proto, const struct sockaddr *peer,
                    socklen_t peerlen)
 {
@@ -641,9 +671,13 @@ void sl_fd_dup(int oldfd, int newfd)
     sl_guard_enter();
     struct sl_rec_info o;
     if (lookup(oldfd, &o)) {
-        struct sl_rec_info i = o; /* same open file description: same socket, inode, state */
+        struct sl_rec_info i = o; /* same open file description: same socket and state */
         i.fd = newfd;
         i.forked = 0;
+        /* but not the inode: if another thread closes newfd and a new socket takes the
+         * number before this insert, a copied inode would make the report drop the new
+         * socket as stale; unset, it is read from the fd itself */
+        i.dev = i.ino = 0;
         i.origin = SL_ORIGIN_DUP;
         i.orig_stack = o.stack;
         i.created_ns = sl_now_coarse_ns();
@@ -652,6 +686,16 @@ void sl_fd_dup(int oldfd, int newfd)
         i.tid = sl_gettid();
         i.stack = sl_stack_capture();
         insert(&i);
+    } else {
+        /* oldfd is not recorded (another thread closed it after the copy was made, or
+         * has not recorded it yet), but newfd may still be a socket the host holds */
+        uint64_t dev, ino;
+        if (sl_probe_inode(newfd, &dev, &ino) == 0) {
+            struct sl_rec_info i;
+            base_info(&i, newfd, SL_ORIGIN_DUP);
+            i.stack = sl_stack_capture();
+            insert(&i);
+        }
     }
     sl_guard_leave();
 }

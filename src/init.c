@@ -122,8 +122,17 @@ extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
 static void exit_report(void *unused)
 {
     (void)unused;
+    if (sl_tls_guard & SL_GUARD_VFORK)
+        return; /* a vfork child that called exit(): the registry is its parent's */
     if (atomic_exchange(&exit_reported, 1))
         return;
+    if (sl_tls_guard) {
+        /* exit() from a signal handler that interrupted the shim on this thread: the
+         * registry's locks may be held by this very thread, and collecting a report
+         * would wait for them forever */
+        sl_log("no exit report: exit() was called from a signal handler that interrupted sockleak");
+        return;
+    }
     if (atomic_load(&sl_core_state) != 2)
         return;
     /* reports asked for (a dump signal, a trigger) that the report thread has not

@@ -123,7 +123,9 @@ void sl_expand_path(const char *tmpl, char *out, size_t len);
 void sl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sl_warn_line(const char *msg); /* "sockleak: <msg>\n" */
 /* Is fd a safe place for text meant for a person? False for inet sockets, so the
- * shim never writes into a host's TCP connection (inetd-style stdio). */
+ * shim never writes into a host's TCP connection (inetd-style stdio), and for sockets
+ * the host made itself (it closed its stderr and the number was reused, or it put a
+ * connection there): only a socket it was started with (journald's) is a stderr. */
 bool sl_fd_safe_for_text(int fd);
 
 /* ---- hostfd.c: the host's fds from the shim's thread, which has a table of its own ----
@@ -256,6 +258,7 @@ bool sl_fd_busy(int fd);
 void sl_fd_created(int fd, int origin, int family, int type, int proto, const struct sockaddr *peer,
                    socklen_t peerlen);
 void sl_fd_accepted(int listen_fd, int fd, const struct sockaddr *peer, socklen_t peerlen);
+/* newfd is a copy of oldfd; if oldfd is not recorded, newfd is recorded if it is a socket. */
 void sl_fd_dup(int oldfd, int newfd);
 void sl_fd_connect(int fd, const struct sockaddr *addr, socklen_t len);
 void sl_fd_inherited(int fd, int family, int type, int proto);
@@ -287,6 +290,9 @@ struct sl_dclose {        /* a close() of a number whose socket we had already s
  * max, or overwritten before they were taken, are added to *lost. */
 size_t sl_fd_take_closed_late(struct sl_late *out, size_t max, long *lost);
 size_t sl_fd_take_double_closes(struct sl_dclose *out, size_t max, long *lost);
+/* enum sl_origin of fd's record; 0 if not tracked; -EAGAIN if its lock stayed taken
+ * (never waits for it: safe from a signal handler that interrupted the shim). */
+int sl_fd_origin(int fd);
 
 /* Close protocol: detach before the real call, then release or reattach. */
 struct sl_rec;

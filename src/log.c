@@ -4,7 +4,8 @@
  * Messages go to stderr, one write() per line so concurrent lines never interleave,
  * prefixed "sockleak: ". They are never written into a socket of the host's that
  * speaks to the network: a host started by inetd or socket activation may have its
- * stderr on a TCP connection, and a stray line there would corrupt its protocol.
+ * stderr on a TCP connection, and a stray line there would corrupt its protocol; nor
+ * into a socket the host made itself and that landed on fd 2.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,12 +21,14 @@
 /* fd is the host's number; l the one this thread reaches it by (sl_hostfd_get). */
 static bool safe_for_text(int fd, int l)
 {
-    (void)fd;
     struct stat st;
-    if (syscall(SYS_fstat, l, &st) != 0)
+    if (syscall(SYS_fstat, l, &st) != 0) /* raw, as in probe.c: out of a host TSan's sight */
         return false;
     if (!S_ISSOCK(st.st_mode))
         return true;
+    int origin = sl_fd_origin(fd);
+    if (origin < 0 || (origin && origin != SL_ORIGIN_INHERITED))
+        return false; /* the host's own socket, or cannot tell */
     int family = 0;
     socklen_t len = sizeof(family);
     if (syscall(SYS_getsockopt, l, SOL_SOCKET, SO_DOMAIN, &family, &len) != 0)

@@ -6,8 +6,10 @@
  * close() loop, close_range after fork) and then reuses the numbers: the shim would
  * read or write the host's sockets through a stale number. So every fd the shim keeps
  * is adopted here: moved to the top of the fd space (near the soft RLIMIT_NOFILE, where
- * hosts do not look), remembered in a small slot array, and marked in the registry's
- * watch bitmap so the close/dup wrappers take their slow path for it and protect it.
+ * hosts do not look; the unwinder's pipe, kept for the process lifetime, just above it,
+ * where they cannot look), remembered in a small slot array, and marked in the
+ * registry's watch bitmap so the close/dup wrappers take their slow path for it and
+ * protect it.
  * Slots are atomics: the table is read from any thread, including signal handlers.
  *
  * Only fds the shim keeps live here (libunwind's pipe, the /proc/self/fd directory);
@@ -55,13 +57,54 @@ static int high_base(void)
     return (int)(cur - HIGH_MARGIN);
 }
 
+/* Move fd above the soft RLIMIT_NOFILE, where no fd the host opens can ever be and
+ * where loops up to sysconf(_SC_OPEN_MAX) do not look (daemons closing their fds,
+ * Python's subprocess tests listing theirs); ABOVE_LIMIT past it when the hard limit
+ * allows, clear of fds a parent with a higher limit left open. An fd there needs the
+ * soft limit raised for the time of one F_DUPFD, and the hard limit too when it is
+ * too low (allowed with CAP_SYS_RESOURCE); both are put back at once. Only for the
+ * unwinder's pipe, which lives as long as the process and is made at start-up,
+ * before the host has threads that could change their limits meanwhile. Returns the
+ * new fd, or -1 (fd unchanged). */
+#define ABOVE_LIMIT 2048
+static int move_above_limit(int fd)
+{
+    struct rlimit cur, raised;
+    if (getrlimit(RLIMIT_NOFILE, &cur) != 0 || cur.rlim_cur == RLIM_INFINITY || cur.rlim_cur >= (1 << 20))
+        return -1;
+    rlim_t target = cur.rlim_cur + ABOVE_LIMIT;
+    raised.rlim_cur = target + SLOTS;
+    raised.rlim_max = cur.rlim_max == RLIM_INFINITY || cur.rlim_max >= raised.rlim_cur ? cur.rlim_max
+                                                                                       : raised.rlim_cur;
+    if (setrlimit(RLIMIT_NOFILE, &raised) != 0) {
+        /* the hard limit may not be raised: as far above the soft one as it allows */
+        if (cur.rlim_max == RLIM_INFINITY || cur.rlim_max <= cur.rlim_cur)
+            return -1;
+        target = cur.rlim_max - cur.rlim_cur > 2 * SLOTS ? cur.rlim_max - SLOTS : cur.rlim_cur;
+        raised.rlim_cur = cur.rlim_max;
+        raised.rlim_max = cur.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &raised) != 0)
+            return -1;
+    }
+    int hi = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, (int)target);
+    if (setrlimit(RLIMIT_NOFILE, &cur) != 0 && hi >= 0) {
+        syscall(SYS_close, hi); /* never leave the host a limit it did not set */
+        return -1;
+    }
+    return hi;
+}
+
 int sl_privfd_adopt(int fd)
 {
     if (sl_hostfd_own_table())
         return fd; /* the shim's thread, in a table of its own: the host cannot reach it */
     int saved = errno;
     int base = high_base();
-    if (fd < base) {
+    int hidden = sl_tls_in_unwind ? move_above_limit(fd) : -1;
+    if (hidden >= 0) {
+        syscall(SYS_close, fd);
+        fd = hidden;
+    } else if (fd < base) {
         int hi = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, base);
         if (hi < 0 && errno == EBADF) {
             /* the host closed the number under us (a close loop, closefrom): not ours */

@@ -227,6 +227,10 @@ int sl_report_collect(struct sl_report *r, int reason)
     r->pid = getpid();
     r->ppid = getppid();
     sl_buf_init(&r->strings);
+    r->mono_ns = sl_now_ns();
+    clock_gettime(CLOCK_REALTIME, &r->wall);
+    r->uptime_ns = start_ns ? r->mono_ns - start_ns : 0;
+    r->since_previous_ns = prev.done ? r->mono_ns - prev.at_ns : -1;
     struct sl_rec_info *snap = NULL;
     long n = sl_fd_snapshot(&snap);
     if (n < 0) {
@@ -236,15 +240,19 @@ int sl_report_collect(struct sl_report *r, int reason)
     if (n > 1)
         qsort(snap, (size_t)n, sizeof(*snap), cmp_fd);
     r->socks = sl_big_calloc((size_t)(n ? n : 1), sizeof(*r->socks));
-    if (!r->socks) {
+    if (!r->socks || r->truncated) {
+        /* no memory for the sockets: the totals still come from the registry
+         * (unchecked against the kernel) and the counters, never a false 0 */
         sl_big_free(snap);
         r->truncated = true;
+        sl_fd_stats(&r->stats);
+        r->live = r->stats.live;
+        r->untracked = atomic_load(&sl_count.untracked);
+        r->nomem = atomic_load(&sl_count.nomem);
+        r->reentrant = atomic_load(&sl_count.reentrant);
+        r->stack_overflow = sl_stack_overflow();
         return -ENOMEM;
     }
-    r->mono_ns = sl_now_ns();
-    clock_gettime(CLOCK_REALTIME, &r->wall);
-    r->uptime_ns = start_ns ? r->mono_ns - start_ns : 0;
-    r->since_previous_ns = prev.done ? r->mono_ns - prev.at_ns : -1;
 
     for (long k = 0; k < n; k++) {
         struct sl_rec_info *i = &snap[k];
@@ -770,7 +778,10 @@ static int append_file(const char *path, const char *data, size_t len, const cha
     if (r == 0)
         atomic_fetch_add(&sl_reports_written, 1);
     else
-        *why = r == -ELOOP ? "it is a symbolic link" : r == -EPERM ? "it belongs to another user" : strerror(-r);
+        *why = r == -ELOOP   ? "it is a symbolic link"
+             : r == -EPERM ? "it belongs to another user"
+             : r == -ENXIO ? "it is a FIFO nobody reads"
+                           : strerror(-r);
     return r;
 }
 
@@ -809,6 +820,34 @@ int sl_report_output(const char *data, size_t len)
     return r;
 }
 
+/* The report's headline, for when memory ran out while formatting it: built on the
+ * stack, complete (a whole JSON object with the contract's keys, or one text line),
+ * marked truncated. Returns its length. */
+static size_t format_minimal(const struct sl_report *r, char *out, size_t len)
+{
+    int n;
+    if (sl_opt.format == SL_FMT_JSON) {
+        char ts[40];
+        sl_format_rfc3339(&r->wall, ts, sizeof(ts));
+        n = snprintf(out, len,
+                     "{\"tool\":\"sockleak\",\"version\":\"%s\",\"pid\":%d,\"ppid\":%d,\"reason\":\"%s\","
+                     "\"timestamp\":\"%s\",\"summary\":{\"live\":%ld,\"close_wait\":%ld,\"leaked\":%ld,"
+                     "\"listening\":%ld,\"opened\":%ld,\"closed\":%ld},\"coverage\":{\"untracked\":%ld,"
+                     "\"untracked_nomem\":%ld,\"closed_behind_back\":%ld,\"truncated\":true},"
+                     "\"sockets\":[],\"stacks\":[],\"groups\":[]}\n",
+                     SL_VERSION, (int)r->pid, (int)r->ppid, sl_reason_name(r->reason), ts, (long)r->live,
+                     (long)r->close_wait, (long)r->leaked, (long)r->listening, r->stats.opened, r->stats.closed,
+                     r->untracked, r->nomem, r->stats.stale);
+    } else {
+        n = snprintf(out, len,
+                     "==%d==sockleak: out of memory while writing the %s report; only its totals: %ld live, "
+                     "%ld in CLOSE_WAIT, %ld leaked, %ld listening\n",
+                     (int)r->pid, sl_reason_name(r->reason), (long)r->live, (long)r->close_wait, (long)r->leaked,
+                     (long)r->listening);
+    }
+    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
 int sl_report_write(int reason)
 {
     int saved = errno;
@@ -822,7 +861,15 @@ int sl_report_write(int reason)
         sl_report_format_json(&r, &out);
     else
         sl_report_format_text(&r, &out);
-    int ret = out.data ? sl_report_output(out.data, out.len) : -ENOMEM;
+    int ret;
+    if (out.failed || !out.data) {
+        /* never write half a report (a torn JSON line): its totals instead */
+        char small[1024];
+        r.truncated = true;
+        ret = sl_report_output(small, format_minimal(&r, small, sizeof(small)));
+    } else {
+        ret = sl_report_output(out.data, out.len);
+    }
     sl_metrics_report(&r);
     sl_syslog_report(&r);
     sl_buf_free(&out);

@@ -130,8 +130,11 @@ int sl_stacks_init(void)
     if (!slots || !by_id || !counts)
         return -ENOMEM;
 
-    /* The unwinder. RTLD_LOCAL keeps its _Unwind_* out of the host's symbol scope. */
-    void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+    /* The unwinder. RTLD_LOCAL keeps its _Unwind_* out of the host's symbol scope.
+     * Not under ThreadSanitizer: libunwind frees its per-thread cache from a TSD
+     * destructor that runs after TSan has torn the thread down, and the
+     * pthread_mutex_lock in there crashes the host at every thread exit. */
+    void *h = dlsym(RTLD_DEFAULT, "__tsan_init") ? NULL : dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
     if (h)
         unwind_fn = (int (*)(void **, int))dlsym(h, "unw_backtrace");
     if (unwind_fn) {
@@ -172,9 +175,17 @@ static uint64_t hash_ips(const uintptr_t *ip, int depth)
     return h ? h : 1;
 }
 
+/* A plain loop, not memcmp: a sanitizer runtime in the host (TSan) intercepts memcmp
+ * and, not seeing the atomics that published s (this library is not instrumented),
+ * would report the lock-free lookup as a data race in the host's name. */
 static bool same(const struct sl_stack *s, uint64_t h, const uintptr_t *ip, int depth)
 {
-    return s->hash == h && s->depth == depth && !memcmp(s->ip, ip, (size_t)depth * sizeof(*ip));
+    if (s->hash != h || s->depth != depth)
+        return false;
+    for (int i = 0; i < depth; i++)
+        if (s->ip[i] != ip[i])
+            return false;
+    return true;
 }
 
 /* table_lock held */

@@ -147,10 +147,13 @@ SL_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 /* ---- copying ---- */
 
+/* A copy is recorded whatever the bitmap says about oldfd: another thread may have
+ * closed oldfd since the copy was made, or not recorded it yet (sl_fd_dup then checks
+ * that the copy is a socket). */
 SL_EXPORT int dup(int oldfd)
 {
     int r = real_dup(oldfd);
-    if (r >= 0 && sl_fd_watched(oldfd) && sl_recording()) {
+    if (r >= 0 && sl_recording()) {
         int e = errno;
         sl_fd_dup(oldfd, r);
         errno = e;
@@ -188,22 +191,36 @@ static int dup_onto(int oldfd, int newfd, int flags, bool three)
 
 SL_EXPORT int dup2(int oldfd, int newfd)
 {
-    if (SL_LIKELY(!sl_fd_watched(oldfd) && !sl_fd_watched(newfd)))
-        return real_dup2(oldfd, newfd);
+    if (SL_LIKELY(!sl_fd_watched(oldfd) && !sl_fd_watched(newfd))) {
+        int r = real_dup2(oldfd, newfd);
+        if (r >= 0 && oldfd != newfd && sl_recording()) {
+            int e = errno;
+            sl_fd_dup(oldfd, newfd);
+            errno = e;
+        }
+        return r;
+    }
     return dup_onto(oldfd, newfd, 0, false);
 }
 
 SL_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-    if (SL_LIKELY(!sl_fd_watched(oldfd) && !sl_fd_watched(newfd)))
-        return real_dup3(oldfd, newfd, flags);
+    if (SL_LIKELY(!sl_fd_watched(oldfd) && !sl_fd_watched(newfd))) {
+        int r = real_dup3(oldfd, newfd, flags);
+        if (r >= 0 && sl_recording()) {
+            int e = errno;
+            sl_fd_dup(oldfd, newfd);
+            errno = e;
+        }
+        return r;
+    }
     return dup_onto(oldfd, newfd, flags, true);
 }
 
 static int fcntl_common(int (*real)(int, int, ...), int fd, int cmd, void *arg)
 {
     int r = real(fd, cmd, arg);
-    if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && sl_fd_watched(fd) && sl_recording()) {
+    if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && sl_recording()) {
         int e = errno;
         sl_fd_dup(fd, r);
         errno = e;

@@ -41,6 +41,10 @@ Names available to EXPECT expressions:
   readf("name")          the contents of a file the RUN lines wrote in %T ("" if absent)
   jsonl("name")          the JSON objects of a JSON Lines file in %T (e.g. symbolize's output)
 Prints one line per test and a final "N passed, N failed".
+--asan runs the tests with the ASan+UBSan build of the shim (the ASan runtime preloaded
+first), --tsan with the ThreadSanitizer build (the TSan runtime preloaded after it; the
+environment's TSAN_OPTIONS, if set, replace the runner's); a sanitizer report on stderr
+fails the test. --bindir takes the test programs from elsewhere (built with TSan, say).
 """
 import argparse
 import concurrent.futures
@@ -173,7 +177,7 @@ class Ctx:
                 "tuple": tuple}
 
 
-def run_test(name, binary, lib, asan, keep):
+def run_test(name, binary, lib, asan, keep, tsan=False):
     path = next(p for p in (os.path.join(SRC, name + ".c"), os.path.join(SRC, name + ".cc")) if os.path.exists(p))
     d = parse_directives(path)
     if asan and d["asan"] == "skip":
@@ -193,6 +197,20 @@ def run_test(name, binary, lib, asan, keep):
             preload = runtime + " " + lib
             env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0:exitcode=97:handle_segv=1"
             env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1:exitcode=98"
+        if tsan:
+            # the TSan runtime after the shim: loaded first, its initialization would call
+            # the shim's (instrumented) sigaction before TSan is ready; after it, the
+            # shim's calls to libc go through TSan's interceptors, as the host's do
+            runtime = subprocess.run(["gcc", "-print-file-name=libtsan.so"], capture_output=True,
+                                     text=True).stdout.strip()
+            preload = lib + " " + runtime
+            # die_after_fork=0: a fork child of a threaded process may start threads (ours);
+            # ignore_interceptors_accesses=1: races are looked for in the shim's own
+            # (instrumented) code, not in libc calls: TSan's fd tracking would report the
+            # test programs' deliberate races on fd numbers, and symbolizing those reports
+            # calls close() through the shim from inside TSan, which deadlocks
+            env.setdefault("TSAN_OPTIONS", "halt_on_error=1:exitcode=66:die_after_fork=0:"
+                                           "ignore_interceptors_accesses=1:second_deadlock_stack=1")
         for k, v in d["env"].items():
             env[k] = v.replace("%T", tmp).replace("%B", os.path.join(ROOT, "build"))
         env["LD_PRELOAD"] = preload if "LD_PRELOAD" not in d["env"] else d["env"]["LD_PRELOAD"].replace(
@@ -226,6 +244,8 @@ def run_test(name, binary, lib, asan, keep):
             problems.append("exit status %d, expected %d" % (p.returncode, d["exit"]))
         if asan and ("ERROR: AddressSanitizer" in err or "runtime error:" in err):
             problems.append("sanitizer error")
+        if tsan and "ThreadSanitizer" in err:
+            problems.append("ThreadSanitizer report")
         reports, text = [], ""
         for f in sorted(glob.glob(os.path.join(tmp, "report.*." + ext)), key=os.path.getmtime):
             with open(f, "rb") as fh:
@@ -285,7 +305,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lib", default=os.path.join(ROOT, "build", "libsockleak.so"))
     ap.add_argument("--asan", action="store_true", help="the shim is the ASan+UBSan build")
+    ap.add_argument("--tsan", action="store_true", help="the shim is the ThreadSanitizer build")
     ap.add_argument("--keep", action="store_true", help="keep temporary directories")
+    ap.add_argument("--bindir", default=os.path.join(ROOT, "build", "tests", "integration"),
+                    help="where the test programs are (make check-tsan builds some with TSan elsewhere)")
     ap.add_argument("-j", type=int, default=4)
     ap.add_argument("tests", nargs="*", help="names (default: all)")
     a = ap.parse_args()
@@ -293,15 +316,15 @@ def main():
     names = a.tests or sorted({os.path.splitext(os.path.basename(p))[0]
                                for p in glob.glob(os.path.join(SRC, "*.c")) + glob.glob(os.path.join(SRC, "*.cc"))
                                if not os.path.basename(p).startswith("so_")})
-    binaries = {n: os.path.join(ROOT, "build", "tests", "integration", n) for n in names}
+    binaries = {n: os.path.join(os.path.abspath(a.bindir), n) for n in names}
     missing = [n for n, b in binaries.items() if not os.path.exists(b)]
     if missing:
         print("missing test programs (run make): " + ", ".join(missing))
         return 2
     passed = failed = skipped = 0
-    label = "asan" if a.asan else "shim"
+    label = "asan" if a.asan else "tsan" if a.tsan else "shim"
     with concurrent.futures.ThreadPoolExecutor(max_workers=a.j) as pool:
-        futs = [pool.submit(run_test, n, binaries[n], lib, a.asan, a.keep) for n in names]
+        futs = [pool.submit(run_test, n, binaries[n], lib, a.asan, a.keep, a.tsan) for n in names]
         for f in concurrent.futures.as_completed(futs):
             name, status, detail = f.result()
             if status == "pass":

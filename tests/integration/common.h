@@ -94,8 +94,9 @@ static inline const char *test_dir(void)
 }
 
 
-/* Print the ground truth for the runner: truth=[[fd, inode], ...] of every socket open
- * in this process, read from the kernel (/proc/self/fd), sorted by fd. */
+/* Print the ground truth for the runner: name=[[fd, inode], ...] of every socket open
+ * in this process, read from the kernel (/proc/self/fd), sorted by fd; print_truth()
+ * names it truth. */
 #include <dirent.h>
 struct fd_ino {
     int fd;
@@ -105,7 +106,7 @@ static inline int cmp_fd_ino(const void *a, const void *b)
 {
     return ((const struct fd_ino *)a)->fd - ((const struct fd_ino *)b)->fd;
 }
-static inline void print_truth(void)
+static inline void print_truth_named(const char *name)
 {
     static struct fd_ino v[65536];
     int n = 0;
@@ -124,10 +125,14 @@ static inline void print_truth(void)
     }
     closedir(d);
     qsort(v, (size_t)n, sizeof(v[0]), cmp_fd_ino);
-    printf("truth=[");
+    printf("%s=[", name);
     for (int i = 0; i < n; i++)
         printf("%s[%d,%lu]", i ? "," : "", v[i].fd, v[i].ino);
     printf("]\n");
+}
+static inline void print_truth(void)
+{
+    print_truth_named("truth");
 }
 
 #endif

@@ -315,18 +315,42 @@ static void test_dup_copies_family_and_sets_origin_dup(void **state)
     assert_int_equal(stats().live, 2);
 }
 
-static void test_dup_of_untracked_fd_records_nothing(void **state)
+/* oldfd not recorded (another thread closed it after the copy was made, or has not
+ * recorded it yet): the copy is still recorded if it is a socket */
+static void test_dup_of_untracked_socket_records_the_copy(void **state)
 {
     (void)state;
     int a = open_socket(AF_INET, SOCK_STREAM, 0);
     int b = dup_socket(a);
     struct sl_fd_stats s0 = stats();
     sl_fd_dup(a, b);
+    assert_true(sl_fd_tracked(b));
+    assert_true(sl_fd_watched(b));
+    assert_false(sl_fd_tracked(a));
+    struct sl_rec_info i = must_find(b);
+    assert_int_equal(i.origin, SL_ORIGIN_DUP);
+    assert_int_equal(i.orig_stack, 0);
+    assert_int_equal(i.ino, 0); /* read from the fd when probed */
+    assert_int_equal(stats().opened, s0.opened + 1);
+}
+
+static void test_dup_of_untracked_non_socket_records_nothing(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    int d = dup(p[0]);
+    assert_true(d >= 0);
+    struct sl_fd_stats s0 = stats();
+    sl_fd_dup(p[0], d);
     struct sl_fd_stats s1 = stats();
-    assert_false(sl_fd_tracked(b));
-    assert_false(sl_fd_watched(b));
+    assert_false(sl_fd_tracked(d));
+    assert_false(sl_fd_watched(d));
     assert_int_equal(s1.live, 0);
     assert_int_equal(s1.opened, s0.opened);
+    close(d);
+    close(p[0]);
+    close(p[1]);
 }
 
 static void test_dup_onto_itself_changes_nothing(void **state)
@@ -874,7 +898,8 @@ int main(void)
         T(test_watched_false_for_untracked_numbers),
         T(test_create_on_tracked_number_replaces_old_record),
         T(test_dup_copies_family_and_sets_origin_dup),
-        T(test_dup_of_untracked_fd_records_nothing),
+        T(test_dup_of_untracked_socket_records_the_copy),
+        T(test_dup_of_untracked_non_socket_records_nothing),
         T(test_dup_onto_itself_changes_nothing),
         T(test_accepted_inherits_listener_meta_and_peer),
         T(test_accepted_from_untracked_listener_takes_peer_family),
