@@ -323,53 +323,81 @@ int sl_fdtable_init(void)
 
 /* ---- event rings: closes of reported leaks, double closes ----
  * Written from wrappers (no malloc, no lock): a writer takes a ticket with an atomic
- * add, fills the slot, then publishes the ticket in the slot's seq. The reporter reads
- * the tickets it has not consumed; a slot overwritten meanwhile is counted as lost. */
+ * add, claims the ticket's slot by marking its seq busy (a writer that finds the slot
+ * busy, lapped by another RING tickets on, drops its event), stores the event, and
+ * publishes the ticket in seq. The reporter reads the tickets it has not consumed,
+ * as a seqlock: seq, the event, seq again; a slot overwritten or still being written
+ * is counted as lost. Events are stored as atomic words, so no access is a data race
+ * (ThreadSanitizer checks). */
 
 #define RING 512
+#define BUSY (1ull << 63)
+#define WORDS(type) ((sizeof(type) + 7) / 8)
 struct late_slot {
     _Atomic uint64_t seq;
-    struct sl_late ev;
+    _Atomic uint64_t w[WORDS(struct sl_late)];
 };
 struct dclose_slot {
     _Atomic uint64_t seq;
-    struct sl_dclose ev;
+    _Atomic uint64_t w[WORDS(struct sl_dclose)];
 };
 static struct late_slot late_ring[RING];
 static struct dclose_slot dclose_ring[RING];
 static _Atomic uint64_t late_head, dclose_head;
 static uint64_t late_taken, dclose_taken; /* reporter only, under its lock */
 
+static void ring_push(_Atomic uint64_t *head, void *ring, size_t slot_size, const void *ev, size_t nwords)
+{
+    uint64_t t = atomic_fetch_add_explicit(head, 1, memory_order_relaxed);
+    char *slot = (char *)ring + (t % RING) * slot_size;
+    _Atomic uint64_t *seq = (_Atomic uint64_t *)slot, *w = seq + 1;
+    uint64_t cur = atomic_load_explicit(seq, memory_order_relaxed);
+    if ((cur & BUSY) || !atomic_compare_exchange_strong(seq, &cur, (t + 1) | BUSY))
+        return; /* another writer is in this slot: the reporter counts the ticket lost */
+    uint64_t buf[4] = { 0, 0, 0, 0 };
+    memcpy(buf, ev, nwords * 8 <= sizeof(buf) ? nwords * 8 : sizeof(buf));
+    for (size_t i = 0; i < nwords; i++)
+        atomic_store_explicit(&w[i], buf[i], memory_order_relaxed);
+    atomic_store_explicit(seq, t + 1, memory_order_release);
+}
+
+static size_t ring_take(_Atomic uint64_t *head, uint64_t *taken, void *ring, size_t slot_size, size_t nwords,
+                        void *out, size_t ev_size, size_t max, long *lost)
+{
+    uint64_t end = atomic_load_explicit(head, memory_order_acquire);
+    size_t n = 0;
+    if (end - *taken > RING) {
+        *lost += (long)(end - *taken - RING);
+        *taken = end - RING;
+    }
+    for (; *taken < end; (*taken)++) {
+        char *slot = (char *)ring + (*taken % RING) * slot_size;
+        _Atomic uint64_t *seq = (_Atomic uint64_t *)slot, *w = seq + 1;
+        uint64_t s1 = atomic_load_explicit(seq, memory_order_acquire);
+        uint64_t buf[4] = { 0, 0, 0, 0 };
+        for (size_t i = 0; i < nwords && i < 4; i++)
+            buf[i] = atomic_load_explicit(&w[i], memory_order_relaxed);
+        atomic_thread_fence(memory_order_acquire);
+        uint64_t s2 = atomic_load_explicit(seq, memory_order_relaxed);
+        if (s1 != *taken + 1 || s2 != s1 || n >= max) {
+            (*lost)++; /* overwritten, still being written, or no room */
+            continue;
+        }
+        memcpy((char *)out + n * ev_size, buf, ev_size);
+        n++;
+    }
+    return n;
+}
+
 #define RING_PUSH(ring, head, value)                                                        \
     do {                                                                                    \
-        uint64_t t_ = atomic_fetch_add_explicit(&(head), 1, memory_order_relaxed);          \
-        typeof(&(ring)[0]) slot_ = &(ring)[t_ % RING];                                      \
-        atomic_store_explicit(&slot_->seq, 0, memory_order_relaxed);                        \
-        slot_->ev = (value);                                                                \
-        atomic_store_explicit(&slot_->seq, t_ + 1, memory_order_release);                   \
+        typeof(value) v_ = (value);                                                         \
+        _Static_assert(WORDS(typeof(v_)) <= 4, "ring events are at most 4 words");         \
+        ring_push(&(head), (ring), sizeof((ring)[0]), &v_, WORDS(typeof(v_)));              \
     } while (0)
 
 #define RING_TAKE(ring, head, taken, out, max, lost)                                        \
-    ({                                                                                      \
-        uint64_t end_ = atomic_load_explicit(&(head), memory_order_acquire);                \
-        size_t n_ = 0;                                                                      \
-        if (end_ - (taken) > RING) {                                                        \
-            *(lost) += (long)(end_ - (taken) - RING);                                       \
-            (taken) = end_ - RING;                                                          \
-        }                                                                                   \
-        for (; (taken) < end_; (taken)++) {                                                 \
-            typeof(&(ring)[0]) slot_ = &(ring)[(taken) % RING];                             \
-            if (atomic_load_explicit(&slot_->seq, memory_order_acquire) != (taken) + 1) {   \
-                (*(lost))++; /* overwritten, or still being written */                      \
-                continue;                                                                   \
-            }                                                                               \
-            if (n_ < (max))                                                                 \
-                (out)[n_++] = slot_->ev;                                                    \
-            else                                                                            \
-                (*(lost))++;                                                                \
-        }                                                                                   \
-        n_;                                                                                 \
-    })
+    ring_take(&(head), &(taken), (ring), sizeof((ring)[0]), WORDS(*(out)), (out), sizeof(*(out)), (max), (lost))
 
 size_t sl_fd_take_closed_late(struct sl_late *out, size_t max, long *lost)
 {

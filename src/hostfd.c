@@ -27,6 +27,7 @@
  * table (scanner.c).
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <linux/close_range.h>
 #include <sched.h>
@@ -54,11 +55,30 @@ bool sl_hostfd_own_table(void)
     return tls_pidfd >= 0;
 }
 
+bool sl_sanitized(void)
+{
+    static _Atomic int known; /* 0 unknown, 1 no, 2 yes */
+    int k = atomic_load_explicit(&known, memory_order_relaxed);
+    if (!k) {
+        static const char *const inits[] = { "__tsan_init", "__asan_init", "__msan_init", "__hwasan_init" };
+        k = 1;
+        for (size_t i = 0; i < SL_ARRAY_LEN(inits); i++)
+            if (dlsym(RTLD_DEFAULT, inits[i]))
+                k = 2;
+        atomic_store_explicit(&known, k, memory_order_relaxed);
+    }
+    return k == 2;
+}
+
 int sl_hostfd_leave_table(void)
 {
     int saved = errno, r = 0;
     if (tls_pidfd >= 0)
         goto out;
+    if (sl_sanitized()) { /* its reports from this thread must reach the host's stderr */
+        r = -ENOTSUP;
+        goto out;
+    }
     /* can this process copy its own fds? (a pidfd in the shared table, for a moment) */
     int p = (int)syscall(SYS_pidfd_open, getpid(), 0);
     if (p < 0) {

@@ -305,7 +305,9 @@ void sl_scanner_start(void)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
+    /* room for work done in place when it cannot be done aside (libdw recurses deeply):
+     * address space only, untouched pages cost nothing */
+    pthread_attr_setstacksize(&attr, 2 * 1024 * 1024);
     pthread_t t;
     atomic_store(&running, 0);
     if (pthread_create(&t, &attr, loop, NULL) == 0) {

@@ -567,6 +567,31 @@ static void test_detach_one_reattach_one(void **state)
     assert_true(sl_fd_watched(FAKE + 20));
 }
 
+/* The double-close ring keeps the last 512 events; older ones are counted lost. */
+static void test_double_close_ring_laps(void **state)
+{
+    (void)state;
+    struct sl_dclose ev[1024];
+    long lost = 0;
+    sl_fd_take_double_closes(ev, 1024, &lost); /* what earlier tests left */
+    create_fake(FAKE + 1100, AF_INET, SOCK_STREAM, 0);
+    sl_fd_release(sl_fd_detach(FAKE + 1100));
+    for (int i = 0; i < 600; i++)
+        sl_fd_bad_close(FAKE + 1100);
+    lost = 0;
+    size_t n = sl_fd_take_double_closes(ev, 1024, &lost);
+    assert_int_equal(n, 512);
+    assert_int_equal(lost, 88);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(ev[i].fd, FAKE + 1100);
+    /* and a reader with less room counts the rest lost */
+    for (int i = 0; i < 10; i++)
+        sl_fd_bad_close(FAKE + 1100);
+    lost = 0;
+    assert_int_equal(sl_fd_take_double_closes(ev, 4, &lost), 4);
+    assert_int_equal(lost, 6);
+}
+
 static void test_detach_untracked_returns_null(void **state)
 {
     (void)state;
@@ -907,6 +932,7 @@ int main(void)
         T(test_connect_ignores_non_inet_and_untracked),
         T(test_detach_release_removes_and_counts_closed),
         T(test_detach_untracked_returns_null),
+        T(test_double_close_ring_laps),
         T(test_detach_one_release_one),
         T(test_detach_one_reattach_one),
         T(test_tables_empty_and_refill),
