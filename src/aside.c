@@ -80,8 +80,8 @@ long sl_aside(long (*fn)(void *), void *arg)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    if (!unshared_clones && sl_sanitized())
-        unshared_clones = true; /* a sanitizer would see the child's work as this thread's */
+    if (!unshared_clones && sl_tsan())
+        unshared_clones = true; /* ThreadSanitizer would see the child's work as this thread's */
     int pid = stack && !unshared_clones ? real_clone(child_main, stack + STACK, CLONE_VM | CLONE_VFORK, &c) : -1;
     if (pid > 0) {
         int st;

@@ -55,19 +55,30 @@ bool sl_hostfd_own_table(void)
     return tls_pidfd >= 0;
 }
 
-bool sl_sanitized(void)
+/* bit 0: known; bit 1: some sanitizer; bit 2: ThreadSanitizer */
+static int sanitizers(void)
 {
-    static _Atomic int known; /* 0 unknown, 1 no, 2 yes */
+    static _Atomic int known;
     int k = atomic_load_explicit(&known, memory_order_relaxed);
     if (!k) {
         static const char *const inits[] = { "__tsan_init", "__asan_init", "__msan_init", "__hwasan_init" };
         k = 1;
         for (size_t i = 0; i < SL_ARRAY_LEN(inits); i++)
             if (dlsym(RTLD_DEFAULT, inits[i]))
-                k = 2;
+                k |= 2 | (i == 0 ? 4 : 0);
         atomic_store_explicit(&known, k, memory_order_relaxed);
     }
-    return k == 2;
+    return k;
+}
+
+bool sl_sanitized(void)
+{
+    return sanitizers() & 2;
+}
+
+bool sl_tsan(void)
+{
+    return sanitizers() & 4;
 }
 
 int sl_hostfd_leave_table(void)

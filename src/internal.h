@@ -129,9 +129,10 @@ void sl_warn_line(const char *msg); /* "sockleak: <msg>\n" */
 bool sl_fd_safe_for_text(int fd);
 
 /* A sanitizer runtime is in the process (the host's, or the shim's own ASan/TSan
- * build): it follows neither a CLONE_VM child nor a thread with an fd table of its
- * own (whose reports would go to a stderr that thread does not have). */
+ * build): its reports from a thread with an fd table of its own would go to a stderr
+ * that thread does not have. ThreadSanitizer also cannot follow a CLONE_VM child. */
 bool sl_sanitized(void);
+bool sl_tsan(void);
 
 /* ---- hostfd.c: the host's fds from the shim's thread, which has a table of its own ----
  * sl_hostfd_get(fd) returns a number this thread can use for the host's fd (fd itself,
