@@ -466,6 +466,9 @@ int sl_probe_tcp(int fd, struct sl_tcp *out);
  * reads nothing. */
 bool sl_probe_peer_closed(int fd);
 bool sl_probe_listening(int fd); /* SO_ACCEPTCONN */
+/* The number of fds open in the process but the shim's own, from the size the kernel
+ * gives /proc/PID/fd (Linux 6.2 on), without opening anything; -1 if not known. */
+long sl_probe_count_fds(void);
 struct sl_cw_entry {
     uint64_t ino;
     uint32_t last_ack_recv_ms;
@@ -474,7 +477,9 @@ struct sl_cw_entry {
  * dump per address family filtered by state in the kernel (done aside): cost
  * independent of how many sockets we track. Fills out[0..cap). Returns the count,
  * -ENOBUFS if there were more than cap, or -errno. */
-long sl_probe_close_wait_inodes(struct sl_cw_entry *out, size_t cap);
+#define SL_DIAG_INET 1u
+#define SL_DIAG_INET6 2u
+long sl_probe_close_wait_inodes(struct sl_cw_entry *out, size_t cap, unsigned families);
 /* Pseudo-states kept in a record's tcp_state beside the TCP ones. */
 #define SL_STATE_PEER_CLOSED 100 /* unix stream socket whose peer has closed */
 #define SL_STATE_OPEN 101        /* not in CLOSE_WAIT, exact state not read (sock_diag scans) */
@@ -502,8 +507,10 @@ void sl_scanner_request_dump(void);
 void sl_scanner_request(int reason);
 /* Write the reports asked for and not written yet, in the calling thread. */
 void sl_scanner_flush(void);
-/* One CLOSE_WAIT scan pass over the registry (the thread calls it every scan_interval). */
-void sl_scan_once(void);
+/* One scan (the thread's every scan_interval, full=false: the fd walk may be skipped
+ * when nothing suggests an fd appeared behind our back; see scanner.c). */
+void sl_scan(bool full);
+#define sl_scan_once() sl_scan(false)
 bool sl_scanner_running(void);
 
 /* ---- syslog.c ---- */

@@ -145,6 +145,7 @@ struct fd_list {
     int *v;
     size_t cap, n; /* n may pass cap: then only cap were stored */
     int skip;      /* the directory's own fd */
+    pid_t pid;     /* the process whose table is listed */
 };
 
 static long read_fd_dir(int dfd, struct fd_list *l)
@@ -177,7 +178,13 @@ static long read_fd_dir(int dfd, struct fd_list *l)
 static long list_aside(void *p)
 {
     struct fd_list *l = p;
-    int d = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* the process's directory, not the child's own (/proc/self here): its entries stay
+     * in the dentry cache from one listing to the next, where a new pid's directory
+     * makes the kernel build and free a dentry and an inode per fd every time (a
+     * fifth of a scan's time at 16,000 fds); in place, the same directory */
+    char path[40];
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)l->pid);
+    int d = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (d < 0)
         return -errno;
     l->skip = d;
@@ -190,6 +197,7 @@ static long list_fds(struct fd_list *l)
 {
     l->n = 0;
     l->skip = -1;
+    l->pid = getpid();
     if (!sl_hostfd_own_table())
         return sl_aside(list_aside, l);
     pid_t me = getpid();
@@ -202,6 +210,21 @@ static long list_fds(struct fd_list *l)
     if (syscall(SYS_lseek, own_fd_dir, 0, SEEK_SET) != 0)
         return -errno;
     return read_fd_dir(own_fd_dir, l);
+}
+
+long sl_probe_count_fds(void)
+{
+    int saved = errno;
+    char path[40];
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)getpid());
+    struct stat st;
+    long n = syscall(SYS_newfstatat, AT_FDCWD, path, &st, 0) == 0 && st.st_size > 0 ? (long)st.st_size : -1;
+    errno = saved;
+    if (n < 0)
+        return -1;
+    int ours[16];
+    n -= sl_privfd_list(ours, 16); /* the shim's own are not the host's */
+    return n < 0 ? 0 : n;
 }
 
 int sl_probe_each_fd(int (*fn)(int fd, void *arg), void *arg)
@@ -479,6 +502,7 @@ static long dump_close_wait(int nl, int family, char *buf, size_t buflen, struct
 struct diag_arg {
     struct sl_cw_entry *v;
     size_t cap, n;
+    unsigned families;
     char *buf;
     size_t buflen;
 };
@@ -489,8 +513,8 @@ static long do_diag(void *p)
     int nl = (int)syscall(SYS_socket, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (nl < 0)
         return -errno;
-    long r = dump_close_wait(nl, AF_INET, a->buf, a->buflen, a->v, &a->n, a->cap);
-    if (r == 0 || r == -ENOBUFS) {
+    long r = a->families & SL_DIAG_INET ? dump_close_wait(nl, AF_INET, a->buf, a->buflen, a->v, &a->n, a->cap) : 0;
+    if ((r == 0 || r == -ENOBUFS) && (a->families & SL_DIAG_INET6)) {
         long r6 = dump_close_wait(nl, AF_INET6, a->buf, a->buflen, a->v, &a->n, a->cap);
         if (r == 0)
             r = r6;
@@ -499,12 +523,12 @@ static long do_diag(void *p)
     return r;
 }
 
-long sl_probe_close_wait_inodes(struct sl_cw_entry *out, size_t cap)
+long sl_probe_close_wait_inodes(struct sl_cw_entry *out, size_t cap, unsigned families)
 {
     char *buf = malloc(32768);
     if (!buf)
         return -ENOMEM;
-    struct diag_arg a = { out, cap, 0, buf, 32768 };
+    struct diag_arg a = { out, cap, 0, families, buf, 32768 };
     long r = sl_aside(do_diag, &a); /* the netlink socket lives in the child's fd table */
     free(buf);
     return r < 0 ? r : (long)a.n;

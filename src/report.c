@@ -158,8 +158,11 @@ static void collect_env(struct sl_renv *env)
         env->nofile_soft = rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
         env->nofile_hard = rl.rlim_max == RLIM_INFINITY ? -1 : (long)rl.rlim_max;
     }
-    env->open_fds = 0;
-    sl_probe_each_fd(count_fd, &env->open_fds);
+    env->open_fds = sl_probe_count_fds(); /* the kernel's count; else a walk of /proc/PID/fd */
+    if (env->open_fds < 0) {
+        env->open_fds = 0;
+        sl_probe_each_fd(count_fd, &env->open_fds);
+    }
     struct sl_trigger_info t;
     sl_trigger_info(&t);
     env->threshold_fds = t.threshold_fds;

@@ -9,8 +9,13 @@
  * so a storm of signals gives reports, never a lost request.
  *
  * Every scan_interval it scans (sl_scan_once):
- *   - the fd table (/proc/self/fd): counts open fds for the triggers, and adopts
- *     sockets that are open but were never seen created (origin "unseen");
+ *   - the fd table: counts open fds for the triggers (the size the kernel gives
+ *     /proc/PID/fd, from Linux 6.2), and walks /proc/PID/fd to adopt sockets that are
+ *     open but were never seen created (origin "unseen"). The walk is the dearest part
+ *     of a scan (the kernel looks up a cache entry per fd: 1 to 2 us each), so with more
+ *     than WALK_ALWAYS fds open it is done when the number of open fds nobody tracks
+ *     changed since the last walk, and every WALK_EVERY scans anyway; sockleak_scan()
+ *     and reports always walk;
  *   - the registry: fills in what creation left out to stay cheap (inode; family and
  *     type of sockets accepted from untracked listeners), drops entries closed behind
  *     the shim's back, and reads the state of each TCP socket: with TCP_INFO per
@@ -106,7 +111,7 @@ static struct sl_cw_entry *set_find(const struct ino_set *s, uint64_t ino)
 }
 
 /* Hash the CLOSE_WAIT sockets of the namespace by inode. false if sock_diag failed. */
-static bool close_wait_set(struct ino_set *set, long tracked_tcp)
+static bool close_wait_set(struct ino_set *set, long tracked_tcp, unsigned families)
 {
     size_t cap = tracked_tcp * 2 > 4096 ? (size_t)tracked_tcp * 2 : 4096;
     struct sl_cw_entry *list = NULL;
@@ -114,7 +119,7 @@ static bool close_wait_set(struct ino_set *set, long tracked_tcp)
     for (int tries = 0; tries < 3 && n == -ENOBUFS; tries++, cap *= 8) {
         sl_big_free(list);
         list = sl_big_alloc(cap * sizeof(*list));
-        n = list ? sl_probe_close_wait_inodes(list, cap) : -ENOMEM;
+        n = list ? sl_probe_close_wait_inodes(list, cap, families) : -ENOMEM;
     }
     if (n < 0) {
         sl_big_free(list);
@@ -141,10 +146,20 @@ static bool close_wait_set(struct ino_set *set, long tracked_tcp)
     return true;
 }
 
-void sl_scan_once(void)
+#define WALK_ALWAYS 1024
+#define WALK_EVERY 10
+
+void sl_scan(bool full)
 {
-    long open_fds = 0;
-    sl_probe_each_fd(visit_fd, &open_fds);
+    static long untracked_then = -1; /* open fds not tracked at the last walk */
+    static unsigned since_walk;
+    long open_fds = sl_probe_count_fds();
+    if (full || open_fds < WALK_ALWAYS || open_fds - sl_fd_live() != untracked_then || ++since_walk >= WALK_EVERY) {
+        open_fds = 0;
+        sl_probe_each_fd(visit_fd, &open_fds);
+        untracked_then = open_fds - sl_fd_live();
+        since_walk = 0;
+    }
     sl_trigger_scan(open_fds, sl_fd_live());
 
     struct sl_rec_info *snap;
@@ -153,11 +168,15 @@ void sl_scan_once(void)
         return;
     int64_t now = sl_now_ns();
     long tcp = 0;
+    unsigned families = 0; /* dump only the families tracked: each dump walks the whole table */
     for (long k = 0; k < n; k++)
-        tcp += is_tcp(&snap[k]);
+        if (is_tcp(&snap[k])) {
+            tcp++;
+            families |= snap[k].family == AF_INET6 ? SL_DIAG_INET6 : SL_DIAG_INET;
+        }
     struct ino_set cw = { NULL, 0 };
     bool diag = sl_opt.scan_method == SL_SCAN_SOCK_DIAG || (sl_opt.scan_method == SL_SCAN_AUTO && tcp >= SOCK_DIAG_FROM);
-    if (diag && !close_wait_set(&cw, tcp))
+    if (diag && !close_wait_set(&cw, tcp, families))
         diag = false; /* no sock_diag here (seccomp, old kernel): one probe per socket */
     struct sl_metrics m;
     sl_metrics_begin(&m, now);
@@ -194,7 +213,12 @@ void sl_scan_once(void)
                     open = sl_fd_observe(i->fd, i->gen, state, now - (int64_t)e->last_ack_recv_ms * SL_MS, now, &since);
                 } else {
                     state = i->tcp_state == TCP_CLOSE_WAIT ? 0 : i->tcp_state; /* last state read, if any */
-                    open = sl_fd_observe(i->fd, i->gen, SL_STATE_OPEN, now, now, NULL);
+                    /* Not in CLOSE_WAIT, nor was it: the record needs no write-back but
+                     * its "last seen open" time, which only bounds a CLOSE_WAIT start
+                     * that the peer's last ACK dates anyway: refreshed every few
+                     * seconds, not at every scan (a lock and a lookup per socket). */
+                    if (i->close_wait_ns || i->tcp_state == TCP_CLOSE_WAIT || now - i->open_seen_ns >= 5 * SL_SEC)
+                        open = sl_fd_observe(i->fd, i->gen, SL_STATE_OPEN, now, now, NULL);
                 }
             } else {
                 struct sl_tcp t;
@@ -265,7 +289,7 @@ static void *loop(void *arg)
         now = sl_now_ns();
         if (now >= next_scan) {
             sl_work_lock();
-            sl_scan_once();
+            sl_scan(false);
             sl_report_warm();
             sl_work_unlock();
             now = sl_now_ns();

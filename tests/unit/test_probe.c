@@ -365,6 +365,30 @@ static void test_each_fd_stops_when_asked(void **state)
     assert_int_equal(seen.calls, 1);
 }
 
+/* The kernel's count of open fds (Linux 6.2 on), or -1; it agrees with a walk. */
+static int count_one(int fd, void *arg)
+{
+    (void)fd;
+    (*(long *)arg)++;
+    return 0;
+}
+
+static void test_count_fds_agrees_with_a_walk(void **state)
+{
+    (void)state;
+    errno = 777;
+    long before = sl_probe_count_fds();
+    assert_int_equal(errno, 777);
+    if (before < 0)
+        skip(); /* a kernel before 6.2: the size of /proc/PID/fd is 0 */
+    long walked = 0;
+    sl_probe_each_fd(count_one, &walked);
+    assert_int_equal(before, walked);
+    keep(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    keep(socket(AF_UNIX, SOCK_DGRAM, 0));
+    assert_int_equal(sl_probe_count_fds(), before + 2);
+}
+
 /* ---- sl_format_sockaddr ---- */
 
 static void test_format_inet(void **state)
@@ -594,6 +618,7 @@ int main(void)
         T(test_each_fd_sees_an_fd_you_opened),
         T(test_each_fd_matches_the_fd_table),
         T(test_each_fd_stops_when_asked),
+        T(test_count_fds_agrees_with_a_walk),
         T(test_format_inet),
         T(test_format_inet6),
         T(test_format_unix_path),
