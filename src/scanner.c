@@ -14,8 +14,8 @@
  *     open but were never seen created (origin "unseen"). The walk is the dearest part
  *     of a scan (the kernel looks up a cache entry per fd: 1 to 2 us each), so with more
  *     than WALK_ALWAYS fds open it is done when the number of open fds nobody tracks
- *     changed since the last walk, and every WALK_EVERY scans anyway; sockleak_scan()
- *     and reports always walk;
+ *     changed since the last walk, and every WALK_EVERY scans anyway (sockleak_scan()
+ *     too: it is the same scan);
  *   - the registry: fills in what creation left out to stay cheap (inode; family and
  *     type of sockets accepted from untracked listeners), drops entries closed behind
  *     the shim's back, and reads the state of each TCP socket: with TCP_INFO per
@@ -146,7 +146,7 @@ static bool close_wait_set(struct ino_set *set, long tracked_tcp, unsigned famil
     return true;
 }
 
-#define WALK_ALWAYS 1024
+#define WALK_ALWAYS 256
 #define WALK_EVERY 10
 
 void sl_scan(bool full)

@@ -1,4 +1,4 @@
-// With more than 1024 fds open, a scan walks /proc/PID/fd only when the number of open
+// With more than 256 fds open, a scan walks /proc/PID/fd only when the number of open
 // fds nobody tracks has changed since its last walk, or every 10 scans: a socket made
 // with a raw system call is still adopted at the next scan (the count moved), and one
 // made as a file is closed (the count did not move) within 10 scans.
