@@ -339,9 +339,14 @@ void sl_scanner_start(void)
         /* Wait until it runs: a thread still being set up (by libc, or a sanitizer
          * runtime) holds allocator locks that a fork right now would leave locked
          * in the child for good. Once in loop(), it works under the work lock, which
-         * the fork handlers take. */
-        while (!atomic_load(&running))
-            syscall(SYS_futex, &running, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+         * the fork handlers take. Bounded: a thread that never gets there (a fork
+         * child of a sanitizer runtime without fork handlers can inherit one of its
+         * allocator locks held) must not hang the program's thread with it. */
+        struct timespec step = { 0, 10 * 1000 * 1000 };
+        for (int n = 0; !atomic_load(&running) && n < 300; n++)
+            syscall(SYS_futex, &running, FUTEX_WAIT_PRIVATE, 0, &step, NULL, 0);
+        if (!atomic_load(&running))
+            sl_log("the background thread has not started after 3 s; going on without waiting for it");
     } else {
         atomic_store(&started, 0);
     }

@@ -19,7 +19,7 @@
 #include "common.h"
 
 
-static atomic_int stop;
+static atomic_int stop, started;
 
 static void *churn(void *arg)
 {
@@ -27,6 +27,7 @@ static void *churn(void *arg)
     int mine[16];
     for (int k = 0; k < 16; k++)
         mine[k] = -1;
+    atomic_fetch_add(&started, 1);
     while (!atomic_load(&stop)) {
         int k = (int)(rand_r(&seed) % 16);
         if (mine[k] < 0) {
@@ -82,6 +83,12 @@ int main(void)
     pthread_t t[2];
     for (long i = 0; i < 2; i++)
         MUST(pthread_create(&t[i], NULL, churn, (void *)(i + 1)) == 0);
+    /* Fork only once both threads run: GCC 12's ASan runtime has no fork handlers, and a
+     * fork while a thread is still being set up (ASan's thread start mallocs) can leave
+     * one of its allocator locks held in the child, which then hangs in its first malloc
+     * of that size (ours, starting the shim's thread, or the program's). */
+    while (atomic_load(&started) < 2)
+        sleep_ms(1);
     const char *e = getenv("SOCKLEAK_FORKS");
     int wanted = e ? atoi(e) : 200;
     int hung = 0, bad_status = 0, forks = 0;
