@@ -21,6 +21,7 @@
  *   create_ns  time to make the pairs
  *   kernel_tcp TCP sockets in use in the whole kernel then (/proc/net/sockstat), helpers
  *              included
+ *   kernel_tw  TCP connections in TIME_WAIT in the whole kernel then
  * and, when the shim is loaded (sockleak_report, a weak symbol, is not NULL):
  *   scan_ns    median wall time of SCANS calls to sockleak_scan(): one CLOSE_WAIT scan,
  *              what the shim's thread does every scan_interval, run in this thread
@@ -79,16 +80,18 @@ static long rss_kb(void)
     return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-/* "TCP: inuse N ..." from /proc/net/sockstat: every process's TCP sockets. */
-static long kernel_tcp_inuse(void)
+/* "TCP: inuse N orphan O tw T ..." from /proc/net/sockstat: every process's TCP
+ * sockets, and the connections in TIME_WAIT (which a sock_diag dump walks too). */
+static long kernel_tcp_inuse(long *tw)
 {
     char line[256];
-    long n = -1;
+    long n = -1, o;
+    *tw = -1;
     FILE *f = fopen("/proc/net/sockstat", "re");
     if (!f)
         return -1;
     while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "TCP: inuse %ld", &n) == 1)
+        if (sscanf(line, "TCP: inuse %ld orphan %ld tw %ld", &n, &o, tw) >= 1)
             break;
     fclose(f);
     return n;
@@ -115,6 +118,9 @@ static void make_pairs(int listener, const struct sockaddr_in *addr, long pairs)
         CHECK(c >= 0);
         CHECK(connect(c, (const struct sockaddr *)addr, sizeof(*addr)) == 0);
         CHECK(accept(listener, NULL, NULL) >= 0);
+        /* reset at exit, not closed: no TIME_WAIT left for the next measurement's scans */
+        struct linger lg = { 1, 0 };
+        CHECK(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0);
     }
 }
 
@@ -134,8 +140,9 @@ static void measure(long pairs)
     make_pairs(l, &addr, pairs);
     long long create = now_ns() - t0;
     long rss1 = rss_kb();
-    printf("sockets=%ld rss0_kb=%ld rss1_kb=%ld create_ns=%lld kernel_tcp=%ld", 2 * pairs + 1, rss0, rss1, create,
-           kernel_tcp_inuse());
+    long tw, tcp = kernel_tcp_inuse(&tw);
+    printf("sockets=%ld rss0_kb=%ld rss1_kb=%ld create_ns=%lld kernel_tcp=%ld kernel_tw=%ld", 2 * pairs + 1, rss0, rss1,
+           create, tcp, tw);
     if (sockleak_report) {
         sleep_ms(SETTLE_MS);
         long rss2 = rss_kb();
