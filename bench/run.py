@@ -22,8 +22,9 @@ Rows:
              redis (redis-benchmark SET and GET) on 127.0.0.1. Ratio = throughput
              with / without.
   3 scale    bench/scale.c with 1k, 10k and 100k live TCP sockets (child processes
-             above the per-process fd limit): shim memory per socket, CPU time of one
-             CLOSE_WAIT scan, time of a text and of a JSON report.
+             above the per-process fd limit): shim memory per socket, wall time of
+             one CLOSE_WAIT scan (sockleak_scan()), time of a text and of a JSON
+             report. Runs first (see ROWS).
   4 start-up /bin/true with and without the preload (hyperfine, else a spawn loop).
   5 tools    socket+close and nginx keep-alive under valgrind --track-fds=yes and
              strace -f, beside the shim. Ratio as in rows 1 and 2.

@@ -426,6 +426,9 @@ int sl_modmap_build(struct sl_modmap *m);
  * addresses (so a call at a function's end resolves to its caller, not the next one). */
 void sl_symbolize(struct sl_modmap *m, uintptr_t ip, uintptr_t lookup_ip, struct sl_frame *out);
 void sl_modmap_free(struct sl_modmap *m);
+/* A path of one of glibc's own libraries (libc.so.6, ld-linux..., libpthread.so.0...):
+ * their frames get no file:line (report.c). */
+bool sl_module_is_glibc(const char *path);
 /* Load (and keep) the symbol tables of the modules stacks first_id..last_id run in. */
 void sl_symbolize_warm(uint32_t first_id, uint32_t last_id);
 void sl_symbolize_after_fork_child(void);

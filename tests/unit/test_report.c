@@ -944,6 +944,22 @@ static void test_rfc3339_calendar_edges(void **state)
     assert_rfc3339(-1, 0, "1969-12-31T23:59:59.000Z");
 }
 
+/* glibc's own libraries get no file:line lookup; everything else does */
+static void test_module_is_glibc(void **state)
+{
+    (void)state;
+    assert_true(sl_module_is_glibc("/lib/x86_64-linux-gnu/libc.so.6"));
+    assert_true(sl_module_is_glibc("/usr/lib/x86_64-linux-gnu/libc.so.6"));
+    assert_true(sl_module_is_glibc("/lib64/ld-linux-x86-64.so.2"));
+    assert_true(sl_module_is_glibc("/lib/x86_64-linux-gnu/libpthread.so.0"));
+    assert_true(sl_module_is_glibc("libm.so.6"));
+    assert_false(sl_module_is_glibc(NULL));
+    assert_false(sl_module_is_glibc("/usr/bin/nginx"));
+    assert_false(sl_module_is_glibc("/lib/x86_64-linux-gnu/libcurl.so.4"));
+    assert_false(sl_module_is_glibc("/lib/x86_64-linux-gnu/libcrypto.so.3"));
+    assert_false(sl_module_is_glibc("/opt/app/libc.so.6.d/libapp.so")); /* the name, not a directory */
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -972,6 +988,7 @@ int main(void)
         T(test_rfc3339_epoch),
         T(test_rfc3339_with_milliseconds),
         T(test_rfc3339_calendar_edges),
+        T(test_module_is_glibc),
     };
 #undef T
     return cmocka_run_group_tests(tests, group_setup, NULL);
