@@ -550,6 +550,13 @@ static void insert(const struct sl_rec_info *info)
     struct sl_rec *old = NULL;
     if (may_hold_record(fd)) /* the common case, a number nobody tracks, skips the lookup */
         HASH_FIND(hh, s->head, &fd, sizeof(int), old);
+    if (SL_UNLIKELY(info->origin == SL_ORIGIN_UNSEEN) && (old || (fdmap && (unsigned)fd < nwatch && (st_get(fd) & ST_CLOSING)))) {
+        /* A scan found this number open and untracked a moment ago, but a wrapper has
+         * recorded it (or is closing it) since: what the scan read may already be a
+         * socket closed since, and the record is the newer truth. */
+        unlock(&s->lock);
+        return;
+    }
     if (old) {
         HASH_DEL(s->head, old);
         if (old->info.origin == SL_ORIGIN_UNSEEN && info->origin != SL_ORIGIN_UNSEEN

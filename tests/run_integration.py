@@ -239,6 +239,10 @@ def run_test(name, binary, lib, asan, keep, tsan=False):
         out = out.decode(errors="replace")
         err = err.decode(errors="replace")
         elapsed = time.time() - start
+        if keep:  # the whole output, beside the reports
+            for fname, data in (("stdout.txt", out), ("stderr.txt", err)):
+                with open(os.path.join(tmp, fname), "w") as fh:
+                    fh.write(data)
         problems = []
         if p.returncode != d["exit"]:
             problems.append("exit status %d, expected %d" % (p.returncode, d["exit"]))

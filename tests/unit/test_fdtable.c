@@ -542,6 +542,31 @@ static void test_detach_one_release_one(void **state)
     assert_false(sl_fd_detach_one(-1, NULL));
 }
 
+/* A scan that found a number open and untracked adopts it as unseen, unless a wrapper
+ * has recorded the number (or started closing it) since: the scan's inode may be of a
+ * socket closed meanwhile, and replacing a live record with it would lose that socket. */
+static void test_unseen_never_replaces_a_record_or_a_closing_number(void **state)
+{
+    (void)state;
+    int fd = open_socket(AF_INET, SOCK_STREAM, 0);
+    sl_fd_created(fd, SL_ORIGIN_SOCKET, AF_INET, SOCK_STREAM, 0, NULL, 0);
+    struct sl_rec_info before = must_find(fd);
+    sl_fd_unseen(fd, AF_INET, SOCK_STREAM, 0, 1, 999999999); /* a stale inode */
+    struct sl_rec_info after = must_find(fd);
+    assert_int_equal(after.gen, before.gen);
+    assert_int_equal(after.origin, SL_ORIGIN_SOCKET);
+    assert_true(after.ino != 999999999);
+    assert_true(sl_fd_detach_one(fd, NULL)); /* closing: no adoption until the close ends */
+    sl_fd_unseen(fd, AF_INET, SOCK_STREAM, 0, 1, 999999999);
+    assert_false(sl_fd_tracked(fd));
+    sl_fd_release_one(fd);
+    sl_fd_unseen(fd, AF_INET, SOCK_STREAM, 0, 1, 999999999); /* now an untracked number */
+    struct sl_rec_info adopted = must_find(fd);
+    assert_int_equal(adopted.origin, SL_ORIGIN_UNSEEN);
+    assert_true(sl_fd_detach_one(fd, NULL));
+    sl_fd_release_one(fd);
+}
+
 static void test_detach_one_reattach_one(void **state)
 {
     (void)state;
@@ -934,6 +959,7 @@ int main(void)
         T(test_detach_untracked_returns_null),
         T(test_double_close_ring_laps),
         T(test_detach_one_release_one),
+        T(test_unseen_never_replaces_a_record_or_a_closing_number),
         T(test_detach_one_reattach_one),
         T(test_tables_empty_and_refill),
         T(test_state_of_neighbours_is_their_own),
