@@ -531,9 +531,16 @@ static void insert(const struct sl_rec_info *info)
 {
     int fd = info->fd;
     struct stripe *s = stripe_of(fd);
+    lock(&s->lock);
+    if (SL_UNLIKELY(info->origin == SL_ORIGIN_UNSEEN) && sl_fd_busy(fd)) {
+        /* The scan's own test (visit_fd), made again under the lock: a wrapper may have
+         * recorded the number (or begun to close it) since the scan looked, and what the
+         * scan read may already be a socket closed since; the record is the newer truth. */
+        unlock(&s->lock);
+        return;
+    }
     if (sl_opt.max_tracked > 0 && live_total() >= sl_opt.max_tracked) {
         /* the table may still hold a stale record for this number: drop it */
-        lock(&s->lock);
         struct sl_rec *old = NULL;
         HASH_FIND(hh, s->head, &fd, sizeof(int), old);
         if (old) {
@@ -546,17 +553,9 @@ static void insert(const struct sl_rec_info *info)
         note_untracked(true);
         return;
     }
-    lock(&s->lock);
     struct sl_rec *old = NULL;
     if (may_hold_record(fd)) /* the common case, a number nobody tracks, skips the lookup */
         HASH_FIND(hh, s->head, &fd, sizeof(int), old);
-    if (SL_UNLIKELY(info->origin == SL_ORIGIN_UNSEEN) && (old || (fdmap && (unsigned)fd < nwatch && (st_get(fd) & ST_CLOSING)))) {
-        /* A scan found this number open and untracked a moment ago, but a wrapper has
-         * recorded it (or is closing it) since: what the scan read may already be a
-         * socket closed since, and the record is the newer truth. */
-        unlock(&s->lock);
-        return;
-    }
     if (old) {
         HASH_DEL(s->head, old);
         if (old->info.origin == SL_ORIGIN_UNSEEN && info->origin != SL_ORIGIN_UNSEEN

@@ -556,6 +556,10 @@ static void test_unseen_never_replaces_a_record_or_a_closing_number(void **state
     assert_int_equal(after.gen, before.gen);
     assert_int_equal(after.origin, SL_ORIGIN_SOCKET);
     assert_true(after.ino != 999999999);
+    sl_opt.max_tracked = 1; /* at the limit, too: the record stays (teardown resets it) */
+    sl_fd_unseen(fd, AF_INET, SOCK_STREAM, 0, 1, 999999999);
+    assert_int_equal(must_find(fd).gen, before.gen);
+    sl_opt.max_tracked = 0;
     assert_true(sl_fd_detach_one(fd, NULL)); /* closing: no adoption until the close ends */
     sl_fd_unseen(fd, AF_INET, SOCK_STREAM, 0, 1, 999999999);
     assert_false(sl_fd_tracked(fd));
