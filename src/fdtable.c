@@ -627,6 +627,14 @@ static void base_info(struct sl_rec_info *i, int fd, int origin)
     i->tid = sl_gettid();
 }
 
+/* family, type (without SOCK_CLOEXEC/SOCK_NONBLOCK) and protocol into a record */
+static inline void info_set_meta(struct sl_rec_info *i, int family, int type, int proto)
+{
+    i->family = (uint16_t)family;
+    i->type = (uint8_t)(type & 0xf);
+    i->proto = (uint16_t)proto;
+}
+
 bool sl_fd_tracked(int fd)
 {
     struct sl_rec_info i;
@@ -668,9 +676,7 @@ void sl_fd_created(int fd, int origin, int family, int type, int proto, const st
     sl_guard_enter();
     struct sl_rec_info i;
     base_info(&i, fd, origin);
-    i.family = (uint16_t)family;
-    i.type = (uint8_t)(type & 0xf);
-    i.proto = (uint16_t)proto;
+    info_set_meta(&i, family, type, proto);
     i.stack = sl_stack_capture();
     sl_addr_from_sockaddr(&i.peer, peer, peerlen);
     insert(&i);
@@ -739,9 +745,7 @@ void sl_fd_inherited(int fd, int family, int type, int proto)
     sl_guard_enter();
     struct sl_rec_info i;
     base_info(&i, fd, SL_ORIGIN_INHERITED);
-    i.family = (uint16_t)family;
-    i.type = (uint8_t)(type & 0xf);
-    i.proto = (uint16_t)proto;
+    info_set_meta(&i, family, type, proto);
     insert(&i);
     sl_guard_leave();
 }
@@ -754,11 +758,8 @@ void sl_fd_received(int fd)
     if (sl_probe_inode(fd, &dev, &ino) == 0) { /* a socket (files pass through SCM_RIGHTS too) */
         struct sl_rec_info i;
         base_info(&i, fd, SL_ORIGIN_SCM_RIGHTS);
-        if (sl_probe_meta(fd, &family, &type, &proto) == 0) {
-            i.family = (uint16_t)family;
-            i.type = (uint8_t)(type & 0xf);
-            i.proto = (uint16_t)proto;
-        }
+        if (sl_probe_meta(fd, &family, &type, &proto) == 0)
+            info_set_meta(&i, family, type, proto);
         i.dev = dev, i.ino = ino;
         i.stack = sl_stack_capture();
         insert(&i);
@@ -772,9 +773,7 @@ void sl_fd_unseen(int fd, int family, int type, int proto, uint64_t dev, uint64_
     sl_guard_enter();
     struct sl_rec_info i;
     base_info(&i, fd, SL_ORIGIN_UNSEEN);
-    i.family = (uint16_t)family;
-    i.type = (uint8_t)(type & 0xf);
-    i.proto = (uint16_t)proto;
+    info_set_meta(&i, family, type, proto);
     i.dev = dev, i.ino = ino;
     insert(&i);
     sl_guard_leave();
@@ -1102,11 +1101,16 @@ bool sl_fd_set_inode(int fd, uint64_t gen, uint64_t dev, uint64_t ino)
 
 bool sl_fd_set_meta(int fd, uint64_t gen, int family, int type, int proto)
 {
-    return WITH_RECORD(fd, gen, {
-        r->info.family = (uint16_t)family;
-        r->info.type = (uint8_t)(type & 0xf);
-        r->info.proto = (uint16_t)proto;
-    });
+    return WITH_RECORD(fd, gen, { info_set_meta(&r->info, family, type, proto); });
+}
+
+void sl_fd_learn_meta(struct sl_rec_info *i)
+{
+    int family, type, proto;
+    if ((!i->family || !i->type) && sl_probe_meta(i->fd, &family, &type, &proto) == 0) {
+        info_set_meta(i, family, type, proto);
+        sl_fd_set_meta(i->fd, i->gen, family, type, proto);
+    }
 }
 
 bool sl_fd_observe(int fd, uint64_t gen, int tcp_state, int64_t since_ns, int64_t now_ns, int64_t *close_wait_ns)

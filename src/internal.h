@@ -322,6 +322,8 @@ long sl_fd_snapshot(struct sl_rec_info **out);
  * it starts when a socket is first seen in CLOSE_WAIT and is stored in *close_wait_ns. */
 bool sl_fd_set_inode(int fd, uint64_t gen, uint64_t dev, uint64_t ino);
 bool sl_fd_set_meta(int fd, uint64_t gen, int family, int type, int proto);
+/* A snapshot copy without family or type: probe its fd, fill both it and the record. */
+void sl_fd_learn_meta(struct sl_rec_info *i);
 bool sl_fd_set_state(int fd, uint64_t gen, int tcp_state, int64_t now_ns, int64_t *close_wait_ns);
 /* The same, with a hint: the socket cannot have entered tcp_state before since_ns (for
  * CLOSE_WAIT: the last ACK from the peer, which the FIN carried). The clock starts at

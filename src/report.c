@@ -272,13 +272,7 @@ int sl_report_collect(struct sl_report *r, int reason)
             i->dev = dev, i->ino = ino;
             sl_fd_set_inode(i->fd, i->gen, dev, ino);
         }
-        if (!i->family || !i->type) {
-            int fam = 0, type = 0, proto = 0;
-            if (sl_probe_meta(i->fd, &fam, &type, &proto) == 0) {
-                i->family = (uint16_t)fam, i->type = (uint8_t)type, i->proto = (uint16_t)proto;
-                sl_fd_set_meta(i->fd, i->gen, fam, type, proto);
-            }
-        }
+        sl_fd_learn_meta(i);
         struct sl_rsock *s = &r->socks[r->nsocks];
         s->rec = *i;
         s->close_wait_ns = s->peer_closed_ns = s->idle_ns = -1;

@@ -194,13 +194,7 @@ void sl_scan(bool full)
             sl_fd_set_inode(i->fd, i->gen, dev, ino);
             i->dev = dev, i->ino = ino;
         }
-        if (!i->family || !i->type) {
-            int fam, type, proto;
-            if (sl_probe_meta(i->fd, &fam, &type, &proto) == 0) {
-                sl_fd_set_meta(i->fd, i->gen, fam, type, proto);
-                i->family = (uint16_t)fam, i->type = (uint8_t)type, i->proto = (uint16_t)proto;
-            }
-        }
+        sl_fd_learn_meta(i);
         /* what this scan learned, for the metrics: state, since when, idle time */
         int state = 0;
         int64_t since = 0, idle = -1;
