@@ -33,28 +33,6 @@ __asm__(".text\n"
         ".size call_socket_without_cfi, .-call_socket_without_cfi\n");
 int call_socket_without_cfi(void);
 
-/* FIFOs at fd >= 100 (where the shim keeps its own), and the most bytes in one. */
-static int shim_pipes(int *bytes)
-{
-    DIR *d = opendir("/proc/self/fd");
-    MUST(d != NULL);
-    int n = 0;
-    *bytes = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        int fd = atoi(e->d_name);
-        struct stat st;
-        if (fd < 100 || fd == dirfd(d) || fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))
-            continue;
-        int avail = 0;
-        if (ioctl(fd, FIONREAD, &avail) == 0 && avail > *bytes)
-            *bytes = avail;
-        n++;
-    }
-    closedir(d);
-    return n;
-}
-
 static int bad_bytes, stray;
 
 /* Send n bytes of a pattern from a to b and check they arrive exactly. */

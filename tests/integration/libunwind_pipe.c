@@ -30,28 +30,6 @@ __asm__(".text\n"
         ".size call_socket_without_cfi, .-call_socket_without_cfi\n");
 int call_socket_without_cfi(void);
 
-/* Count the FIFOs at fd >= 100 (where the shim keeps its own) and the bytes in them. */
-static int shim_pipes(int *bytes)
-{
-    DIR *d = opendir("/proc/self/fd");
-    MUST(d != NULL);
-    int n = 0;
-    *bytes = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        int fd = atoi(e->d_name);
-        struct stat st;
-        if (fd < 100 || fd == dirfd(d) || fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))
-            continue;
-        int avail = 0;
-        if (ioctl(fd, FIONREAD, &avail) == 0 && avail > *bytes)
-            *bytes = avail;
-        n++;
-    }
-    closedir(d);
-    return n;
-}
-
 int main(void)
 {
     int first = socket(AF_INET, SOCK_STREAM, 0); /* the shim has unwound at least once */
