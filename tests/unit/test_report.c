@@ -739,9 +739,9 @@ static void test_collect_drops_fd_reused_behind_back(void **state)
     sl_report_free(&r);
 }
 
-static void test_collect_close_wait_is_leak_after_threshold(void **state)
+/* A tracked accepted socket whose peer (never tracked) has hung up: in CLOSE_WAIT. */
+static int tracked_close_wait_socket(void)
 {
-    (void)state;
     int port;
     int l = tcp_listener(&port);
     int c = keep(socket(AF_INET, SOCK_STREAM, 0));
@@ -750,7 +750,7 @@ static void test_collect_close_wait_is_leak_after_threshold(void **state)
     assert_int_equal(connect(c, (struct sockaddr *)&sin, sizeof(sin)), 0);
     int s = keep(accept(l, NULL, NULL));
     sl_fd_created(s, SL_ORIGIN_ACCEPT, AF_INET, SOCK_STREAM, 0, NULL, 0);
-    close_behind_back(c); /* c was never tracked: the peer hangs up */
+    close_behind_back(c);
     int st = 0;
     for (int i = 0; i < 1000 && st != TCP_CLOSE_WAIT; i++) {
         assert_int_equal(sl_probe_tcp_state(s, &st), 0);
@@ -758,6 +758,13 @@ static void test_collect_close_wait_is_leak_after_threshold(void **state)
             nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
     }
     assert_int_equal(st, TCP_CLOSE_WAIT);
+    return s;
+}
+
+static void test_collect_close_wait_is_leak_after_threshold(void **state)
+{
+    (void)state;
+    int s = tracked_close_wait_socket();
     struct sl_report r;
     assert_int_equal(sl_report_collect(&r, SL_REASON_API), 0); /* 5s threshold: not yet a leak */
     assert_int_equal(r.close_wait, 1);
@@ -790,21 +797,7 @@ static void test_collect_close_wait_is_leak_after_threshold(void **state)
 static void test_collect_ignored_socket_is_never_leaked(void **state)
 {
     (void)state;
-    int port;
-    int l = tcp_listener(&port);
-    int c = keep(socket(AF_INET, SOCK_STREAM, 0));
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    assert_int_equal(connect(c, (struct sockaddr *)&sin, sizeof(sin)), 0);
-    int s = keep(accept(l, NULL, NULL));
-    sl_fd_created(s, SL_ORIGIN_ACCEPT, AF_INET, SOCK_STREAM, 0, NULL, 0);
-    close_behind_back(c);
-    int st = 0;
-    for (int i = 0; i < 1000 && st != TCP_CLOSE_WAIT; i++) {
-        assert_int_equal(sl_probe_tcp_state(s, &st), 0);
-        if (st != TCP_CLOSE_WAIT)
-            nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-    }
+    int s = tracked_close_wait_socket();
     assert_int_equal(sl_fd_ignore(s), 0);
     int d = keep(dup(s)); /* a copy made afterwards: the same socket, ignored too */
     sl_fd_dup(s, d);
