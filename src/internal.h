@@ -186,9 +186,6 @@ int sl_privfd_close(int fd);
 /* Forget fd without closing it (its owner closed it). */
 void sl_privfd_forget(int fd);
 bool sl_privfd_is(int fd);
-/* open() for an fd the shim keeps: O_CLOEXEC, adopted (moved high), checked to be what
- * path names. Returns the fd or -errno. (Files only read or written once go aside.) */
-int sl_privfd_open(const char *path, int flags, mode_t mode);
 /* Fill out[] with the private fds in ascending order; returns how many. */
 int sl_privfd_list(int *out, int max);
 
@@ -516,7 +513,6 @@ void sl_scanner_flush(void);
  * when nothing suggests an fd appeared behind our back; see scanner.c). */
 void sl_scan(bool full);
 #define sl_scan_once() sl_scan(false)
-bool sl_scanner_running(void);
 
 /* ---- syslog.c ---- */
 /* With option syslog set: make the private datagram socket the summaries go through

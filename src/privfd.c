@@ -153,29 +153,6 @@ int sl_privfd_close(int fd)
     return r == 0 ? 0 : -e;
 }
 
-int sl_privfd_open(const char *path, int flags, mode_t mode)
-{
-    int saved = errno;
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode);
-    if (fd < 0) {
-        int e = errno;
-        errno = saved;
-        return -e;
-    }
-    fd = sl_privfd_adopt(fd);
-    /* Between open() and the move, the number was low and the host's: if it closed it
-     * and opened something else there, we would now hold the host's file. Check that we
-     * hold what path names. */
-    struct stat mine, named;
-    if (fd >= 0 && (fstat(fd, &mine) != 0 || stat(path, &named) != 0 || mine.st_dev != named.st_dev
-                    || mine.st_ino != named.st_ino)) {
-        sl_privfd_close(fd);
-        fd = -EAGAIN;
-    }
-    errno = saved;
-    return fd;
-}
-
 bool sl_privfd_is(int fd)
 {
     if (fd < atomic_load_explicit(&priv_lo, memory_order_relaxed))

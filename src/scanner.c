@@ -358,11 +358,6 @@ void sl_scanner_flush(void)
             sl_report_write(order[k]);
 }
 
-bool sl_scanner_running(void)
-{
-    return atomic_load(&started) != 0;
-}
-
 void sl_scanner_after_fork_child(void)
 {
     /* the thread did not survive the fork; requests made in the parent are the parent's */
