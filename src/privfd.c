@@ -21,7 +21,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
