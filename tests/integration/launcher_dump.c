@@ -3,8 +3,9 @@
 // that does not run the shim (the default action of SIGUSR2 would kill it), and the
 // process survives.
 // PRELOAD: launcher
-// RUN: %sockleak --json --log %T/report.%p.jsonl -- %t %T & P=$! ; while [ ! -e %T/ready ]; do sleep 0.05; done ; %sockleak dump $P > %T/dump.out 2>&1 ; echo dump_status=$? ; sleep 0.5 ; touch %T/done ; wait $P ; sleep 30 & S=$! ; %sockleak dump $S 2>&1 ; echo refused_status=$? ; kill -0 $S && echo bystander_alive=1 ; kill $S
+// RUN: %sockleak --json --log %T/report.%p.jsonl -- %t %T & P=$! ; while [ ! -e %T/ready ]; do sleep 0.05; done ; %sockleak dump $P > %T/dump.out 2>&1 ; echo dump_status=$? ; %sockleak --signal SIGUSR2 dump $P > %T/misplaced.out 2>&1 ; echo misplaced_status=$? ; sleep 0.5 ; touch %T/done ; wait $P ; sleep 30 & S=$! ; %sockleak dump $S 2>&1 ; echo refused_status=$? ; kill -0 $S && echo bystander_alive=1 ; kill $S
 // EXPECT: v("dump_status") == 0 and v("refused_status") == 1 and v("bystander_alive") == 1
+// EXPECT: v("misplaced_status") == 2 and "'dump' comes first" in readf("misplaced.out") and readf("misplaced.out").count("\n") == 1
 // EXPECT: [x["reason"] for x in mine] == ["signal", "exit"]
 // EXPECT: "does not run the shim" in out
 // EXPECT: mine[0]["summary"]["live"] == 1
