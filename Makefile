@@ -12,15 +12,61 @@ CXX      ?= c++
 CFLAGS   ?= -O2 -g
 B        := build
 WARN     := -Wall -Wextra -Werror
-SHIMFLAGS = -std=gnu11 -fPIC -fvisibility=hidden -pthread $(WARN) -Iinclude -Isrc
+SHIMFLAGS = -std=gnu11 -fPIC -pthread $(WARN) -Iinclude -Isrc
 SHIMLIBS := -ldl -pthread
 SHIMLINK := -shared -Wl,-soname,libsockleak.so -Wl,-z,nodelete -Wl,-z,now -Wl,--exclude-libs,ALL -Wl,-z,noexecstack
 
-CORE     := $(filter-out src/init.c src/wrappers.c,$(wildcard src/*.c))
-SRCS     := $(wildcard src/*.c)
-OBJS     := $(SRCS:src/%.c=$(B)/obj/%.o) $(B)/obj/procs_x86_64.o
-ASAN_OBJS:= $(SRCS:src/%.c=$(B)/asan/%.o) $(B)/asan/procs_x86_64.o
-TSAN_OBJS:= $(SRCS:src/%.c=$(B)/tsan/%.o) $(B)/tsan/procs_x86_64.o
+# src/ is layered (src/README.md): each layer uses only those before it in LAYERS.
+LAYERS   := base fd core report runtime shim
+SRCS     := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))
+ASMS     := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.S))
+
+# The shim is built in four variants from one template: VARIANT_CFLAGS is what each
+# adds. obj: the shim; asan: ASan+UBSan; tsan: ThreadSanitizer (gcc's libtsan, preloaded
+# after it); unit: the layers as shared libraries of their own for the unit tests.
+obj_CFLAGS  = $(CFLAGS) -fvisibility=hidden
+asan_CFLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -fvisibility=hidden
+tsan_CFLAGS = -O1 -g -fsanitize=thread -fvisibility=hidden
+unit_CFLAGS = $(CFLAGS)
+obj_LINK    = $(SHIMLINK)
+asan_LINK   = -fsanitize=address,undefined $(SHIMLINK)
+tsan_LINK   = -fsanitize=thread $(SHIMLINK)
+define VARIANT
+$(B)/$(1)/%.o: src/%.c | $(B)/deps.ok
+	@mkdir -p $$(@D)
+	$$(CC) $$($(1)_CFLAGS) $$(SHIMFLAGS) -MMD -c $$< -o $$@
+$(B)/$(1)/%.o: src/%.S
+	@mkdir -p $$(@D)
+	$$(CC) $$(SHIMFLAGS) -c $$< -o $$@
+$(1)_OBJS := $$(SRCS:src/%.c=$(B)/$(1)/%.o) $$(ASMS:src/%.S=$(B)/$(1)/%.o)
+-include $$($(1)_OBJS:.o=.d)
+endef
+$(foreach v,obj asan tsan unit,$(eval $(call VARIANT,$(v))))
+
+$(B)/libsockleak.so: $(obj_OBJS)
+	$(CC) $(obj_LINK) -o $@ $^ $(SHIMLIBS)
+$(B)/asan/libsockleak.so: $(asan_OBJS)
+	$(CC) $(asan_LINK) -o $@ $^ $(SHIMLIBS)
+$(B)/tsan/libsockleak.so: $(tsan_OBJS)
+	$(CC) $(tsan_LINK) -o $@ $^ $(SHIMLIBS)
+
+# unit tests: tests/unit/LAYER/test_*.c links LAYER and the layers below it, each a
+# shared library linked with -z defs against the ones below only (so a call up cannot
+# even link), and nothing above: a module is tested without the preload
+upto = $(firstword $(2))$(if $(filter $(1),$(firstword $(2))),, $(call upto,$(1),$(wordlist 2,$(words $(2)),$(2))))
+$(foreach l,$(LAYERS),$(eval below_$(l) := $(call upto,$(l),$(LAYERS))))
+define UNIT_LAYER
+$(B)/unit/libsl-$(1).so: $$(filter $(B)/unit/$(1)/%,$$(unit_OBJS)) $$(foreach d,$$(filter-out $(1),$$(below_$(1))),$(B)/unit/libsl-$$(d).so)
+	$$(CC) -shared -Wl,-z,defs -Wl,-rpath,'$$$$ORIGIN' -o $$@ $$(filter %.o,$$^) -L$(B)/unit $$(foreach d,$$(filter-out $(1),$$(below_$(1))),-lsl-$$(d)) -ldl -pthread
+$(B)/tests/$(1)/test_%: tests/unit/$(1)/test_%.c $(B)/unit/libsl-$(1).so
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) -std=gnu11 $$(WARN) -Isrc -Iinclude -pthread $$< -L$(B)/unit \
+	  $$(foreach d,$$(call reverse,$$(below_$(1))),-lsl-$$(d)) -Wl,-rpath,'$$$$ORIGIN/../../unit' -lcmocka -ldl -o $$@
+endef
+reverse = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
+$(foreach l,$(filter-out shim,$(LAYERS)),$(eval $(call UNIT_LAYER,$(l))))
+UNIT     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/*/test_*.c))
+
 # thread tests for check-tsan (the shim built with TSan), and those run as TSan-built
 # hosts with the plain shim; threads_overlap and the others for check-stress
 TSAN_TESTS   := threads_churn threads_overlap fork_threads signal_storm handler_closes signal_restart
@@ -29,53 +75,22 @@ STRESS_TESTS := threads_overlap fork_threads signal_storm handler_closes signal_
 STRESS_SECONDS ?= 15
 STRESS_ROUNDS  ?= 3
 FUZZ_SECONDS   ?= 60
-UNIT     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(filter-out tests/unit/support.c,$(wildcard tests/unit/test_*.c)))
 ITESTS   := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(filter-out tests/integration/so_%,$(wildcard tests/integration/*.c))) \
             $(patsubst tests/integration/%.cc,$(B)/tests/integration/%,$(filter-out tests/integration/so_%,$(wildcard tests/integration/*.cc))) \
             $(patsubst tests/integration/%.c,$(B)/tests/integration/%.so,$(wildcard tests/integration/so_*.c)) \
             $(patsubst tests/integration/%.cc,$(B)/tests/integration/%.so,$(wildcard tests/integration/so_*.cc))
 EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all test unit integration check-asan check-exports demo deps clean bench bench-quick bench-profile \
-        check-tsan check-stress check-fuzz check-secure check-servers check-python check-robustness
+.PHONY: all test unit integration integration-asan check-exports check-layers check-docs check-report-tool demo deps \
+        clean bench bench-quick bench-profile check-tsan check-stress check-fuzz check-secure check-servers check-python \
+        check-robustness
 all: $(B)/libsockleak.so $(EXAMPLES) $(UNIT) $(ITESTS)
 
--include $(wildcard $(B)/obj/*.d $(B)/asan/*.d $(B)/tsan/*.d $(B)/core/*.d)
-
-$(B)/obj/%.o: src/%.c | $(B)/deps.ok
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SHIMFLAGS) -MMD -c $< -o $@
-$(B)/obj/%.o: src/%.S
-	@mkdir -p $(@D)
-	$(CC) $(SHIMFLAGS) -c $< -o $@
-$(B)/libsockleak.so: $(OBJS)
-	$(CC) $(SHIMLINK) -o $@ $^ $(SHIMLIBS)
-
-# the same shim under AddressSanitizer + UndefinedBehaviorSanitizer
-$(B)/asan/%.o: src/%.c | $(B)/deps.ok
-	@mkdir -p $(@D)
-	$(CC) -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer $(SHIMFLAGS) -MMD -c $< -o $@
-$(B)/asan/%.o: src/%.S
-	@mkdir -p $(@D)
-	$(CC) $(SHIMFLAGS) -c $< -o $@
-$(B)/asan/libsockleak.so: $(ASAN_OBJS)
-	$(CC) -fsanitize=address,undefined $(SHIMLINK) -o $@ $^ $(SHIMLIBS)
-
-# the same shim under ThreadSanitizer (gcc's libtsan, preloaded after it)
-$(B)/tsan/%.o: src/%.c | $(B)/deps.ok
-	@mkdir -p $(@D)
-	$(CC) -O1 -g -fsanitize=thread $(SHIMFLAGS) -MMD -c $< -o $@
-$(B)/tsan/%.o: src/%.S
-	@mkdir -p $(@D)
-	$(CC) $(SHIMFLAGS) -c $< -o $@
-$(B)/tsan/libsockleak.so: $(TSAN_OBJS)
-	$(CC) -fsanitize=thread $(SHIMLINK) -o $@ $^ $(SHIMLIBS)
-
 # libFuzzer target for the options parser (clang + libclang-rt)
-$(B)/fuzz_options: tests/fuzz/fuzz_options.c src/options.c src/internal.h
+$(B)/fuzz_options: tests/fuzz/fuzz_options.c src/base/options.c src/base/base.h
 	@mkdir -p $(@D)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=gnu11 -Isrc -Iinclude \
-	  tests/fuzz/fuzz_options.c src/options.c -o $@
+	  tests/fuzz/fuzz_options.c src/base/options.c -o $@
 # TSan-built hosts: what a user of ThreadSanitizer runs the shim in
 $(B)/tests/tsan-host/%: tests/integration/%.c tests/integration/common.h
 	@mkdir -p $(@D)
@@ -83,19 +98,6 @@ $(B)/tests/tsan-host/%: tests/integration/%.c tests/integration/common.h
 $(B)/tests/secure_prog: tests/secure/secure_prog.c include/sockleak.h
 	@mkdir -p $(@D)
 	$(CC) -O0 -g -std=gnu11 $(WARN) -Iinclude $< -o $@
-
-# unit tests link the modules directly, without the preload and without the wrappers:
-# the core as a shared library of its own (as in the shim, its code is another module
-# than the caller's, which is what stack capture skips), support.c standing in for init.c
-$(B)/core/%.o: src/%.c | $(B)/deps.ok
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -std=gnu11 -fPIC -pthread $(WARN) -Iinclude -Isrc -MMD -c $< -o $@
-$(B)/libsockleak-core.so: $(CORE:src/%.c=$(B)/core/%.o)
-	$(CC) -shared -o $@ $^ -ldl -pthread
-$(B)/tests/test_%: tests/unit/test_%.c tests/unit/support.c $(B)/libsockleak-core.so
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -std=gnu11 $(WARN) -Isrc -Iinclude -pthread $< tests/unit/support.c \
-	  -L$(B) -lsockleak-core -Wl,-rpath,'$$ORIGIN/..' -lcmocka -ldl -o $@
 
 # integration test programs: plain builds, no -rdynamic (symbols come from .symtab)
 $(B)/tests/integration/%: tests/integration/%.c tests/integration/common.h
@@ -114,21 +116,31 @@ $(B)/examples/%: examples/%.c
 	@mkdir -p $(@D)
 	$(CC) -O0 -g -std=gnu11 $(WARN) -Iinclude -pthread $< -o $@
 
-unit: $(UNIT) check-exports
-	@fail=0; for t in $(UNIT); do $$t || fail=1; done; python3 tests/check_docs.py || fail=1; \
-	  python3 tests/test_report_tool.py || fail=1; exit $$fail
+unit: $(UNIT)
+	@fail=0; for t in $(UNIT); do $$t || fail=1; done; exit $$fail
+check-docs:
+	@python3 tests/check_docs.py
+check-report-tool:
+	@python3 tests/test_report_tool.py
 # the shim exports the interposed libc names and the public API, nothing else
 check-exports: $(B)/libsockleak.so
 	@nm -D --defined-only $< | awk '{print $$3}' | sort | diff -u tests/exports.txt - \
 	  && echo "exports: $$(wc -l < tests/exports.txt) symbols, as listed in tests/exports.txt"
+# the module graph, from the shim's object files: no call up a layer, no cycle
+check-layers: $(obj_OBJS)
+	@python3 tests/check_layers.py --layers "$(LAYERS)" $(obj_OBJS)
 integration: $(B)/libsockleak.so $(ITESTS) $(EXAMPLES)
 	python3 tests/run_integration.py --lib $(B)/libsockleak.so
-check-asan: $(B)/asan/libsockleak.so $(ITESTS) $(EXAMPLES)
+integration-asan: $(B)/asan/libsockleak.so $(ITESTS) $(EXAMPLES)
 	python3 tests/run_integration.py --lib $(B)/asan/libsockleak.so --asan
 test: all
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory check-layers
+	@$(MAKE) --no-print-directory check-exports
+	@$(MAKE) --no-print-directory check-docs
+	@$(MAKE) --no-print-directory check-report-tool
 	@$(MAKE) --no-print-directory integration
-	@$(MAKE) --no-print-directory check-asan
+	@$(MAKE) --no-print-directory integration-asan
 	@$(MAKE) --no-print-directory check-install
 	@$(MAKE) --no-print-directory check-prometheus
 	@$(MAKE) --no-print-directory check-systemd
@@ -168,7 +180,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 PCDIR      ?= $(LIBDIR)/pkgconfig
 REPORTTOOL ?= $(wildcard scripts/sockleak-report)
-VERSION    := $(shell sed -n 's/^\#define SL_VERSION "\(.*\)"/\1/p' src/internal.h)
+VERSION    := $(shell sed -n 's/^\#define SL_VERSION "\(.*\)"/\1/p' src/base/base.h)
 INSTALLED   = $(LIBDIR)/libsockleak.so $(BINDIR)/sockleak $(if $(REPORTTOOL),$(BINDIR)/sockleak-report) \
               $(INCLUDEDIR)/sockleak.h $(PCDIR)/sockleak.pc $(MANDIR)/man1/sockleak.1 $(MANDIR)/man7/sockleak-options.7
 .PHONY: install uninstall check-install

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """check_docs.py - every SOCKLEAK_OPTIONS key and every launcher option is documented.
 
-Keys come from the option table in src/options.c, launcher options from the argument
+Keys come from the option table in src/base/options.c, launcher options from the argument
 parser in scripts/sockleak; each must appear in README.md and in `sockleak --help`, and
 in the man pages: keys in man/sockleak-options.7, launcher flags in man/sockleak.1.
 Prints what is missing and exits 1, or prints a one-line summary.
@@ -15,7 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main():
-    src = open(os.path.join(ROOT, "src", "options.c"), encoding="utf-8").read()
+    src = open(os.path.join(ROOT, "src", "base", "options.c"), encoding="utf-8").read()
     keys = re.findall(r'^\s*\{ "([a-z_]+)", K_[A-Z]+,', src, re.M)
     launcher = open(os.path.join(ROOT, "scripts", "sockleak"), encoding="utf-8").read()
     flags = set()

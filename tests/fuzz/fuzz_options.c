@@ -1,5 +1,5 @@
 /*
- * fuzz_options.c - libFuzzer target for the SOCKLEAK_OPTIONS parser (src/options.c).
+ * fuzz_options.c - libFuzzer target for the SOCKLEAK_OPTIONS parser (src/base/options.c).
  *
  * Built with clang -fsanitize=fuzzer,address,undefined against options.c alone, run
  * by `make check-fuzz` for a bounded time from the seed corpus in tests/fuzz/corpus/.
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "base/base.h"
 
 static int warnings;
 

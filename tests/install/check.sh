@@ -71,7 +71,7 @@ export PKG_CONFIG_PATH="$P/lib/pkgconfig"
 # (words compared: pkg-config ends its output with a space)
 check "pkg-config --cflags" sh -c "set -- \$(pkg-config --cflags sockleak) && test \"\$*\" = '-I$P/include'"
 check "pkg-config --libs" sh -c "set -- \$(pkg-config --libs sockleak) && test \"\$*\" = '-L$P/lib -lsockleak'"
-check "pkg-config --modversion" sh -c "test \"\$(pkg-config --modversion sockleak)\" = \"\$(sed -n 's/^#define SL_VERSION \"\\(.*\\)\"/\\1/p' src/internal.h)\""
+check "pkg-config --modversion" sh -c "test \"\$(pkg-config --modversion sockleak)\" = \"\$(sed -n 's/^#define SL_VERSION \"\\(.*\\)\"/\\1/p' src/base/base.h)\""
 CC=${CC:-cc}
 # shellcheck disable=SC2046
 $CC -Wall -Werror $(pkg-config --cflags sockleak) tests/install/api_user.c -o "$T/weak" >"$T/log" 2>&1 || bad "build with --cflags" "$(cat "$T/log")"

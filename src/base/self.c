@@ -1,0 +1,71 @@
+/*
+ * self.c - who we are: the process's identity, the per-thread guard words, and the
+ * sanitizer runtimes that share the process.
+ *
+ * The guard words are initial-exec TLS: reading or writing one allocates nothing and
+ * takes no lock, so a wrapper may test them in any context, a signal handler or a vfork
+ * child included. The identity is filled in at start-up and refreshed in fork children.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "base.h"
+
+__thread int sl_tls_guard SL_TLS;
+__thread pid_t sl_tls_tid SL_TLS;
+__thread int sl_tls_in_unwind SL_TLS;
+__thread bool sl_tls_own_table SL_TLS;
+
+pid_t sl_pid;
+char sl_program[256] = "?";
+int64_t sl_start_ns;
+
+void sl_self_init(void)
+{
+    sl_pid = getpid();
+    snprintf(sl_program, sizeof(sl_program), "%s",
+             program_invocation_short_name && *program_invocation_short_name ? program_invocation_short_name : "?");
+    sl_start_ns = sl_now_ns();
+}
+
+void sl_self_after_fork(void)
+{
+    sl_pid = getpid();
+    sl_tls_tid = 0;
+}
+
+pid_t sl_gettid(void)
+{
+    if (!sl_tls_tid)
+        sl_tls_tid = (pid_t)SL_SYS(SYS_gettid);
+    return sl_tls_tid;
+}
+
+/* bit 0: known; bit 1: some sanitizer; bit 2: ThreadSanitizer */
+static int sanitizers(void)
+{
+    static _Atomic int known;
+    int k = atomic_load_explicit(&known, memory_order_relaxed);
+    if (!k) {
+        static const char *const inits[] = { "__tsan_init", "__asan_init", "__msan_init", "__hwasan_init" };
+        k = 1;
+        for (size_t i = 0; i < SL_ARRAY_LEN(inits); i++)
+            if (dlsym(RTLD_DEFAULT, inits[i]))
+                k |= 2 | (i == 0 ? 4 : 0);
+        atomic_store_explicit(&known, k, memory_order_relaxed);
+    }
+    return k;
+}
+
+bool sl_sanitized(void)
+{
+    return sanitizers() & 2;
+}
+
+bool sl_tsan(void)
+{
+    return sanitizers() & 4;
+}

@@ -1,0 +1,74 @@
+/*
+ * sys.c - small system helpers every layer uses: one write-all loop, one walker of a
+ * loaded object's PT_LOAD segments, and signal() expressed as a sigaction.
+ */
+#define _GNU_SOURCE
+#include <string.h>
+
+#include "base.h"
+
+int sl_write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        long w = SL_SYS(SYS_write, fd, c, n);
+        if (w == -EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? (int)w : -EIO;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+bool sl_phdr_bounds(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi)
+{
+    uintptr_t l = UINTPTR_MAX, h = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t s = info->dlpi_addr + ph->p_vaddr, e = s + ph->p_memsz;
+        l = s < l ? s : l;
+        h = e > h ? e : h;
+    }
+    *lo = l;
+    *hi = h;
+    return l < h;
+}
+
+struct holder {
+    uintptr_t addr, lo, hi;
+    bool found;
+};
+
+static int find_holder(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    struct holder *h = arg;
+    uintptr_t lo, hi;
+    if (!sl_phdr_bounds(info, &lo, &hi) || h->addr < lo || h->addr >= hi)
+        return 0;
+    h->lo = lo, h->hi = hi, h->found = true;
+    return 1;
+}
+
+bool sl_module_bounds(const void *addr, uintptr_t *lo, uintptr_t *hi)
+{
+    struct holder h = { (uintptr_t)addr, 0, 0, false };
+    dl_iterate_phdr(find_holder, &h);
+    *lo = h.lo;
+    *hi = h.hi;
+    return h.found;
+}
+
+void sl_signal_as_sigaction(int sig, sighandler_t handler, int flags, bool mask_self, struct sigaction *act)
+{
+    memset(act, 0, sizeof(*act));
+    act->sa_handler = handler;
+    sigemptyset(&act->sa_mask);
+    if (mask_self)
+        sigaddset(&act->sa_mask, sig);
+    act->sa_flags = flags;
+}

@@ -1,0 +1,281 @@
+/*
+ * core.h - the core layer: what the shim knows about the program's sockets. Uses fd
+ * and base; never starts a thread or writes a report itself: where it must wake the
+ * layers above, it calls the hook they set once at start-up (sl_core_set_hooks).
+ *
+ *   slab.c      a small mmap-backed allocator (records, hash buckets): no malloc
+ *   ring.c      lock-free event rings (late closes, double closes)
+ *   stacks.c    allocation stacks: capture (libunwind) and a deduplicated table
+ *   requests.c  reports asked for (bits and a futex), the work lock, the hooks
+ *   registry.c  the lock-striped table of live sockets (uthash) and its counters
+ *   triggers.c  reports when trouble starts (EMFILE, fd_threshold, max_sockets)
+ *   verbs.c     what wrappers tell the core: a socket was created, accepted, copied,
+ *               received... (they probe the kernel and capture stacks)
+ */
+#ifndef SOCKLEAK_CORE_H
+#define SOCKLEAK_CORE_H
+
+#include "fd/fd.h"
+
+/* ---- slab.c ---- */
+void *sl_slab_alloc(size_t sz);          /* NULL if out of memory */
+void sl_slab_free(void *p, size_t sz);
+void *sl_slab_carve(size_t sz);          /* never freed; for objects kept on free lists */
+void sl_slab_lock(void);                 /* fork: keep the allocator consistent */
+void sl_slab_unlock(void);
+
+/* ---- ring.c: fixed-size event rings, written from anywhere, read by the reporter ---- */
+#define SL_RING 512
+struct sl_ring_slot {
+    _Atomic uint64_t seq;
+    _Atomic uint64_t w[4];
+};
+struct sl_ring {
+    struct sl_ring_slot slot[SL_RING];
+    _Atomic uint64_t head;
+    uint64_t taken; /* the reader's, under the work lock */
+};
+/* Push an event of up to 4 words. Never blocks; an event that meets a slot being
+ * written is dropped (the reader counts it lost). */
+void sl_ring_push(struct sl_ring *r, const void *ev, size_t size);
+/* Take the events since the last call into out (each size bytes, at most max);
+ * events overwritten, half-written or beyond max are added to *lost. */
+size_t sl_ring_take(struct sl_ring *r, void *out, size_t size, size_t max, long *lost);
+
+/* ---- stacks.c ---- */
+struct sl_stack {
+    uint64_t hash;
+    uint32_t id;
+    uint16_t depth;
+    uint16_t flags;
+    uintptr_t ip[]; /* return addresses, frame 0 = first frame outside the shim */
+};
+int sl_stacks_init(void);
+/* Capture the caller's stack and return its id (0 = none: depth 0, reentrant call,
+ * capture failure or table full). Safe in signal handlers; never allocates with malloc. */
+uint32_t sl_stack_capture(void);
+const struct sl_stack *sl_stack_get(uint32_t id);
+uint32_t sl_stack_max_id(void);
+/* Which unwinder is in use ("libunwind", "backtrace", "none"). */
+const char *sl_stack_unwinder(void);
+/* Intern an already captured array (for tests and imports). */
+uint32_t sl_stack_intern(const uintptr_t *ip, int depth);
+long sl_stack_overflow(void);     /* stacks not stored because the table was full */
+/* Count a socket opened (or closed) by stack id (0 = no stack). Lock-free. */
+void sl_stack_note(uint32_t id, bool opened);
+void sl_stack_counts(uint32_t id, long *opened, long *closed);
+void sl_stacks_lock(void);        /* fork: keep the table consistent in the child */
+void sl_stacks_unlock(void);
+
+/* ---- requests.c: reports asked for, and the work they take ----
+ * Anything may ask for a report (a signal handler, a trigger in a wrapper): the
+ * reason's bit is set and the worker woken (atomics and one futex wake:
+ * async-signal-safe). The worker, above, takes the bits with sl_requests_take. */
+enum sl_reason { SL_REASON_EXIT, SL_REASON_SIGNAL, SL_REASON_EMFILE, SL_REASON_THRESHOLD,
+                 SL_REASON_API, SL_REASON_INTERVAL };
+struct sl_core_hooks {
+    /* the process has a socket (or a request) and needs its background thread:
+     * idempotent and cheap when it runs already */
+    void (*need_worker)(void);
+};
+void sl_core_set_hooks(const struct sl_core_hooks *h); /* once, at start-up */
+void sl_need_worker(void);
+/* Async-signal-safe: ask for a report with this reason. */
+void sl_request(int reason);
+unsigned sl_requests_take(void);        /* the pending bits, cleared */
+bool sl_requests_pending(void);
+/* The futex word the worker sleeps on, and its wake-up count. */
+extern _Atomic uint32_t sl_wake_word;
+void sl_requests_after_fork_child(void);
+/* The work lock: held by every report and by each unit of the worker's work; the fork
+ * handlers take it first. Recursive (a scan may write a report). */
+void sl_work_lock(void);
+void sl_work_unlock(void);
+void sl_work_after_fork_child(void);
+
+/* ---- registry.c: the registry of live socket fds ---- */
+enum sl_origin {
+    SL_ORIGIN_SOCKET = 1,
+    SL_ORIGIN_SOCKETPAIR,
+    SL_ORIGIN_ACCEPT,
+    SL_ORIGIN_DUP,
+    SL_ORIGIN_INHERITED,
+    SL_ORIGIN_UNKNOWN,
+    SL_ORIGIN_SCM_RIGHTS, /* received through recvmsg(SCM_RIGHTS) */
+    SL_ORIGIN_UNSEEN,     /* found open by a scan, created where the shim could not see */
+};
+const char *sl_origin_name(int origin);
+
+struct sl_rec_info {     /* what a record says about one socket; copied out by snapshots */
+    int fd;
+    uint32_t stack;      /* stack id of the call that produced this fd (0 = none) */
+    uint32_t orig_stack; /* for dups: the stack of the socket it copies */
+    pid_t tid;
+    uint8_t origin;      /* enum sl_origin */
+    uint8_t type;        /* SOCK_STREAM, ... (flags masked); 0 = unknown yet */
+    uint16_t family;     /* AF_*; 0 = unknown yet */
+    uint16_t proto;
+    uint8_t tcp_state;   /* last state seen by a scan (0 = none) */
+    uint8_t reported_leak; /* enum sl_leak a report flagged it with (0 = never) */
+    uint8_t ignored;     /* sockleak_ignore(): long-lived on purpose, never a leak (dups inherit it) */
+    uint8_t forked;      /* the record was copied by fork: the parent holds this socket too */
+    uint64_t gen;        /* unique per record: identity for lock-free round trips */
+    uint64_t dev, ino;   /* from fstat; ino 0 = not yet checked */
+    int64_t created_ns;  /* CLOCK_MONOTONIC */
+    int64_t close_wait_ns; /* when it entered CLOSE_WAIT (estimate, never early), 0 = not in it */
+    int64_t open_seen_ns;  /* last time a probe saw it in another state (or its creation) */
+    int64_t reported_ns;   /* when a report first flagged it as leaked */
+    struct sl_addr peer; /* recorded at connect/accept */
+};
+static inline bool sl_rec_is_tcp(const struct sl_rec_info *i)
+{
+    return sl_is_tcp(i->family, i->type, i->proto);
+}
+static inline bool sl_rec_is_unix_stream(const struct sl_rec_info *i)
+{
+    return sl_is_unix_stream(i->family, i->type);
+}
+/* family, type (without SOCK_CLOEXEC/SOCK_NONBLOCK) and protocol into a record */
+static inline void sl_rec_set_meta(struct sl_rec_info *i, int family, int type, int proto)
+{
+    i->family = (uint16_t)family;
+    i->type = (uint8_t)(type & 0xf);
+    i->proto = (uint16_t)proto;
+}
+/* Pseudo-states kept in a record's tcp_state beside the TCP ones. */
+#define SL_STATE_PEER_CLOSED 100 /* unix stream socket whose peer has closed */
+#define SL_STATE_OPEN 101        /* not in CLOSE_WAIT, exact state not read (sock_diag scans) */
+
+/* Insert a filled-in record for info->fd, replacing a stale one (counted). Returns
+ * true if it was recorded (false: max_tracked, out of memory, or an unseen adoption
+ * that lost to a wrapper). No system call, no malloc. */
+bool sl_reg_insert(const struct sl_rec_info *info);
+/* Copy fd's record into *out; false if fd is not tracked. */
+bool sl_reg_lookup(int fd, struct sl_rec_info *out);
+/* Set fd's ignored flag if it is recorded. */
+bool sl_reg_set_ignored(int fd);
+void sl_reg_set_peer(int fd, const struct sockaddr *addr, socklen_t len);
+/* enum sl_origin of fd's record; 0 if not tracked; -EAGAIN if its lock stayed taken
+ * (never waits for it: safe from a signal handler that interrupted the shim). */
+int sl_fd_origin(int fd);
+bool sl_fd_tracked(int fd);
+
+/* Close protocol: detach before the real call, then release or reattach. Detach takes
+ * the record out of the table, counts the close, and swaps the fd's watch bit for its
+ * closing bit. */
+struct sl_rec;
+struct sl_rec *sl_fd_detach(int fd);
+/* Detach every tracked fd in [lo, hi]; returns a list (may be NULL). */
+struct sl_rec *sl_fd_detach_range(unsigned lo, unsigned hi);
+void sl_fd_release(struct sl_rec *list);   /* the fds are closed: free the records */
+void sl_fd_reattach(struct sl_rec *list);  /* the real call failed: put them back */
+/* The same for one fd, as close() and dup2() need it: detach frees the record at once
+ * and accounts for the close (false: fd was not tracked); *out (may be NULL) gets a copy
+ * for reattach. Release after the real call; reattach (with that copy) if it failed. */
+bool sl_fd_detach_one(int fd, struct sl_rec_info *out);
+static inline void sl_fd_release_one(int fd)
+{
+    sl_fdstate_update(fd, SL_FD_CLOSING, 0);
+}
+void sl_fd_reattach_one(const struct sl_rec_info *info);
+
+/* Snapshot: a copy of every record (reporter/scanner threads only).
+ * Returns the count or -ENOMEM; *out must be freed with sl_big_free(). */
+long sl_fd_snapshot(struct sl_rec_info **out);
+/* Write back what a probe learned, if fd still holds the record with this gen; all
+ * return false if the record is gone. */
+bool sl_fd_set_inode(int fd, uint64_t gen, uint64_t dev, uint64_t ino);
+bool sl_fd_set_meta(int fd, uint64_t gen, int family, int type, int proto);
+/* A report flagged the socket as leaked: if it is closed later, it is a late close. */
+bool sl_fd_mark_reported(int fd, uint64_t gen, int leak, int64_t now_ns);
+/* A probe saw tcp_state; the socket cannot have entered it before since_ns (for
+ * CLOSE_WAIT: the last ACK from the peer, which the FIN carried). The CLOSE_WAIT clock
+ * starts at the later of since_ns and the last probe that saw another state: never too
+ * early; it is stored in *close_wait_ns. */
+bool sl_fd_observe(int fd, uint64_t gen, int tcp_state, int64_t since_ns, int64_t now_ns, int64_t *close_wait_ns);
+static inline bool sl_fd_set_state(int fd, uint64_t gen, int tcp_state, int64_t now_ns, int64_t *close_wait_ns)
+{
+    return sl_fd_observe(fd, gen, tcp_state, now_ns, now_ns, close_wait_ns);
+}
+/* Drop a record found stale (fd closed behind our back), if it still has this gen. */
+void sl_fd_drop_stale(int fd, uint64_t gen);
+
+long sl_fd_live(void);        /* tracked sockets now (lock-free sum) */
+struct sl_fd_stats {
+    long live, opened, closed, stale;
+};
+void sl_fd_stats(struct sl_fd_stats *st);
+
+struct sl_counters {            /* rare events; the hot counters live per stripe */
+    _Atomic long untracked;     /* sockets seen created but not recorded */
+    _Atomic long nomem;         /*   ... of which for lack of memory or max_tracked */
+    _Atomic long reentrant;     /*   ... of which created inside the shim / a signal handler */
+    _Atomic long unseen_found;  /* sockets found open by scans, never seen created */
+    _Atomic long unseen_closed; /*   ... of which later closed through us */
+    _Atomic long double_closes; /* close() of a number whose socket we saw closed already */
+    _Atomic long closed_late;   /* sockets closed after a report flagged them as leaked */
+    _Atomic long scm_rights;    /* sockets received through SCM_RIGHTS */
+};
+extern struct sl_counters sl_count;
+
+struct sl_late {          /* a socket closed after a report had flagged it as leaked */
+    int fd;
+    uint32_t stack;
+    uint8_t leak;
+    int64_t lifetime_ns, after_report_ns;
+};
+struct sl_dclose {        /* a close() of a number whose socket we had already seen closed */
+    int fd;
+    uint32_t stack;       /* where the second close happened */
+};
+extern struct sl_ring sl_late_ring, sl_dclose_ring;
+
+/* fork support: lock everything the child must inherit consistent, then unlock. */
+void sl_registry_lock_all(void);
+void sl_registry_unlock_all(void);
+/* In a fork child: every record is the parent's socket too. */
+void sl_registry_mark_forked(void);
+
+/* ---- triggers.c: reports when trouble starts ---- */
+/* A new fd was created: fds 0..fd are all open, by the lowest-number rule, so fd+1 is
+ * a floor on the open count. Fires the threshold report once per crossing.
+ * Async-signal-safe. */
+void sl_trigger_created(int fd);
+/* socket()/accept() & co failed with EMFILE or ENFILE. Async-signal-safe. */
+void sl_trigger_emfile(int err);
+/* A scan counted open fds and live sockets: fire what has crossed, re-arm what has
+ * come back down (below 90% of its level). */
+void sl_trigger_scan(long open_fds, long live);
+/* Refresh the limits (RLIMIT_NOFILE may have been raised by the program). */
+void sl_trigger_limits(void);
+struct sl_trigger_info {
+    long open_fds, nofile_soft, nofile_hard, threshold_fds;
+    int last_errno;
+};
+void sl_trigger_info(struct sl_trigger_info *out);
+
+/* ---- verbs.c: what the wrappers tell the core ----
+ * Called after the real call succeeded (track after create); none blocks, none
+ * touches errno. Each captures the calling stack where the socket is new. */
+void sl_fd_created(int fd, int origin, int family, int type, int proto, const struct sockaddr *peer,
+                   socklen_t peerlen);
+void sl_fd_accepted(int listen_fd, int fd, const struct sockaddr *peer, socklen_t peerlen);
+/* newfd is a copy of oldfd; if oldfd is not recorded, newfd is recorded if it is a socket. */
+void sl_fd_dup(int oldfd, int newfd);
+void sl_fd_connect(int fd, const struct sockaddr *addr, socklen_t len);
+void sl_fd_inherited(int fd, int family, int type, int proto);
+/* fd arrived through SCM_RIGHTS: tracked if it is a socket. */
+void sl_fd_received(int fd);
+/* A scan found fd open, a socket, and not tracked: adopt it (origin unseen, no stack). */
+void sl_fd_unseen(int fd, int family, int type, int proto, uint64_t dev, uint64_t ino);
+/* close() failed with EBADF: if fd's last tracked socket was closed through us, it is a
+ * double close; count it with the stack of this close. */
+void sl_fd_bad_close(int fd);
+/* sockleak_ignore(): mark fd's socket as long-lived on purpose. A socket open but not
+ * tracked (created where the shim could not see) is adopted first, as a scan would.
+ * Returns 0, -EBADF (fd not open), -ENOTSOCK, or -ENOMEM (could not be recorded). */
+int sl_fd_ignore(int fd);
+/* A snapshot copy without family or type: probe its fd, fill both it and the record. */
+void sl_fd_learn_meta(struct sl_rec_info *i);
+
+#endif

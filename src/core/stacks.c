@@ -1,0 +1,303 @@
+/*
+ * stacks.c - allocation stacks: capture raw return addresses, store each distinct stack once.
+ *
+ * Capture runs in every socket-creating wrapper, so it only collects instruction
+ * pointers (unw_backtrace: libunwind's cached fast path, no unw_step loop) and interns
+ * them; symbolization waits for a report. Frames inside the shim, and inside a
+ * sanitizer runtime that sits between the host and the shim (libasan's interceptors),
+ * are dropped from the top, so frame 0 is the host's code that called socket().
+ *
+ * libunwind is loaded with dlopen(RTLD_LOCAL) instead of being linked: libunwind.so.8
+ * exports _Unwind_RaiseException and friends, and a linked copy would sit in the
+ * global scope where a C++ host (or a C host that later dlopens C++ code) could bind
+ * its exception unwinding to it. Kept local, only we see it. On its first unwind
+ * libunwind opens a pipe (to validate addresses) through the PLT, which lands in our
+ * pipe2 wrapper; sl_tls_in_unwind tells the wrapper to hand the pipe to fd/ownfd.c,
+ * which moves it out of the host's way and protects it from closefrom() & co. Without
+ * libunwind, glibc's backtrace() is used.
+ *
+ * The stack table is open addressing over atomic pointers: lookups take no lock,
+ * inserts take table_lock and publish with release stores. Stacks are immutable once
+ * published, so readers (the reporter) need no lock either. Ids are dense from 1.
+ * Beside each stack, two atomic counters say how many sockets it opened and how many
+ * of those were closed since start (id 0: sockets without a stack): reports turn them
+ * into growth per stack.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <execinfo.h>
+#include <link.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "core.h"
+
+#define SLOTS (1u << 16)
+#define MAX_STACKS (SLOTS / 4 * 3)
+#define SKIP_SLACK 8          /* our own frames above the host's, at most */
+#define ARENA_CHUNK (256 * 1024)
+
+struct counts {
+    _Atomic long opened, closed;
+};
+static struct counts *counts;              /* by stack id; [0] = sockets without a stack */
+static _Atomic(struct sl_stack *) *slots;
+static struct sl_stack **by_id;            /* by_id[id], 1..nstacks */
+static _Atomic uint32_t nstacks;
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *arena_cur, *arena_end;
+static _Atomic long overflow;
+
+static int (*unwind_fn)(void **buf, int size);
+static const char *unwinder = "none";
+
+/* address ranges to skip at the top of a stack: the shim, then sanitizer runtimes */
+struct range {
+    uintptr_t lo, hi;
+};
+static struct range self_range;
+static struct range skip_ranges[4];
+static int nskip;
+
+static int self_marker;
+
+/* sanitizer runtimes: their interceptors sit between the host and the shim */
+static int find_ranges(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size, (void)arg;
+    uintptr_t lo, hi;
+    const char *name = info->dlpi_name ? info->dlpi_name : "";
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    if ((!strncmp(base, "libasan.so", 10) || !strncmp(base, "libtsan.so", 10) || !strncmp(base, "libubsan.so", 11)
+         || !strncmp(base, "libhwasan.so", 12) || !strncmp(base, "libclang_rt.", 12))
+        && nskip < (int)SL_ARRAY_LEN(skip_ranges) && sl_phdr_bounds(info, &lo, &hi)) {
+        skip_ranges[nskip].lo = lo;
+        skip_ranges[nskip].hi = hi;
+        nskip++;
+    }
+    return 0;
+}
+
+static bool ip_is_ours(uintptr_t ip)
+{
+    return ip >= self_range.lo && ip < self_range.hi;
+}
+
+static bool skippable(uintptr_t ip)
+{
+    if (ip_is_ours(ip))
+        return true;
+    for (int i = 0; i < nskip; i++)
+        if (ip >= skip_ranges[i].lo && ip < skip_ranges[i].hi)
+            return true;
+    return false;
+}
+
+static void *map_zeroed(size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+int sl_stacks_init(void)
+{
+    if (slots)
+        return 0;
+    sl_module_bounds(&self_marker, &self_range.lo, &self_range.hi);
+    dl_iterate_phdr(find_ranges, NULL);
+    slots = map_zeroed(SLOTS * sizeof(*slots));
+    by_id = map_zeroed((MAX_STACKS + 1) * sizeof(*by_id));
+    counts = map_zeroed((MAX_STACKS + 1) * sizeof(*counts));
+    if (!slots || !by_id || !counts)
+        return -ENOMEM;
+
+    /* The unwinder. RTLD_LOCAL keeps its _Unwind_* out of the host's symbol scope.
+     * Not under ThreadSanitizer: libunwind frees its per-thread cache from a TSD
+     * destructor that runs after TSan has torn the thread down, and the
+     * pthread_mutex_lock in there crashes the host at every thread exit. */
+    void *h = dlsym(RTLD_DEFAULT, "__tsan_init") ? NULL : dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+    if (h)
+        unwind_fn = (int (*)(void **, int))dlsym(h, "unw_backtrace");
+    if (unwind_fn) {
+        unwinder = "libunwind";
+    } else {
+        unwind_fn = backtrace;
+        unwinder = "backtrace";
+    }
+    /* glibc's backtrace() loads libgcc_s on its first call: do that now, not inside
+     * some host's signal handler. libunwind needs no warm-up (its local unwinding,
+     * first call included, is made for signal handlers): it opens its pipe (two fds,
+     * moved high, privfd.c) on the first unwind, at the first socket, so a process that
+     * never makes one never holds an fd of the shim's. */
+    if (unwind_fn == backtrace) {
+        void *buf[4];
+        sl_guard_enter();
+        sl_tls_in_unwind++;
+        unwind_fn(buf, 4);
+        sl_tls_in_unwind--;
+        sl_guard_leave();
+    }
+    return 0;
+}
+
+const char *sl_stack_unwinder(void)
+{
+    return unwinder;
+}
+
+static uint64_t hash_ips(const uintptr_t *ip, int depth)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)depth;
+    for (int i = 0; i < depth; i++) {
+        h ^= ip[i];
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    return h ? h : 1;
+}
+
+/* A plain loop, not memcmp: a sanitizer runtime in the host (TSan) intercepts memcmp
+ * and, not seeing the atomics that published s (this library is not instrumented),
+ * would report the lock-free lookup as a data race in the host's name. */
+static bool same(const struct sl_stack *s, uint64_t h, const uintptr_t *ip, int depth)
+{
+    if (s->hash != h || s->depth != depth)
+        return false;
+    for (int i = 0; i < depth; i++)
+        if (s->ip[i] != ip[i])
+            return false;
+    return true;
+}
+
+/* table_lock held */
+static struct sl_stack *arena_alloc(size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    if (!arena_cur || (size_t)(arena_end - arena_cur) < n) {
+        char *p = mmap(NULL, ARENA_CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return NULL;
+        arena_cur = p;
+        arena_end = p + ARENA_CHUNK;
+    }
+    struct sl_stack *s = (struct sl_stack *)arena_cur;
+    arena_cur += n;
+    return s;
+}
+
+uint32_t sl_stack_intern(const uintptr_t *ip, int depth)
+{
+    if (!slots || depth <= 0)
+        return 0;
+    if (depth > SL_MAX_DEPTH)
+        depth = SL_MAX_DEPTH;
+    uint64_t h = hash_ips(ip, depth);
+    uint32_t idx = (uint32_t)h & (SLOTS - 1);
+    for (uint32_t probe = 0; probe < SLOTS; probe++, idx = (idx + 1) & (SLOTS - 1)) {
+        struct sl_stack *s = atomic_load_explicit(&slots[idx], memory_order_acquire);
+        if (!s)
+            break;
+        if (same(s, h, ip, depth))
+            return s->id;
+    }
+    /* not there: insert under the lock, probing again (another thread may have won) */
+    uint32_t id = 0;
+    pthread_mutex_lock(&table_lock);
+    idx = (uint32_t)h & (SLOTS - 1);
+    for (uint32_t probe = 0; probe < SLOTS; probe++, idx = (idx + 1) & (SLOTS - 1)) {
+        struct sl_stack *s = atomic_load_explicit(&slots[idx], memory_order_relaxed);
+        if (s) {
+            if (same(s, h, ip, depth)) {
+                id = s->id;
+                break;
+            }
+            continue;
+        }
+        uint32_t n = atomic_load_explicit(&nstacks, memory_order_relaxed);
+        if (n >= MAX_STACKS) {
+            atomic_fetch_add_explicit(&overflow, 1, memory_order_relaxed);
+            break;
+        }
+        s = arena_alloc(sizeof(*s) + (size_t)depth * sizeof(uintptr_t));
+        if (!s)
+            break;
+        s->hash = h;
+        s->depth = (uint16_t)depth;
+        s->flags = 0;
+        s->id = n + 1;
+        memcpy(s->ip, ip, (size_t)depth * sizeof(uintptr_t));
+        by_id[s->id] = s;
+        atomic_store_explicit(&nstacks, n + 1, memory_order_release);
+        atomic_store_explicit(&slots[idx], s, memory_order_release);
+        id = s->id;
+        break;
+    }
+    pthread_mutex_unlock(&table_lock);
+    return id;
+}
+
+uint32_t sl_stack_capture(void)
+{
+    int depth = sl_opt.stack_depth;
+    if (depth <= 0 || !unwind_fn || !slots)
+        return 0;
+    if (depth > SL_MAX_DEPTH)
+        depth = SL_MAX_DEPTH;
+    void *buf[SL_MAX_DEPTH + SKIP_SLACK];
+    sl_tls_in_unwind++;
+    int n = unwind_fn(buf, depth + SKIP_SLACK);
+    sl_tls_in_unwind--;
+    int first = 0;
+    while (first < n && skippable((uintptr_t)buf[first]))
+        first++;
+    int keep = n - first < depth ? n - first : depth;
+    if (keep <= 0)
+        return 0;
+    return sl_stack_intern((const uintptr_t *)(buf + first), keep);
+}
+
+const struct sl_stack *sl_stack_get(uint32_t id)
+{
+    if (id == 0 || id > atomic_load_explicit(&nstacks, memory_order_acquire))
+        return NULL;
+    return by_id[id];
+}
+
+uint32_t sl_stack_max_id(void)
+{
+    return atomic_load_explicit(&nstacks, memory_order_acquire);
+}
+
+void sl_stack_note(uint32_t id, bool opened)
+{
+    if (!counts || id > MAX_STACKS)
+        return;
+    atomic_fetch_add_explicit(opened ? &counts[id].opened : &counts[id].closed, 1, memory_order_relaxed);
+}
+
+void sl_stack_counts(uint32_t id, long *opened, long *closed)
+{
+    *opened = *closed = 0;
+    if (!counts || id > MAX_STACKS)
+        return;
+    *opened = atomic_load_explicit(&counts[id].opened, memory_order_relaxed);
+    *closed = atomic_load_explicit(&counts[id].closed, memory_order_relaxed);
+}
+
+long sl_stack_overflow(void)
+{
+    return atomic_load(&overflow);
+}
+
+void sl_stacks_lock(void)
+{
+    pthread_mutex_lock(&table_lock);
+}
+
+void sl_stacks_unlock(void)
+{
+    pthread_mutex_unlock(&table_lock);
+}

@@ -1,0 +1,197 @@
+/*
+ * verbs.c - what the wrappers tell the core: a socket was created, accepted, copied,
+ * received, found; a close failed.
+ *
+ * Each verb builds a record (the creation time, the thread, the stack of the calling
+ * code; for a copy, what the original's record says; for a socket from elsewhere, what
+ * the kernel says about it), hands it to the registry, and, when it was recorded, wakes
+ * what the core's hooks and the triggers need. The verbs run inside wrappers: no
+ * malloc, no lock held across a system call; errno is left as it was.
+ */
+#define _GNU_SOURCE
+#include <string.h>
+
+#include "core.h"
+
+/* Into the registry; then the worker (the first socket needs one) and the triggers. */
+static void record(const struct sl_rec_info *i)
+{
+    if (sl_reg_insert(i)) {
+        sl_need_worker();
+        sl_trigger_created(i->fd);
+    }
+}
+
+static void base_info(struct sl_rec_info *i, int fd, int origin)
+{
+    memset(i, 0, sizeof(*i));
+    i->fd = fd;
+    i->origin = (uint8_t)origin;
+    i->created_ns = i->open_seen_ns = sl_now_coarse_ns();
+    i->tid = sl_gettid();
+}
+
+void sl_fd_created(int fd, int origin, int family, int type, int proto, const struct sockaddr *peer,
+                   socklen_t peerlen)
+{
+    if (fd < 0)
+        return;
+    sl_guard_enter();
+    struct sl_rec_info i;
+    base_info(&i, fd, origin);
+    sl_rec_set_meta(&i, family, type, proto);
+    i.stack = sl_stack_capture();
+    sl_addr_from_sockaddr(&i.peer, peer, peerlen);
+    record(&i);
+    sl_guard_leave();
+}
+
+void sl_fd_accepted(int listen_fd, int fd, const struct sockaddr *peer, socklen_t peerlen)
+{
+    if (fd < 0)
+        return;
+    sl_guard_enter();
+    struct sl_rec_info l, i;
+    base_info(&i, fd, SL_ORIGIN_ACCEPT);
+    if (sl_reg_lookup(listen_fd, &l)) {
+        i.family = l.family;
+        i.type = l.type;
+        i.proto = l.proto;
+    }
+    if (peer && peerlen >= sizeof(sa_family_t) && (peer->sa_family == AF_INET || peer->sa_family == AF_INET6
+                                                   || peer->sa_family == AF_UNIX))
+        i.family = peer->sa_family;
+    sl_addr_from_sockaddr(&i.peer, peer, peerlen);
+    i.stack = sl_stack_capture();
+    record(&i);
+    sl_guard_leave();
+}
+
+void sl_fd_dup(int oldfd, int newfd)
+{
+    if (newfd < 0 || oldfd == newfd)
+        return;
+    sl_guard_enter();
+    struct sl_rec_info o;
+    if (sl_reg_lookup(oldfd, &o)) {
+        struct sl_rec_info i = o; /* same open file description: same socket and state */
+        i.fd = newfd;
+        i.forked = 0;
+        /* but not the inode: if another thread closes newfd and a new socket takes the
+         * number before this insert, a copied inode would make the report drop the new
+         * socket as stale; unset, it is read from the fd itself */
+        i.dev = i.ino = 0;
+        i.origin = SL_ORIGIN_DUP;
+        i.orig_stack = o.stack;
+        i.created_ns = sl_now_coarse_ns();
+        if (!i.close_wait_ns)
+            i.open_seen_ns = i.created_ns;
+        i.tid = sl_gettid();
+        i.stack = sl_stack_capture();
+        record(&i);
+    } else {
+        /* oldfd is not recorded (another thread closed it after the copy was made, or
+         * has not recorded it yet), but newfd may still be a socket the host holds */
+        uint64_t dev, ino;
+        if (sl_probe_inode(newfd, &dev, &ino) == 0) {
+            struct sl_rec_info i;
+            base_info(&i, newfd, SL_ORIGIN_DUP);
+            i.stack = sl_stack_capture();
+            record(&i);
+        }
+    }
+    sl_guard_leave();
+}
+
+void sl_fd_inherited(int fd, int family, int type, int proto)
+{
+    sl_guard_enter();
+    struct sl_rec_info i;
+    base_info(&i, fd, SL_ORIGIN_INHERITED);
+    sl_rec_set_meta(&i, family, type, proto);
+    record(&i);
+    sl_guard_leave();
+}
+
+void sl_fd_received(int fd)
+{
+    uint64_t dev, ino;
+    int family, type, proto;
+    sl_guard_enter();
+    if (sl_probe_inode(fd, &dev, &ino) == 0) { /* a socket (files pass through SCM_RIGHTS too) */
+        struct sl_rec_info i;
+        base_info(&i, fd, SL_ORIGIN_SCM_RIGHTS);
+        if (sl_probe_meta(fd, &family, &type, &proto) == 0)
+            sl_rec_set_meta(&i, family, type, proto);
+        i.dev = dev, i.ino = ino;
+        i.stack = sl_stack_capture();
+        record(&i);
+        atomic_fetch_add_explicit(&sl_count.scm_rights, 1, memory_order_relaxed);
+    }
+    sl_guard_leave();
+}
+
+void sl_fd_unseen(int fd, int family, int type, int proto, uint64_t dev, uint64_t ino)
+{
+    sl_guard_enter();
+    struct sl_rec_info i;
+    base_info(&i, fd, SL_ORIGIN_UNSEEN);
+    sl_rec_set_meta(&i, family, type, proto);
+    i.dev = dev, i.ino = ino;
+    record(&i);
+    sl_guard_leave();
+}
+
+int sl_fd_ignore(int fd)
+{
+    if (fd < 0 || sl_ownfd_is(fd))
+        return -EBADF; /* the shim's own fds: the host never opened them */
+    int ret = 0;
+    sl_guard_enter();
+    if (!sl_reg_set_ignored(fd)) {
+        uint64_t dev, ino;
+        int family, type, proto;
+        int r = sl_probe_inode(fd, &dev, &ino);
+        if (r != 0) {
+            ret = r == -ENOTSOCK ? -ENOTSOCK : -EBADF;
+        } else {
+            /* open, a socket, not recorded: adopt it as a scan would, then mark it */
+            if (sl_probe_meta(fd, &family, &type, &proto) != 0)
+                family = type = proto = 0;
+            sl_fd_unseen(fd, family, type, proto, dev, ino);
+            ret = sl_reg_set_ignored(fd) ? 0 : -ENOMEM;
+        }
+    }
+    sl_guard_leave();
+    return ret;
+}
+
+void sl_fd_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    if (!addr || len < sizeof(sa_family_t) || (addr->sa_family != AF_INET && addr->sa_family != AF_INET6))
+        return;
+    sl_guard_enter();
+    sl_reg_set_peer(fd, addr, len);
+    sl_guard_leave();
+}
+
+void sl_fd_bad_close(int fd)
+{
+    if (!sl_fdstate_covers(fd) || !(sl_fdstate_get(fd) & SL_FD_CLOSED))
+        return; /* never ours: a plain EBADF */
+    sl_guard_enter();
+    atomic_fetch_add_explicit(&sl_count.double_closes, 1, memory_order_relaxed);
+    struct sl_dclose ev = { .fd = fd, .stack = sl_stack_capture() };
+    sl_ring_push(&sl_dclose_ring, &ev, sizeof(ev));
+    sl_guard_leave();
+}
+
+void sl_fd_learn_meta(struct sl_rec_info *i)
+{
+    int family, type, proto;
+    if ((!i->family || !i->type) && sl_probe_meta(i->fd, &family, &type, &proto) == 0) {
+        sl_rec_set_meta(i, family, type, proto);
+        sl_fd_set_meta(i->fd, i->gen, family, type, proto);
+    }
+}
+

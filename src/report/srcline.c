@@ -1,0 +1,258 @@
+/*
+ * srcline.c - file:line for frames, in-process, through elfutils when it is there.
+ *
+ * libdw (Debian's libdw1) is loaded with dlopen(RTLD_LOCAL) the first time a report
+ * wants source lines, and never linked: the shim must load into programs on machines
+ * without it, and must not add a library to every host's start-up.
+ *
+ * libdw opens the ELF and debug files it reads and keeps them open while its session
+ * lives, so the lookups run in the I/O child (fd/iochild.c), in a child with its own copy of the fd
+ * table: one Dwfl session describes this process (dwfl_linux_proc_report), each address
+ * loads its module's line table lazily (from the binary, or from a separate debug file
+ * found by build-id), and the session ends with the child. The answers are kept in a
+ * cache by address, valid as long as the set of loaded modules does not change (the
+ * loader's adds/subs counters), so a report only looks up addresses no earlier report
+ * asked for. Frames of modules without debug information have no file:line (`sockleak
+ * report symbolize` can add them later). Reports only: never in a wrapper.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <elfutils/libdwfl.h>
+#include <link.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "report.h"
+
+static struct {
+    bool ok;
+    Dwfl *(*begin)(const Dwfl_Callbacks *);
+    void (*end)(Dwfl *);
+    int (*proc_report)(Dwfl *, pid_t);
+    int (*report_end)(Dwfl *, int (*)(Dwfl_Module *, void *, const char *, Dwarf_Addr, void *), void *);
+    Dwfl_Module *(*addrmodule)(Dwfl *, Dwarf_Addr);
+    Dwfl_Line *(*getsrc)(Dwfl_Module *, Dwarf_Addr);
+    const char *(*lineinfo)(Dwfl_Line *, Dwarf_Addr *, int *, int *, Dwarf_Word *, Dwarf_Word *);
+    int (*build_id_find)(Dwfl_Module *, void **, const char *, Dwarf_Addr, const char *, const char *,
+                         GElf_Word, char **);
+    Dwfl_Callbacks callbacks;
+    char *debuginfo_path;
+} dw;
+static pthread_once_t dw_once = PTHREAD_ONCE_INIT;
+
+/* Where libdw finds a module's separate debug file. Not dwfl_standard_find_debuginfo:
+ * when a module has none on this machine, that one dlopens libdebuginfod, which
+ * brings libcurl, a TLS stack and their constructors into the host (and would ask the
+ * network, were DEBUGINFOD_URLS set). Here: the build-id tree (/usr/lib/debug/.build-id,
+ * where Debian's -dbgsym packages put them), then the file a .gnu_debuglink names,
+ * beside the module, in its .debug directory, or under /usr/lib/debug. */
+static int find_debuginfo(Dwfl_Module *mod, void **user, const char *modname, Dwarf_Addr base, const char *file,
+                          const char *link, GElf_Word crc, char **found)
+{
+    int fd = dw.build_id_find(mod, user, modname, base, file, link, crc, found);
+    if (fd >= 0 || !file || !link || !*link || strchr(link, '/'))
+        return fd;
+    const char *slash = strrchr(file, '/');
+    int dirlen = slash ? (int)(slash - file) : 0;
+    static const char *const fmt[] = { "%.*s/%s", "%.*s/.debug/%s", "/usr/lib/debug%.*s/%s" };
+    for (size_t i = 0; i < SL_ARRAY_LEN(fmt); i++) {
+        char path[4096];
+        int n = snprintf(path, sizeof(path), fmt[i], dirlen, file, link);
+        if (n <= 0 || (size_t)n >= sizeof(path) || (i == 0 && !strcmp(path, file)))
+            continue;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            *found = strdup(path);
+            return fd;
+        }
+    }
+    return -1;
+}
+
+static void load(void)
+{
+    void *h = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return;
+#define SYM(field, name) (*(void **)&dw.field = dlsym(h, name))
+    SYM(begin, "dwfl_begin");
+    SYM(end, "dwfl_end");
+    SYM(proc_report, "dwfl_linux_proc_report");
+    SYM(report_end, "dwfl_report_end");
+    SYM(addrmodule, "dwfl_addrmodule");
+    SYM(getsrc, "dwfl_module_getsrc");
+    SYM(lineinfo, "dwfl_lineinfo");
+    SYM(callbacks.find_elf, "dwfl_linux_proc_find_elf");
+    SYM(build_id_find, "dwfl_build_id_find_debuginfo");
+#undef SYM
+    dw.callbacks.find_debuginfo = find_debuginfo;
+    dw.callbacks.debuginfo_path = &dw.debuginfo_path; /* NULL: the standard places */
+    dw.ok = dw.begin && dw.end && dw.proc_report && dw.report_end && dw.addrmodule && dw.getsrc && dw.lineinfo
+         && dw.callbacks.find_elf && dw.build_id_find;
+    if (!dw.ok)
+        dlclose(h);
+}
+
+/* ---- the cache: address -> file:line (file NULL = no line known) ---- */
+
+struct entry {
+    uintptr_t addr;
+    char *file;
+    int line;
+};
+static struct entry *cache;
+static size_t cache_cap, cache_n;
+static unsigned long long seen_subs;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int module_subs(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    *(unsigned long long *)arg = info->dlpi_subs;
+    return 1; /* the counter is the same in every entry */
+}
+
+static void cache_clear(void)
+{
+    for (size_t i = 0; i < cache_cap; i++)
+        free(cache[i].file);
+    free(cache);
+    cache = NULL;
+    cache_cap = cache_n = 0;
+}
+
+static struct entry *cache_find(uintptr_t addr, bool insert)
+{
+    if (!cache_cap || (insert && (cache_n + 1) * 2 > cache_cap)) {
+        if (!insert)
+            return NULL;
+        size_t ncap = cache_cap ? cache_cap * 2 : 256;
+        struct entry *nc = calloc(ncap, sizeof(*nc));
+        if (!nc)
+            return NULL;
+        for (size_t i = 0; i < cache_cap; i++) /* rehash */
+            if (cache[i].addr) {
+                size_t j = (cache[i].addr * 0x9e3779b97f4a7c15ull) & (ncap - 1);
+                while (nc[j].addr)
+                    j = (j + 1) & (ncap - 1);
+                nc[j] = cache[i];
+            }
+        free(cache);
+        cache = nc;
+        cache_cap = ncap;
+    }
+    for (size_t j = (addr * 0x9e3779b97f4a7c15ull) & (cache_cap - 1);; j = (j + 1) & (cache_cap - 1)) {
+        if (cache[j].addr == addr)
+            return &cache[j];
+        if (!cache[j].addr) {
+            if (!insert)
+                return NULL;
+            cache[j].addr = addr;
+            cache_n++;
+            return &cache[j];
+        }
+    }
+}
+
+/* ---- the lookup, in the I/O child ---- */
+
+struct batch {
+    const uintptr_t *addr;
+    size_t n;
+    char **file; /* malloc'd here, in the shared heap */
+    int *line;
+};
+
+static long lookup_in_child(void *p)
+{
+    struct batch *b = p;
+    Dwfl *d = dw.begin(&dw.callbacks);
+    if (!d)
+        return -ENOMEM;
+    if (dw.proc_report(d, getpid()) != 0 || dw.report_end(d, NULL, NULL) != 0) {
+        dw.end(d);
+        return -EIO;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        Dwfl_Module *m = dw.addrmodule(d, b->addr[i]);
+        Dwfl_Line *l = m ? dw.getsrc(m, b->addr[i]) : NULL;
+        int ln = 0;
+        const char *f = l ? dw.lineinfo(l, NULL, &ln, NULL, NULL, NULL) : NULL;
+        if (f && ln > 0) {
+            b->file[i] = strdup(f);
+            b->line[i] = ln;
+        }
+    }
+    dw.end(d);
+    return 0;
+}
+
+void sl_srcline_fill(struct sl_frame **frames, const uintptr_t *lookup, size_t n)
+{
+    if (!sl_opt.source_lines || !n)
+        return;
+    pthread_once(&dw_once, load);
+    if (!dw.ok)
+        return;
+    pthread_mutex_lock(&cache_lock);
+    /* A module unloaded may have left its addresses to another: forget them all. One
+     * loaded takes addresses nobody had (libdw itself, and what it loads, among them),
+     * so what the cache knows stays true. */
+    unsigned long long subs = 0;
+    sl_dl_lock();
+    dl_iterate_phdr(module_subs, &subs);
+    sl_dl_unlock();
+    if (subs != seen_subs) {
+        cache_clear();
+        seen_subs = subs;
+    }
+    /* the addresses no report asked for yet */
+    uintptr_t *want = malloc(n * sizeof(*want));
+    struct batch b = { want, 0, calloc(n, sizeof(char *)), calloc(n, sizeof(int)) };
+    if (want && b.file && b.line) {
+        for (size_t i = 0; i < n; i++)
+            if (!cache_find(lookup[i], false)) {
+                struct entry *e = cache_find(lookup[i], true); /* pending: duplicates find it */
+                if (e)
+                    want[b.n++] = lookup[i];
+            }
+        if (b.n && sl_iochild_run(lookup_in_child, &b) == 0)
+            for (size_t k = 0; k < b.n; k++) {
+                struct entry *e = cache_find(want[k], true);
+                if (e) {
+                    e->file = b.file[k];
+                    e->line = b.line[k];
+                    b.file[k] = NULL;
+                }
+            }
+        for (size_t k = 0; k < b.n; k++)
+            free(b.file[k]);
+    }
+    free(want);
+    free(b.file);
+    free(b.line);
+    /* A libdw session allocates megabytes of line tables from the shared heap and frees
+     * them; malloc would keep that memory for good. Only after a session: the cache
+     * makes them rare (the first report, and those with new call sites). */
+    if (b.n)
+        malloc_trim(0);
+    for (size_t i = 0; i < n; i++) {
+        struct entry *e = cache_find(lookup[i], false);
+        if (e && e->file) {
+            frames[i]->file = e->file;
+            frames[i]->line = e->line;
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+}
+
+void sl_srcline_after_fork_child(void)
+{
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    cache_lock = fresh;
+}

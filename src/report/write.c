@@ -1,0 +1,101 @@
+/*
+ * write.c - a report from start to end: collected and grouped (collect.c, group.c),
+ * formatted (text.c or json.c), delivered (output.c), then left behind as the latest
+ * metrics (metrics.c) and, with option syslog, one line to syslog (syslog.c).
+ *
+ * Reports are serialized by the work lock (core/requests.c) and built whole in memory.
+ * A report the memory runs out for is never written half (a torn JSON line): its
+ * totals are, in a line built on the stack.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "report.h"
+
+bool sl_report_worthwhile(void)
+{
+    struct sl_fd_stats st;
+    sl_fd_stats(&st);
+    return st.opened > 0 || st.live > 0 || atomic_load(&sl_count.untracked) > 0;
+}
+
+/* The report's headline, for when memory ran out while formatting it: built on the
+ * stack, complete (a whole JSON object with the contract's keys, or one text line),
+ * marked truncated. Returns its length. */
+static size_t format_minimal(const struct sl_report *r, char *out, size_t len)
+{
+    int n;
+    if (sl_opt.format == SL_FMT_JSON) {
+        char ts[40];
+        sl_format_rfc3339(&r->wall, ts, sizeof(ts));
+        n = snprintf(out, len,
+                     "{\"tool\":\"sockleak\",\"version\":\"%s\",\"pid\":%d,\"ppid\":%d,\"reason\":\"%s\","
+                     "\"timestamp\":\"%s\",\"summary\":{\"live\":%ld,\"close_wait\":%ld,\"leaked\":%ld,"
+                     "\"listening\":%ld,\"opened\":%ld,\"closed\":%ld},\"coverage\":{\"untracked\":%ld,"
+                     "\"untracked_nomem\":%ld,\"closed_behind_back\":%ld,\"truncated\":true},"
+                     "\"sockets\":[],\"stacks\":[],\"groups\":[]}\n",
+                     SL_VERSION, (int)r->pid, (int)r->ppid, sl_reason_name(r->reason), ts, (long)r->live,
+                     (long)r->close_wait, (long)r->leaked, (long)r->listening, r->stats.opened, r->stats.closed,
+                     r->untracked, r->nomem, r->stats.stale);
+    } else {
+        n = snprintf(out, len,
+                     "==%d==sockleak: out of memory while writing the %s report; only its totals: %ld live, "
+                     "%ld in CLOSE_WAIT, %ld leaked, %ld listening\n",
+                     (int)r->pid, sl_reason_name(r->reason), (long)r->live, (long)r->close_wait, (long)r->leaked,
+                     (long)r->listening);
+    }
+    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
+int sl_report_write(int reason)
+{
+    int saved = errno;
+    sl_guard_enter();
+    sl_work_lock();
+    struct sl_report r;
+    sl_report_collect(&r, reason);
+    struct sl_buf out;
+    sl_buf_init(&out);
+    if (sl_opt.format == SL_FMT_JSON)
+        sl_report_format_json(&r, &out);
+    else
+        sl_report_format_text(&r, &out);
+    int ret;
+    if (out.failed || !out.data) {
+        /* never write half a report (a torn JSON line): its totals instead */
+        char small[1024];
+        r.truncated = true;
+        ret = sl_report_output(small, format_minimal(&r, small, sizeof(small)));
+    } else {
+        ret = sl_report_output(out.data, out.len);
+    }
+    sl_metrics_report(&r);
+    sl_syslog_report(&r);
+    sl_buf_free(&out);
+    sl_report_free(&r);
+    sl_work_unlock();
+    sl_guard_leave();
+    errno = saved;
+    return ret;
+}
+
+/* ---- getting ready: load now what a report written when the process is out of fds
+ * would otherwise have to read then (files are read in the I/O child, so that works anyway; but
+ * earlier is cheaper, and the TCP knobs are read once) ---- */
+
+static uint32_t warmed_stacks;
+
+void sl_report_warm(void)
+{
+    sl_work_lock();
+    sl_report_env_warm();
+    uint32_t n = sl_stack_max_id();
+    if (n > warmed_stacks) {
+        sl_symbolize_warm(warmed_stacks + 1, n); /* symbol tables of the modules new stacks run in */
+        warmed_stacks = n;
+    }
+    sl_work_unlock();
+}
+

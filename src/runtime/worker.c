@@ -1,0 +1,155 @@
+/*
+ * worker.c - the background thread: scans, requested and periodic reports.
+ *
+ * One thread per process, started when the first socket is tracked (processes that
+ * never touch a socket never get it): the core asks for it through its need_worker
+ * hook. It sleeps on the futex word of core/requests.c. Anything may ask it for a
+ * report (the dump-signal handler, a trigger in a wrapper) by setting the reason's bit
+ * and waking it; it writes one report per pending reason, so a storm of signals gives
+ * reports, never a lost request. Every scan_interval it scans (scan.c); every
+ * report_interval it writes a report (reason "interval").
+ *
+ * The thread blocks every signal, so it never steals one meant for the host, and runs
+ * with the guard held, so nothing it does is recorded. It gives up the program's fd
+ * table for one of its own as it starts (fd/owntable.c).
+ */
+#define _GNU_SOURCE
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+
+#include "runtime.h"
+
+static _Atomic int started;
+static _Atomic int shared_only; /* the process's main thread exited: no table of our own */
+
+/* ---- the thread ---- */
+
+static int64_t next_after(int64_t from, int64_t every)
+{
+    return every > 0 ? from + every : INT64_MAX;
+}
+
+static _Atomic uint32_t running; /* the thread has started: sl_worker_start waits for it */
+
+/* The thread cannot reach the host's fds from its own table any more (the process's
+ * main thread exited): end it, and let the next socket start one that shares the
+ * table. Requests pending stay pending for it. */
+static void hand_over(void)
+{
+    atomic_store(&shared_only, 1); /* the next thread says so: this one cannot reach stderr */
+    atomic_store(&started, 0);
+}
+
+static void *loop(void *arg)
+{
+    (void)arg;
+    sl_tls_guard = 1; /* this thread is the shim: never record what it does */
+    /* a table of its own (fd/owntable.c), before anything it opens lands in the host's */
+    if (sl_opt.own_fd_table && !atomic_load(&shared_only) && sl_owntable_leave() == 0)
+        sl_syslog_open(); /* its own socket, in its own table */
+    if (atomic_load(&shared_only) == 1 && atomic_exchange(&shared_only, 2) == 1)
+        sl_log("the program's main thread has exited: the background thread now shares the fd table");
+    atomic_store(&running, 1);
+    SL_SYS(SYS_futex, &running, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    sl_work_lock();
+    sl_report_warm(); /* symbol tables behind the first stacks */
+    sl_work_unlock();
+    int64_t now = sl_now_ns();
+    int64_t next_scan = next_after(now, sl_opt.scan_interval);
+    int64_t next_report = next_after(now, sl_opt.report_interval);
+    for (;;) {
+        uint32_t w = atomic_load(&sl_wake_word);
+        if (SL_UNLIKELY(sl_owntable_lost())) {
+            hand_over();
+            return NULL;
+        }
+        if (sl_requests_pending()) {
+            sl_worker_flush(); /* trouble first: its report should show the moment */
+            continue;
+        }
+        now = sl_now_ns();
+        if (now >= next_scan) {
+            sl_work_lock();
+            sl_scan(false);
+            sl_report_warm();
+            sl_work_unlock();
+            now = sl_now_ns();
+            next_scan = next_after(now, sl_opt.scan_interval);
+        }
+        if (now >= next_report) {
+            sl_report_write(SL_REASON_INTERVAL);
+            now = sl_now_ns();
+            next_report = next_after(now, sl_opt.report_interval);
+        }
+        int64_t wake = next_scan < next_report ? next_scan : next_report;
+        struct timespec ts, *tsp = NULL;
+        if (wake != INT64_MAX) {
+            int64_t d = wake > now ? wake - now : 0;
+            ts.tv_sec = d / SL_SEC;
+            ts.tv_nsec = d % SL_SEC;
+            tsp = &ts;
+        }
+        SL_SYS(SYS_futex, &sl_wake_word, FUTEX_WAIT_PRIVATE, w, tsp, NULL, 0);
+    }
+    return NULL;
+}
+
+void sl_worker_start(void)
+{
+    if (atomic_load_explicit(&started, memory_order_relaxed) || atomic_exchange(&started, 1))
+        return;
+    SL_KEEP_ERRNO(); /* pthread_create, sigmask */
+    /* A thread sharing the table (own_fd_table=0, or no pidfd_getfd) sends syslog
+     * lines through a socket in the host's table: make it now, in this thread, so it
+     * never races this thread's next socket() or closefrom() for a low number. */
+    if (!sl_opt.own_fd_table || atomic_load(&shared_only))
+        sl_syslog_open();
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* room for work done in place when it cannot be done aside (libdw recurses deeply):
+     * address space only, untouched pages cost nothing */
+    pthread_attr_setstacksize(&attr, 2 * 1024 * 1024);
+    pthread_t t;
+    atomic_store(&running, 0);
+    if (pthread_create(&t, &attr, loop, NULL) == 0) {
+        pthread_setname_np(t, "sockleak");
+        /* Wait until it runs: a thread still being set up (by libc, or a sanitizer
+         * runtime) holds allocator locks that a fork right now would leave locked
+         * in the child for good. Once in loop(), it works under the work lock, which
+         * the fork handlers take. Bounded: a thread that never gets there (a fork
+         * child of a sanitizer runtime without fork handlers can inherit one of its
+         * allocator locks held) must not hang the program's thread with it. */
+        struct timespec step = { 0, 10 * 1000 * 1000 };
+        for (int n = 0; !atomic_load(&running) && n < 300; n++)
+            SL_SYS(SYS_futex, &running, FUTEX_WAIT_PRIVATE, 0, &step, NULL, 0);
+        if (!atomic_load(&running))
+            sl_log("the background thread has not started after 3 s; going on without waiting for it");
+    } else {
+        atomic_store(&started, 0);
+    }
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void sl_worker_flush(void)
+{
+    unsigned want = sl_requests_take();
+    static const int order[] = { SL_REASON_EMFILE, SL_REASON_THRESHOLD, SL_REASON_SIGNAL, SL_REASON_API };
+    for (size_t k = 0; k < SL_ARRAY_LEN(order); k++)
+        if (want & (1u << order[k]))
+            sl_report_write(order[k]);
+}
+
+void sl_worker_after_fork_child(void)
+{
+    /* the thread did not survive the fork */
+    atomic_store(&started, 0);
+    atomic_store(&shared_only, 0); /* the forking thread is this process's main thread */
+}

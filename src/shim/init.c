@@ -1,0 +1,143 @@
+/*
+ * init.c - start-up and exit.
+ *
+ * Two phases. The core (sl_init_core) makes the wrappers work: options, real functions,
+ * registry, unwinder. It runs once, from whichever comes first: our constructor, or a
+ * wrapper called earlier (another library's constructor may call socket() before ours
+ * runs). Concurrent callers wait; a recursive call from the initializing thread itself
+ * returns at once and its wrapper forwards without recording. The rest (the dump
+ * signal, sockets inherited from the parent process, the verbose banner) needs a
+ * running program and happens in the constructor.
+ *
+ * Exit: the report must come after every other library's destructors, because they
+ * may still close sockets. Our destructor runs inside the loader's _dl_fini; it
+ * registers the report as a new exit handler, which glibc runs after _dl_fini returns.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+_Atomic int sl_core_state;
+static _Atomic pid_t init_tid;
+
+/* The hooks the layers below call up through, set once here. */
+static const struct sl_core_hooks core_hooks = {
+    .need_worker = sl_worker_start,
+};
+
+void sl_init_core(void)
+{
+    int expect = 0;
+    if (!atomic_compare_exchange_strong(&sl_core_state, &expect, 1)) {
+        if (expect == 2)
+            return;
+        if (atomic_load(&init_tid) == (pid_t)SL_SYS(SYS_gettid))
+            return; /* our own initialisation called a wrapper */
+        while (atomic_load_explicit(&sl_core_state, memory_order_acquire) != 2)
+            sched_yield();
+        return;
+    }
+    SL_KEEP_ERRNO();
+    atomic_store(&init_tid, (pid_t)SL_SYS(SYS_gettid));
+    sl_guard_enter();
+    sl_self_init();
+    sl_stdfd_remember(); /* before anything could write: what fds 1 and 2 are now */
+    sl_log_set_sink(sl_stdfd_log_sink);
+    /* secure_getenv: under setuid/setgid execution the environment is not trusted */
+    sl_options_parse(&sl_opt, secure_getenv("SOCKLEAK_OPTIONS"), sl_warn_line);
+    sl_real_resolve();
+    sl_fdstate_init();
+    sl_core_set_hooks(&core_hooks);
+    sl_trigger_limits();
+    sl_children_init();
+    sl_stacks_init(); /* last: its warm-up unwind may open libunwind's pipe (pipe2 wrapper, ownfd) */
+    sl_guard_leave();
+    atomic_store_explicit(&sl_core_state, 2, memory_order_release);
+}
+
+static int adopt_inherited(int fd, void *arg)
+{
+    long *n = arg;
+    uint64_t dev, ino;
+    int family, type, proto;
+    if (sl_ownfd_is(fd) || sl_fd_tracked(fd) || sl_probe_inode(fd, &dev, &ino) != 0)
+        return 0;
+    if (sl_probe_meta(fd, &family, &type, &proto) != 0)
+        family = type = proto = 0;
+    sl_fd_inherited(fd, family, type, proto);
+    (*n)++;
+    return 0;
+}
+
+__attribute__((constructor)) static void sl_constructor(void)
+{
+    sl_init_core();
+    SL_KEEP_ERRNO();
+    sl_guard_enter();
+    int sr = sl_signals_install();
+    long inherited = 0;
+    sl_probe_each_fd(adopt_inherited, &inherited);
+    sl_guard_leave();
+    if (sl_fd_live() > 0)
+        sl_worker_start();
+    if (sr < 0)
+        sl_log("cannot install the %s handler (%s); dumps on signal are off", sl_signal_name(sl_opt.dump_signal),
+               strerror(-sr));
+    if (sl_opt.verbose) {
+        char dump[64] = "off";
+        if (sl_opt.dump_signal)
+            snprintf(dump, sizeof(dump), "on %s", sl_signal_name(sl_opt.dump_signal));
+        sl_log("%s active in %s (pid %d): %s reports to %s%s, dumps %s; unwinder %s; %ld inherited sockets",
+               SL_VERSION, sl_program, (int)sl_pid, sl_opt.format == SL_FMT_JSON ? "json" : "text", sl_opt.log_path,
+               sl_opt.report_at_exit ? " at exit" : "", dump, sl_stack_unwinder(), inherited);
+    }
+}
+
+static _Atomic int exit_reported;
+
+/* glibc's registration underneath atexit(). atexit() itself would pass our DSO handle,
+ * and __cxa_finalize(our handle), which runs right after our destructors, would call
+ * the report at once: before the other libraries' destructors. With no DSO handle it
+ * runs only from exit(), after _dl_fini; the shim is never unloaded (-z nodelete). */
+extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
+
+static void exit_report(void *unused)
+{
+    (void)unused;
+    if (sl_tls_guard & SL_GUARD_VFORK)
+        return; /* a vfork child that called exit(): the registry is its parent's */
+    if (atomic_exchange(&exit_reported, 1))
+        return;
+    if (sl_tls_guard) {
+        /* exit() from a signal handler that interrupted the shim on this thread: the
+         * registry's locks may be held by this very thread, and collecting a report
+         * would wait for them forever */
+        sl_log("no exit report: exit() was called from a signal handler that interrupted sockleak");
+        return;
+    }
+    if (atomic_load(&sl_core_state) != 2)
+        return;
+    /* reports asked for (a dump signal, a trigger) that the report thread has not
+     * written yet: the process is leaving, write them now */
+    sl_worker_flush();
+    if (!sl_opt.report_at_exit || !sl_report_worthwhile())
+        return;
+    sl_report_write(SL_REASON_EXIT);
+}
+
+__attribute__((destructor)) static void sl_destructor(void)
+{
+    if (!sl_opt.report_at_exit)
+        return;
+    /* run after the destructors still to come; if exit handlers are closed, now */
+    if (__cxa_atexit(exit_report, NULL, NULL) != 0)
+        exit_report(NULL);
+}

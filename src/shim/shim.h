@@ -1,0 +1,33 @@
+/*
+ * shim.h - the top layer: the interposed libc functions, the public API and start-up.
+ * Uses every layer below; nothing below names anything here.
+ *
+ *   wrappers.c  the interposed functions: call the real one, tell the core
+ *   api.c       the public API (include/sockleak.h)
+ *   init.c      start-up (wires the hooks of the layers below, once) and exit
+ */
+#ifndef SOCKLEAK_SHIM_H
+#define SOCKLEAK_SHIM_H
+
+#include "runtime/runtime.h"
+
+/* ---- init.c ---- */
+/* Make the shim usable: resolve real functions, read options, set up the registry and
+ * the unwinder, wire the hooks. Idempotent and cheap after the first call; safe from
+ * any wrapper, including before the shim's own constructor ran. */
+void sl_init_core(void);
+extern _Atomic int sl_core_state; /* 0 = not yet, 1 = in progress, 2 = ready */
+static inline void sl_ensure(void)
+{
+    if (SL_UNLIKELY(atomic_load_explicit(&sl_core_state, memory_order_acquire) != 2))
+        sl_init_core();
+}
+/* Should a wrapper record what it sees? False inside the shim, in vfork/clone children
+ * and before the core is ready. */
+static inline bool sl_recording(void)
+{
+    return SL_LIKELY(sl_tls_guard == 0) && SL_LIKELY(atomic_load_explicit(&sl_core_state, memory_order_relaxed) == 2)
+        && !sl_in_foreign_vm_child();
+}
+
+#endif

@@ -1,0 +1,443 @@
+/*
+ * wrappers.c - the interposed libc entry points.
+ *
+ * Every wrapper has the same shape, a few lines: call the real function, then hand
+ * its result to one of the helpers below, which tells the core what happened and
+ * returns the result unchanged. The helpers keep errno for their whole scope
+ * (SL_KEEP_ERRNO): the host gets exactly the return value and errno libc gave. Creates
+ * are recorded after the real call returned (the fd exists), closes before it (once
+ * the real close returns, another thread may already own the number again). No wrapper
+ * holds a lock, or allocates, across the real call. Only a wrapper that has a new
+ * socket to record brings the core up (sl_ensure); the others forward untouched until
+ * it is, so a sanitizer runtime calling sigaction() from its own start-up, before the
+ * shim may parse options, only meets a plain forwarder.
+ *
+ * close() of an fd that is neither a tracked socket nor one of the shim's own costs one
+ * load from the fd state map. The shim's own fds (fd/ownfd.c) are protected here: the
+ * host cannot close them, close_range/closefrom step around them, dup2/dup3 onto them
+ * fail with EBADF.
+ *
+ * Also here, for the dump signal: sigaction and the signal() family, which route the
+ * host's calls for that one signal to runtime/signals.c; and clone, for CLONE_VM
+ * children. vfork is in runtime/vfork_x86_64.S.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+/* ---- the helpers: what a result means for the core ---- */
+
+/* A socket appeared while we could not record it: say so in the coverage counters
+ * (not for vfork/clone children, whose fds are not the parent's). */
+static void missed(void)
+{
+    if ((sl_tls_guard & ~SL_GUARD_VFORK) && !(sl_tls_guard & SL_GUARD_VFORK)) {
+        atomic_fetch_add_explicit(&sl_count.untracked, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&sl_count.reentrant, 1, memory_order_relaxed);
+    }
+}
+
+/* A call that makes an fd failed with r: EMFILE/ENFILE start the trouble trigger. */
+static int create_failed(int r)
+{
+    if (SL_UNLIKELY(errno == EMFILE || errno == ENFILE) && sl_recording()) {
+        SL_KEEP_ERRNO();
+        sl_trigger_emfile(errno);
+    }
+    return r;
+}
+
+/* Whether a new socket can be recorded now (brings the core up first). */
+static inline bool can_record(void)
+{
+    sl_ensure();
+    if (SL_LIKELY(sl_recording()))
+        return true;
+    missed();
+    return false;
+}
+
+/* socket() & co returned fd: record the new socket. */
+static inline int created(int fd, int origin, int domain, int type, int proto)
+{
+    if (SL_UNLIKELY(fd < 0))
+        return create_failed(fd);
+    SL_KEEP_ERRNO();
+    if (can_record())
+        sl_fd_created(fd, origin, domain, type, proto, NULL, 0);
+    return fd;
+}
+
+static int pair_created(int r, const int sv[2], int domain, int type, int proto)
+{
+    if (r != 0)
+        return create_failed(r);
+    created(sv[0], SL_ORIGIN_SOCKETPAIR, domain, type, proto);
+    created(sv[1], SL_ORIGIN_SOCKETPAIR, domain, type, proto);
+    return r;
+}
+
+/* accept() on listener returned fd; the peer's address is in addr, *len of cap. */
+static int accepted(int listener, int fd, const struct sockaddr *addr, const socklen_t *len, socklen_t cap)
+{
+    if (fd < 0)
+        return create_failed(fd);
+    SL_KEEP_ERRNO();
+    if (can_record())
+        sl_fd_accepted(listener, fd, addr, len && *len < cap ? *len : cap);
+    return fd;
+}
+
+/* connect() returned r: remember where it was aimed, even if it failed (the peer of a
+ * leaked socket whose connect() was refused is still worth naming); not if the kernel
+ * could not read the address (EFAULT): neither can we. */
+static int connected(int fd, const struct sockaddr *addr, socklen_t len, int r)
+{
+    SL_KEEP_ERRNO();
+    if ((r == 0 || (errno != EFAULT && errno != EBADF && errno != ENOTSOCK)) && sl_fd_watched(fd) && sl_recording())
+        sl_fd_connect(fd, addr, len);
+    return r;
+}
+
+/* A copy of oldfd returned as r. It is recorded whatever the state map says about
+ * oldfd: another thread may have closed oldfd since the copy was made, or not recorded
+ * it yet (sl_fd_dup then checks that the copy is a socket). */
+static int duped(int oldfd, int r)
+{
+    if (r < 0)
+        return create_failed(r);
+    SL_KEEP_ERRNO();
+    if (r != oldfd && sl_recording())
+        sl_fd_dup(oldfd, r);
+    return r;
+}
+
+/* dup2/dup3 onto a tracked fd close the socket that was there. */
+static int dup_onto(int oldfd, int newfd, int flags, bool three)
+{
+    if (sl_ownfd_is(newfd) && !sl_tls_in_unwind) {
+        errno = EBADF; /* as for a number beyond the host's limit: it is the shim's */
+        return -1;
+    }
+    bool rec = sl_recording() && oldfd != newfd;
+    struct sl_rec_info old;
+    bool had = rec && sl_fd_detach_one(newfd, &old);
+    int r = three ? real_dup3(oldfd, newfd, flags) : real_dup2(oldfd, newfd);
+    SL_KEEP_ERRNO();
+    if (had && r < 0)
+        sl_fd_reattach_one(&old);
+    else if (had)
+        sl_fd_release_one(newfd);
+    if (rec && r >= 0)
+        sl_fd_dup(oldfd, newfd);
+    return r;
+}
+
+static int fcntl_common(int (*real)(int, int, ...), int fd, int cmd, void *arg)
+{
+    int r = real(fd, cmd, arg);
+    return cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC ? duped(fd, r) : r;
+}
+
+/* close() of a watched number: one of the shim's own, or a tracked socket. */
+static int close_slow(int fd)
+{
+    if (sl_ownfd_is(fd)) {
+        if (sl_tls_in_unwind) { /* libunwind re-opening its pipe */
+            sl_ownfd_forget(fd);
+            return real_close(fd);
+        }
+        errno = EBADF; /* the host never opened it */
+        return -1;
+    }
+    if (!sl_recording()) /* vfork child, or re-entered from inside the shim */
+        return real_close(fd);
+    bool had = sl_fd_detach_one(fd, NULL);
+    int r = real_close(fd);
+    if (had)
+        sl_fd_release_one(fd); /* Linux frees the number even when close reports an error */
+    return r;
+}
+
+/* close() said r: EBADF may be a double close of a socket we saw closed. */
+static int close_failed(int fd, int r)
+{
+    SL_KEEP_ERRNO();
+    if (errno == EBADF && sl_recording())
+        sl_fd_bad_close(fd);
+    return r;
+}
+
+/* close_range over [first, last], stepping around the shim's own fds. */
+static int close_range_around_ours(unsigned first, unsigned last, int flags)
+{
+    int ours[16];
+    int n = sl_tls_in_unwind ? 0 : sl_ownfd_list(ours, 16);
+    unsigned lo = first;
+    for (int i = 0; i < n; i++) {
+        unsigned p = (unsigned)ours[i];
+        if (p < lo || p > last || first > last)
+            continue;
+        if (p > lo) {
+            int r = real_close_range(lo, p - 1, flags);
+            if (r != 0)
+                return r;
+        }
+        if (p == ~0U)
+            return 0;
+        lo = p + 1;
+    }
+    if (lo > last && first <= last)
+        return 0;
+    return real_close_range(lo, last, flags);
+}
+
+static int ranged_close(unsigned first, unsigned last, int flags)
+{
+    if (flags & CLOSE_RANGE_CLOEXEC) /* nothing is closed now */
+        return real_close_range(first, last, flags);
+    struct sl_rec *list = sl_recording() && first <= last ? sl_fd_detach_range(first, last) : NULL;
+    int r = close_range_around_ours(first, last, flags);
+    SL_KEEP_ERRNO();
+    if (r != 0)
+        sl_fd_reattach(list);
+    else
+        sl_fd_release(list);
+    return r;
+}
+
+static int close_one_fallback(int fd, void *arg)
+{
+    if (fd >= *(int *)arg && !sl_ownfd_is(fd))
+        real_close(fd);
+    return 0;
+}
+
+static void close_from(int lowfd)
+{
+    lowfd = lowfd < 0 ? 0 : lowfd;
+    struct sl_rec *list = sl_recording() ? sl_fd_detach_range((unsigned)lowfd, ~0U) : NULL;
+    int ours[16];
+    int n = sl_tls_in_unwind ? 0 : sl_ownfd_list(ours, 16);
+    if (n == 0 || ours[n - 1] < lowfd)
+        real_closefrom(lowfd);
+    else if (close_range_around_ours((unsigned)lowfd, ~0U, 0) != 0)
+        sl_probe_each_fd(close_one_fallback, &lowfd); /* no close_range (kernel < 5.9): walk /proc/self/fd */
+    sl_fd_release(list);
+}
+
+/* recvmsg() & co delivered msg: sockets passed with SCM_RIGHTS are new to us. */
+static void received(const struct msghdr *msg)
+{
+    if (!msg || !msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr))
+        return;
+    SL_KEEP_ERRNO();
+    if (!can_record())
+        return;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0))
+            continue;
+        size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t k = 0; k < n; k++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+            sl_fd_received(fd);
+        }
+    }
+}
+
+/* libunwind opens a pipe on its first unwind, through the PLT: that one is ours. */
+static int pipe_made(int r, int fds[2])
+{
+    if (r == 0 && SL_UNLIKELY(sl_tls_in_unwind)) {
+        /* libunwind's own, made inside our call: nobody can have closed them yet */
+        int r0 = sl_ownfd_adopt(fds[0]), r1 = sl_ownfd_adopt(fds[1]);
+        fds[0] = r0 >= 0 ? r0 : fds[0];
+        fds[1] = r1 >= 0 ? r1 : fds[1];
+    }
+    return r;
+}
+
+/* The dump signal is shared with the host: its calls for that one signal go to
+ * runtime/signals.c. */
+static bool host_owns_signal(int sig)
+{
+    return !sl_signal_is_ours(sig) || (sl_tls_guard & SL_GUARD_VFORK) || sl_in_foreign_vm_child();
+}
+
+/* For the dump signal, signal() and friends become a sigaction with the flags glibc
+ * uses; every other signal goes to the real function, siginterrupt() state and all. */
+static sighandler_t signal_with(int sig, sighandler_t handler, int flags, bool mask_self)
+{
+    struct sigaction act, old;
+    if (handler == SIG_ERR) {
+        errno = EINVAL;
+        return SIG_ERR;
+    }
+    sl_signal_as_sigaction(sig, handler, flags, mask_self, &act);
+    return sl_signal_host_sigaction(&act, &old) == 0 ? old.sa_handler : SIG_ERR;
+}
+
+/* ---- creating ---- */
+
+SL_EXPORT int socket(int domain, int type, int protocol)
+{
+    return created(real_socket(domain, type, protocol), SL_ORIGIN_SOCKET, domain, type, protocol);
+}
+
+SL_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
+{
+    return pair_created(real_socketpair(domain, type, protocol, sv), sv, domain, type, protocol);
+}
+
+SL_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    socklen_t cap = addr && len ? *len : 0;
+    return accepted(fd, real_accept(fd, addr, len), addr, len, cap);
+}
+
+SL_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    socklen_t cap = addr && len ? *len : 0;
+    return accepted(fd, real_accept4(fd, addr, len, flags), addr, len, cap);
+}
+
+SL_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    return connected(fd, addr, len, real_connect(fd, addr, len));
+}
+
+SL_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    ssize_t r = real_recvmsg(fd, msg, flags);
+    if (r >= 0 && msg && msg->msg_controllen)
+        received(msg);
+    return r;
+}
+
+SL_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, struct timespec *timeout)
+{
+    int r = real_recvmmsg(fd, vec, vlen, flags, timeout);
+    for (int k = 0; k < r; k++)
+        if (vec[k].msg_hdr.msg_controllen)
+            received(&vec[k].msg_hdr);
+    return r;
+}
+
+SL_EXPORT int pipe2(int fds[2], int flags)
+{
+    return pipe_made(real_pipe2(fds, flags), fds);
+}
+
+/* ---- copying ---- */
+
+SL_EXPORT int dup(int oldfd)
+{
+    return duped(oldfd, real_dup(oldfd));
+}
+
+SL_EXPORT int dup2(int oldfd, int newfd)
+{
+    if (SL_LIKELY(!sl_fd_watched(oldfd) && !sl_fd_watched(newfd)))
+        return duped(oldfd, real_dup2(oldfd, newfd));
+    return dup_onto(oldfd, newfd, 0, false);
+}
+
+SL_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+    if (SL_LIKELY(!sl_fd_watched(oldfd) && !sl_fd_watched(newfd)))
+        return duped(oldfd, real_dup3(oldfd, newfd, flags));
+    return dup_onto(oldfd, newfd, flags, true);
+}
+
+/* fcntl's third argument is an int or a pointer depending on cmd; like glibc, read
+ * it as a pointer-sized value and pass it on unchanged. */
+SL_EXPORT int fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    return fcntl_common(real_fcntl, fd, cmd, arg);
+}
+
+SL_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    return fcntl_common(real_fcntl64, fd, cmd, arg);
+}
+
+/* ---- closing ---- */
+
+SL_EXPORT int close(int fd)
+{
+    if (SL_UNLIKELY(sl_fd_watched(fd)))
+        return close_slow(fd);
+    int r = real_close(fd);
+    return SL_LIKELY(r == 0) ? 0 : close_failed(fd, r);
+}
+
+SL_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+    return ranged_close(first, last, flags);
+}
+
+SL_EXPORT void closefrom(int lowfd)
+{
+    close_from(lowfd);
+}
+
+/* ---- processes ---- */
+
+SL_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    pid_t *ptid = va_arg(ap, pid_t *);
+    void *tls = va_arg(ap, void *);
+    pid_t *ctid = va_arg(ap, pid_t *);
+    va_end(ap);
+    return sl_clone(real_clone, fn, stack, flags, arg, ptid, tls, ctid);
+}
+
+/* ---- signals ---- */
+
+SL_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    if (SL_LIKELY(host_owns_signal(sig)))
+        return real_sigaction(sig, act, old);
+    return sl_signal_host_sigaction(act, old);
+}
+
+SL_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+    if (SL_LIKELY(host_owns_signal(sig)))
+        return real_signal(sig, handler);
+    return signal_with(sig, handler, SA_RESTART, true);
+}
+
+SL_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler)
+{
+    return signal(sig, handler);
+}
+
+SL_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler)
+{
+    if (SL_LIKELY(host_owns_signal(sig)))
+        return real_sysv_signal(sig, handler);
+    return signal_with(sig, handler, SA_RESETHAND | SA_NODEFER, false);
+}
+
+SL_EXPORT sighandler_t __sysv_signal(int sig, sighandler_t handler)
+{
+    return sysv_signal(sig, handler);
+}
