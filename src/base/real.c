@@ -26,38 +26,48 @@
 
 #include "base.h"
 
-/* ---- raw fallbacks: libc semantics (-1 and errno) ---- */
-static int fb_socket(int d, int t, int p) { return (int)syscall(SYS_socket, d, t, p); }
-static int fb_socketpair(int d, int t, int p, int sv[2]) { return (int)syscall(SYS_socketpair, d, t, p, sv); }
-static int fb_accept(int fd, struct sockaddr *a, socklen_t *l) { return (int)syscall(SYS_accept, fd, a, l); }
-static int fb_accept4(int fd, struct sockaddr *a, socklen_t *l, int f) { return (int)syscall(SYS_accept4, fd, a, l, f); }
-static int fb_connect(int fd, const struct sockaddr *a, socklen_t l) { return (int)syscall(SYS_connect, fd, a, l); }
-static int fb_close(int fd) { return (int)syscall(SYS_close, fd); }
-static int fb_dup(int fd) { return (int)syscall(SYS_dup, fd); }
+/* ---- raw fallbacks: libc semantics (-1 and errno), never through the PLT (our own
+ * syscall() wrapper would record the call a second time) ---- */
+static long libc_style(long r)
+{
+    if (r < 0 && r > -4096) {
+        errno = (int)-r;
+        return -1;
+    }
+    return r;
+}
+#define RAW(...) libc_style(SL_SYS(__VA_ARGS__))
+static int fb_socket(int d, int t, int p) { return (int)RAW(SYS_socket, d, t, p); }
+static int fb_socketpair(int d, int t, int p, int sv[2]) { return (int)RAW(SYS_socketpair, d, t, p, sv); }
+static int fb_accept(int fd, struct sockaddr *a, socklen_t *l) { return (int)RAW(SYS_accept, fd, a, l); }
+static int fb_accept4(int fd, struct sockaddr *a, socklen_t *l, int f) { return (int)RAW(SYS_accept4, fd, a, l, f); }
+static int fb_connect(int fd, const struct sockaddr *a, socklen_t l) { return (int)RAW(SYS_connect, fd, a, l); }
+static int fb_close(int fd) { return (int)RAW(SYS_close, fd); }
+static int fb_dup(int fd) { return (int)RAW(SYS_dup, fd); }
 static int fb_dup2(int o, int n)
 {
     if (o == n) /* dup3 rejects this case; dup2 checks o and returns it */
-        return (int)syscall(SYS_fcntl, o, F_GETFD) < 0 ? -1 : n;
-    return (int)syscall(SYS_dup3, o, n, 0);
+        return (int)RAW(SYS_fcntl, o, F_GETFD) < 0 ? -1 : n;
+    return (int)RAW(SYS_dup3, o, n, 0);
 }
-static int fb_dup3(int o, int n, int f) { return (int)syscall(SYS_dup3, o, n, f); }
+static int fb_dup3(int o, int n, int f) { return (int)RAW(SYS_dup3, o, n, f); }
 static int fb_fcntl(int fd, int cmd, ...)
 {
     va_list ap;
     va_start(ap, cmd);
     void *arg = va_arg(ap, void *); /* what glibc itself does: every argument fits */
     va_end(ap);
-    return (int)syscall(SYS_fcntl, fd, cmd, arg);
+    return (int)RAW(SYS_fcntl, fd, cmd, arg);
 }
 static int fb_close_range(unsigned first, unsigned last, int flags)
 {
-    return (int)syscall(SYS_close_range, first, last, flags);
+    return (int)RAW(SYS_close_range, first, last, flags);
 }
 static void fb_closefrom(int lowfd)
 {
-    syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0);
+    RAW(SYS_close_range, (unsigned)lowfd, ~0U, 0);
 }
-static int fb_pipe2(int fds[2], int flags) { return (int)syscall(SYS_pipe2, fds, flags); }
+static int fb_pipe2(int fds[2], int flags) { return (int)RAW(SYS_pipe2, fds, flags); }
 static int fb_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
     (void)sig, (void)act, (void)old;
@@ -76,16 +86,27 @@ static sighandler_t fb_sysv_signal(int sig, sighandler_t h)
 {
     return sig_via_sigaction(sig, h, SA_RESETHAND | SA_NODEFER, false);
 }
-static ssize_t fb_recvmsg(int fd, struct msghdr *msg, int flags) { return syscall(SYS_recvmsg, fd, msg, flags); }
+static ssize_t fb_recvmsg(int fd, struct msghdr *msg, int flags) { return RAW(SYS_recvmsg, fd, msg, flags); }
 static int fb_recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, struct timespec *timeout)
 {
-    return (int)syscall(SYS_recvmmsg, fd, vec, vlen, flags, timeout);
+    return (int)RAW(SYS_recvmmsg, fd, vec, vlen, flags, timeout);
 }
 static int fb_clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 {
     (void)fn, (void)stack, (void)flags, (void)arg;
     errno = ENOSYS;
     return -1;
+}
+
+static long fb_syscall(long nr, ...)
+{
+    va_list ap;
+    va_start(ap, nr);
+    long a[6];
+    for (int i = 0; i < 6; i++)
+        a[i] = va_arg(ap, long);
+    va_end(ap);
+    return libc_style(sl_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]));
 }
 
 /* fcntl64 shares fcntl's fallback */
@@ -153,6 +174,8 @@ SL_REAL_FUNCS(SL_REAL_DEFINE)
 static int res_fcntl(int fd, int cmd, ...);
 static int res_fcntl64(int fd, int cmd, ...);
 static int res_clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
+static long res_syscall(long nr, ...);
+long (*real_syscall)(long nr, ...) = res_syscall;
 int (*real_fcntl)(int fd, int cmd, ...) = res_fcntl;
 int (*real_fcntl64)(int fd, int cmd, ...) = res_fcntl64;
 int (*real_clone)(int (*fn)(void *), void *stack, int flags, void *arg, ...) = res_clone;
@@ -187,6 +210,18 @@ static int res_clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
     return real_clone(fn, stack, flags, arg, ptid, tls, ctid);
 }
 
+static long res_syscall(long nr, ...)
+{
+    va_list ap;
+    va_start(ap, nr);
+    long a[6];
+    for (int i = 0; i < 6; i++)
+        a[i] = va_arg(ap, long);
+    va_end(ap);
+    real_syscall = (long (*)(long, ...))lookup("syscall", (void *)fb_syscall, false);
+    return real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
 void sl_real_resolve(void)
 {
 #define SL_REAL_RESOLVE(ret, name, params, args, required)                                   \
@@ -198,6 +233,8 @@ void sl_real_resolve(void)
         real_fcntl = (int (*)(int, int, ...))lookup("fcntl", (void *)fb_fcntl, true);
     if (real_fcntl64 == res_fcntl64)
         real_fcntl64 = (int (*)(int, int, ...))lookup("fcntl64", (void *)real_fcntl, false);
+    if (real_syscall == res_syscall)
+        real_syscall = (long (*)(long, ...))lookup("syscall", (void *)fb_syscall, false);
     if (real_clone == res_clone)
         real_clone = (int (*)(int (*)(void *), void *, int, void *, ...))lookup("clone", (void *)fb_clone, false);
 }

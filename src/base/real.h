@@ -40,7 +40,8 @@
 #define SL_REAL_VARIADIC(X)                                                                     \
     X(int, fcntl, (int fd, int cmd, ...), 1)                                                    \
     X(int, fcntl64, (int fd, int cmd, ...), 0)                                                  \
-    X(int, clone, (int (*fn)(void *), void *stack, int flags, void *arg, ...), 0)
+    X(int, clone, (int (*fn)(void *), void *stack, int flags, void *arg, ...), 0)                \
+    X(long, syscall, (long nr, ...), 0)
 
 #define SL_REAL_DECLARE(ret, name, params, args, required) extern ret(*real_##name) params;
 #define SL_REAL_DECLARE_V(ret, name, params, required) extern ret(*real_##name) params;

@@ -397,12 +397,13 @@ static void coverage_lines(const struct sl_report *r, struct sl_buf *b)
     int pid = (int)r->pid;
     if (r->untracked || r->stats.stale || r->dropped_now || r->stack_overflow || r->truncated || r->unseen_found
         || r->dclose_total || r->late_lost || r->dclose_lost) {
-        sl_buf_printf(b, "==%d==coverage:", pid);
+        sl_buf_printf(b, "==%d==coverage (what the shim saw only in part; not errors of the program):", pid);
         if (r->untracked)
             sl_buf_printf(b, " %ld %s created but not tracked (%ld for lack of memory or max_tracked);", r->untracked,
                           plural(r->untracked, "socket", "sockets"), r->nomem);
         if (r->stats.stale)
-            sl_buf_printf(b, " %ld closed behind the shim's back (fclose, raw syscalls);", r->stats.stale);
+            sl_buf_printf(b, " %ld closed where the shim does not look (fclose(), glibc's own closes), records dropped;",
+                          r->stats.stale);
         if (r->unseen_found)
             sl_buf_printf(b, " %ld found open but never seen created (%ld still open, %ld closed since);",
                           r->unseen_found, r->unseen_live, r->unseen_closed);

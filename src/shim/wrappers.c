@@ -118,8 +118,8 @@ static int duped(int oldfd, int r)
     return r;
 }
 
-/* dup2/dup3 onto a tracked fd close the socket that was there. */
-static int dup_onto(int oldfd, int newfd, int flags, bool three)
+/* dup2/dup3 onto a tracked fd close the socket that was there; real does the copy. */
+static int dup_onto(int (*real)(int, int, int), int oldfd, int newfd, int flags)
 {
     if (sl_ownfd_is(newfd) && !sl_tls_in_unwind) {
         errno = EBADF; /* as for a number beyond the host's limit: it is the shim's */
@@ -128,7 +128,7 @@ static int dup_onto(int oldfd, int newfd, int flags, bool three)
     bool rec = sl_recording() && oldfd != newfd;
     struct sl_rec_info old;
     bool had = rec && sl_fd_detach_one(newfd, &old);
-    int r = three ? real_dup3(oldfd, newfd, flags) : real_dup2(oldfd, newfd);
+    int r = real(oldfd, newfd, flags);
     SL_KEEP_ERRNO();
     if (had && r < 0)
         sl_fd_reattach_one(&old);
@@ -139,6 +139,25 @@ static int dup_onto(int oldfd, int newfd, int flags, bool three)
     return r;
 }
 
+/* dup2/dup3 through real: the fast path when neither number is watched. */
+static inline int copied(int (*real)(int, int, int), int oldfd, int newfd, int flags)
+{
+    if (SL_LIKELY(!sl_fd_watched(oldfd) && !sl_fd_watched(newfd)))
+        return duped(oldfd, real(oldfd, newfd, flags));
+    return dup_onto(real, oldfd, newfd, flags);
+}
+
+static int libc_dup2(int oldfd, int newfd, int flags)
+{
+    (void)flags;
+    return real_dup2(oldfd, newfd);
+}
+
+static int libc_dup3(int oldfd, int newfd, int flags)
+{
+    return real_dup3(oldfd, newfd, flags);
+}
+
 static int fcntl_common(int (*real)(int, int, ...), int fd, int cmd, void *arg)
 {
     int r = real(fd, cmd, arg);
@@ -146,20 +165,20 @@ static int fcntl_common(int (*real)(int, int, ...), int fd, int cmd, void *arg)
 }
 
 /* close() of a watched number: one of the shim's own, or a tracked socket. */
-static int close_slow(int fd)
+static int close_slow(int (*real)(int), int fd)
 {
     if (sl_ownfd_is(fd)) {
         if (sl_tls_in_unwind) { /* libunwind re-opening its pipe */
             sl_ownfd_forget(fd);
-            return real_close(fd);
+            return real(fd);
         }
         errno = EBADF; /* the host never opened it */
         return -1;
     }
     if (!sl_recording()) /* vfork child, or re-entered from inside the shim */
-        return real_close(fd);
+        return real(fd);
     bool had = sl_fd_detach_one(fd, NULL);
-    int r = real_close(fd);
+    int r = real(fd);
     if (had)
         sl_fd_release_one(fd); /* Linux frees the number even when close reports an error */
     return r;
@@ -172,6 +191,15 @@ static int close_failed(int fd, int r)
     if (errno == EBADF && sl_recording())
         sl_fd_bad_close(fd);
     return r;
+}
+
+/* close(fd) through real: the one-load fast path for numbers nobody watches. */
+static inline int closed(int (*real)(int), int fd)
+{
+    if (SL_UNLIKELY(sl_fd_watched(fd)))
+        return close_slow(real, fd);
+    int r = real(fd);
+    return SL_LIKELY(r == 0) ? 0 : close_failed(fd, r);
 }
 
 /* close_range over [first, last], stepping around the shim's own fds. */
@@ -284,6 +312,72 @@ static sighandler_t signal_with(int sig, sighandler_t handler, int flags, bool m
     return sl_signal_host_sigaction(&act, &old) == 0 ? old.sa_handler : SIG_ERR;
 }
 
+/* syscall(): the numbers that make, copy or close fds take the same paths as the libc
+ * functions (libuv closes with syscall(SYS_close, fd)), with raw system calls behind */
+static long libc_style(long r)
+{
+    if (r < 0 && r > -4096) {
+        errno = (int)-r;
+        return -1;
+    }
+    return r;
+}
+static int sys_close(int fd)
+{
+    return (int)libc_style(SL_SYS(SYS_close, fd));
+}
+static int sys_dup3(int oldfd, int newfd, int flags)
+{
+    return (int)libc_style(SL_SYS(SYS_dup3, oldfd, newfd, flags));
+}
+static int sys_dup2(int oldfd, int newfd, int flags)
+{
+    (void)flags;
+    return (int)libc_style(SL_SYS(SYS_dup2, oldfd, newfd));
+}
+
+static bool fd_syscall(long nr)
+{
+    switch (nr) {
+    case SYS_socket: case SYS_socketpair: case SYS_accept: case SYS_accept4: case SYS_close:
+    case SYS_dup: case SYS_dup2: case SYS_dup3: case SYS_close_range: case SYS_fcntl:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static long fd_syscall_made(long nr, const long *a)
+{
+#define SYS_RESULT(...) ((int)libc_style(SL_SYS(nr, __VA_ARGS__)))
+    switch (nr) {
+    case SYS_socket:
+        return created(SYS_RESULT(a[0], a[1], a[2]), SL_ORIGIN_SOCKET, (int)a[0], (int)a[1], (int)a[2]);
+    case SYS_socketpair:
+        return pair_created(SYS_RESULT(a[0], a[1], a[2], a[3]), (int *)a[3], (int)a[0], (int)a[1], (int)a[2]);
+    case SYS_accept:
+    case SYS_accept4: {
+        socklen_t cap = a[1] && a[2] ? *(socklen_t *)a[2] : 0;
+        return accepted((int)a[0], SYS_RESULT(a[0], a[1], a[2], a[3]), (struct sockaddr *)a[1], (socklen_t *)a[2],
+                        cap);
+    }
+    case SYS_close:
+        return closed(sys_close, (int)a[0]);
+    case SYS_dup:
+        return duped((int)a[0], SYS_RESULT(a[0]));
+    case SYS_dup2:
+        return copied(sys_dup2, (int)a[0], (int)a[1], 0);
+    case SYS_dup3:
+        return copied(sys_dup3, (int)a[0], (int)a[1], (int)a[2]);
+    case SYS_close_range:
+        return ranged_close((unsigned)a[0], (unsigned)a[1], (int)a[2]);
+    default: /* SYS_fcntl */
+        return a[1] == F_DUPFD || a[1] == F_DUPFD_CLOEXEC ? duped((int)a[0], SYS_RESULT(a[0], a[1], a[2]))
+                                                        : libc_style(SL_SYS(nr, a[0], a[1], a[2]));
+    }
+#undef SYS_RESULT
+}
+
 /* ---- creating ---- */
 
 SL_EXPORT int socket(int domain, int type, int protocol)
@@ -344,16 +438,12 @@ SL_EXPORT int dup(int oldfd)
 
 SL_EXPORT int dup2(int oldfd, int newfd)
 {
-    if (SL_LIKELY(!sl_fd_watched(oldfd) && !sl_fd_watched(newfd)))
-        return duped(oldfd, real_dup2(oldfd, newfd));
-    return dup_onto(oldfd, newfd, 0, false);
+    return copied(libc_dup2, oldfd, newfd, 0);
 }
 
 SL_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-    if (SL_LIKELY(!sl_fd_watched(oldfd) && !sl_fd_watched(newfd)))
-        return duped(oldfd, real_dup3(oldfd, newfd, flags));
-    return dup_onto(oldfd, newfd, flags, true);
+    return copied(libc_dup3, oldfd, newfd, flags);
 }
 
 /* fcntl's third argument is an int or a pointer depending on cmd; like glibc, read
@@ -380,10 +470,7 @@ SL_EXPORT int fcntl64(int fd, int cmd, ...)
 
 SL_EXPORT int close(int fd)
 {
-    if (SL_UNLIKELY(sl_fd_watched(fd)))
-        return close_slow(fd);
-    int r = real_close(fd);
-    return SL_LIKELY(r == 0) ? 0 : close_failed(fd, r);
+    return closed(real_close, fd);
 }
 
 SL_EXPORT int close_range(unsigned first, unsigned last, int flags)
@@ -394,6 +481,17 @@ SL_EXPORT int close_range(unsigned first, unsigned last, int flags)
 SL_EXPORT void closefrom(int lowfd)
 {
     close_from(lowfd);
+}
+
+SL_EXPORT long syscall(long nr, ...)
+{
+    long a[6];
+    va_list ap;
+    va_start(ap, nr);
+    for (int i = 0; i < 6; i++)
+        a[i] = va_arg(ap, long);
+    va_end(ap);
+    return fd_syscall(nr) ? fd_syscall_made(nr, a) : real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* ---- processes ---- */

@@ -701,7 +701,7 @@ static void test_collect_drops_fd_closed_behind_back(void **state)
     struct sl_buf out;
     sl_buf_init(&out);
     sl_report_format_text(&r, &out);
-    assert_has(out.data, "1 closed behind the shim's back");
+    assert_has(out.data, "1 closed where the shim does not look");
     sl_buf_free(&out);
     sl_buf_init(&out);
     sl_report_format_json(&r, &out);
