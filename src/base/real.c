@@ -91,6 +91,25 @@ static int fb_recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags
 {
     return (int)RAW(SYS_recvmmsg, fd, vec, vlen, flags, timeout);
 }
+static int fb_kill(pid_t pid, int sig) { return (int)RAW(SYS_kill, pid, sig); }
+static int fb_tgkill(pid_t tgid, pid_t tid, int sig) { return (int)RAW(SYS_tgkill, tgid, tid, sig); }
+static int fb_raise(int sig) { return fb_tgkill(getpid(), (pid_t)SL_SYS(SYS_gettid), sig); }
+static int fb_pthread_kill(pthread_t thread, int sig)
+{
+    (void)thread, (void)sig;
+    return ENOSYS; /* the thread's kernel id is libc's secret; glibc always has it */
+}
+static int fb_sigqueue(pid_t pid, int sig, const union sigval value)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof(si));
+    si.si_signo = sig;
+    si.si_code = SI_QUEUE;
+    si.si_pid = getpid();
+    si.si_uid = getuid();
+    si.si_value = value;
+    return (int)RAW(SYS_rt_sigqueueinfo, pid, sig, &si);
+}
 static int fb_clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 {
     (void)fn, (void)stack, (void)flags, (void)arg;

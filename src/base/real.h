@@ -11,6 +11,7 @@
 #define SOCKLEAK_REAL_H
 
 #include <signal.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #define SL_REAL_FUNCS(X)                                                                        \
@@ -34,7 +35,12 @@
     X(sighandler_t, sysv_signal, (int sig, sighandler_t handler), (sig, handler), 0)         \
     X(ssize_t, recvmsg, (int fd, struct msghdr *msg, int flags), (fd, msg, flags), 1)          \
     X(int, recvmmsg, (int fd, struct mmsghdr *vec, unsigned int vlen, int flags,               \
-                      struct timespec *timeout), (fd, vec, vlen, flags, timeout), 0)
+                      struct timespec *timeout), (fd, vec, vlen, flags, timeout), 0)             \
+    X(int, kill, (pid_t pid, int sig), (pid, sig), 1)                                           \
+    X(int, raise, (int sig), (sig), 1)                                                          \
+    X(int, pthread_kill, (pthread_t thread, int sig), (thread, sig), 1)                         \
+    X(int, tgkill, (pid_t tgid, pid_t tid, int sig), (tgid, tid, sig), 0)                       \
+    X(int, sigqueue, (pid_t pid, int sig, const union sigval value), (pid, sig, value), 1)
 
 /* Variadic ones, resolved the same way but forwarded by hand. */
 #define SL_REAL_VARIADIC(X)                                                                     \

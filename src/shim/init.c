@@ -133,6 +133,11 @@ static void exit_report(void *unused)
     sl_report_write(SL_REASON_EXIT);
 }
 
+void sl_exit_report_now(void)
+{
+    exit_report(NULL);
+}
+
 __attribute__((destructor)) static void sl_destructor(void)
 {
     if (!sl_opt.report_at_exit)

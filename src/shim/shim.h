@@ -16,7 +16,10 @@
  * the unwinder, wire the hooks. Idempotent and cheap after the first call; safe from
  * any wrapper, including before the shim's own constructor ran. */
 void sl_init_core(void);
-extern _Atomic int sl_core_state; /* 0 = not yet, 1 = in progress, 2 = ready */
+extern _Atomic int sl_core_state;
+/* The process is about to end without exit() (a fatal signal it sends itself): write
+ * the exit report now, once, as exit() would have. */
+void sl_exit_report_now(void); /* 0 = not yet, 1 = in progress, 2 = ready */
 static inline void sl_ensure(void)
 {
     if (SL_UNLIKELY(atomic_load_explicit(&sl_core_state, memory_order_acquire) != 2))

@@ -24,6 +24,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <string.h>
@@ -378,6 +379,36 @@ static long fd_syscall_made(long nr, const long *a)
 #undef SYS_RESULT
 }
 
+/* Will sig, sent to this process, end it? Its action is the default and that
+ * terminates, and the calling thread does not block it (a program that blocks it
+ * collects it with sigwait or a signalfd). */
+static bool ends_process(int sig)
+{
+    switch (sig) {
+    case SIGKILL:
+        return true;
+    case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH: case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU:
+        return false;
+    default:
+        break;
+    }
+    struct sigaction cur;
+    sigset_t mask;
+    if (sig <= 0 || sig >= NSIG || real_sigaction(sig, NULL, &cur) != 0 || cur.sa_handler != SIG_DFL)
+        return false;
+    return pthread_sigmask(SIG_BLOCK, NULL, &mask) == 0 && !sigismember(&mask, sig);
+}
+
+/* The program sends itself sig (Python re-raises SIGINT after Ctrl-C, a daemon kills
+ * itself with SIGTERM): if that ends it, the exit report comes first. */
+static void signalling_self(bool self, int sig)
+{
+    if (self && sl_recording() && ends_process(sig)) {
+        SL_KEEP_ERRNO();
+        sl_exit_report_now();
+    }
+}
+
 /* ---- creating ---- */
 
 SL_EXPORT int socket(int domain, int type, int protocol)
@@ -508,6 +539,36 @@ SL_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 }
 
 /* ---- signals ---- */
+
+SL_EXPORT int kill(pid_t pid, int sig)
+{
+    signalling_self(pid == getpid() || pid == 0 || (pid < -1 && -pid == getpgrp()), sig);
+    return real_kill(pid, sig);
+}
+
+SL_EXPORT int raise(int sig)
+{
+    signalling_self(true, sig);
+    return real_raise(sig);
+}
+
+SL_EXPORT int pthread_kill(pthread_t thread, int sig)
+{
+    signalling_self(true, sig); /* any thread of this process: a fatal signal ends it */
+    return real_pthread_kill(thread, sig);
+}
+
+SL_EXPORT int tgkill(pid_t tgid, pid_t tid, int sig)
+{
+    signalling_self(tgid == getpid(), sig);
+    return real_tgkill(tgid, tid, sig);
+}
+
+SL_EXPORT int sigqueue(pid_t pid, int sig, const union sigval value)
+{
+    signalling_self(pid == getpid(), sig);
+    return real_sigqueue(pid, sig, value);
+}
 
 SL_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
