@@ -116,7 +116,7 @@ struct sl_rec_info {     /* what a record says about one socket; copied out by s
     uint16_t family;     /* AF_*; 0 = unknown yet */
     uint16_t proto;
     uint8_t tcp_state;   /* last state seen by a scan (0 = none) */
-    uint8_t reported_leak; /* enum sl_leak a report flagged it with (0 = never) */
+    uint8_t reported_leak; /* enum sl_leak a scan or report flagged it with (0 = never) */
     uint8_t ignored;     /* sockleak_ignore(): long-lived on purpose, never a leak (dups inherit it) */
     uint8_t forked;      /* the record was copied by fork: the parent holds this socket too */
     uint64_t gen;        /* unique per record: identity for lock-free round trips */
@@ -124,7 +124,7 @@ struct sl_rec_info {     /* what a record says about one socket; copied out by s
     int64_t created_ns;  /* CLOCK_MONOTONIC */
     int64_t close_wait_ns; /* when it entered CLOSE_WAIT (estimate, never early), 0 = not in it */
     int64_t open_seen_ns;  /* last time a probe saw it in another state (or its creation) */
-    int64_t reported_ns;   /* when a report first flagged it as leaked */
+    int64_t reported_ns;   /* when a scan or report first flagged it as leaked */
     struct sl_addr peer; /* recorded at connect/accept */
 };
 static inline bool sl_rec_is_tcp(const struct sl_rec_info *i)
@@ -186,8 +186,9 @@ long sl_fd_snapshot(struct sl_rec_info **out);
  * return false if the record is gone. */
 bool sl_fd_set_inode(int fd, uint64_t gen, uint64_t dev, uint64_t ino);
 bool sl_fd_set_meta(int fd, uint64_t gen, int family, int type, int proto);
-/* A report flagged the socket as leaked: if it is closed later, it is a late close. */
-bool sl_fd_mark_reported(int fd, uint64_t gen, int leak, int64_t now_ns);
+/* A scan or a report found the socket leaked (enum sl_leak): if it is closed later, it
+ * counts as a leak closed (summary.leaked_closed), with its stack. */
+bool sl_fd_mark_leaked(int fd, uint64_t gen, int leak, int64_t now_ns);
 /* A probe saw tcp_state; the socket cannot have entered it before since_ns (for
  * CLOSE_WAIT: the last ACK from the peer, which the FIN carried). The CLOSE_WAIT clock
  * starts at the later of since_ns and the last probe that saw another state: never too
@@ -213,12 +214,12 @@ struct sl_counters {            /* rare events; the hot counters live per stripe
     _Atomic long unseen_found;  /* sockets found open by scans, never seen created */
     _Atomic long unseen_closed; /*   ... of which later closed through us */
     _Atomic long double_closes; /* close() of a number whose socket we saw closed already */
-    _Atomic long closed_late;   /* sockets closed after a report flagged them as leaked */
+    _Atomic long closed_late;   /* sockets closed after a scan or report found them leaked */
     _Atomic long scm_rights;    /* sockets received through SCM_RIGHTS */
 };
 extern struct sl_counters sl_count;
 
-struct sl_late {          /* a socket closed after a report had flagged it as leaked */
+struct sl_late {          /* a socket closed after a scan or report found it leaked */
     int fd;
     uint32_t stack;
     uint8_t leak;

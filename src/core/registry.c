@@ -605,7 +605,7 @@ long sl_fd_snapshot(struct sl_rec_info **out)
         found_;                                                                              \
     })
 
-bool sl_fd_mark_reported(int fd, uint64_t gen, int leak, int64_t now_ns)
+bool sl_fd_mark_leaked(int fd, uint64_t gen, int leak, int64_t now_ns)
 {
     return WITH_RECORD(fd, gen, {
         if (!r->info.reported_leak)

@@ -165,6 +165,7 @@ int sl_report_collect(struct sl_report *r, int reason)
         r->nomem = atomic_load(&sl_count.nomem);
         r->reentrant = atomic_load(&sl_count.reentrant);
         r->stack_overflow = sl_stack_overflow();
+        r->late_total = atomic_load(&sl_count.closed_late);
         return -ENOMEM;
     }
 

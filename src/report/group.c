@@ -318,7 +318,7 @@ int sl_report_group(struct sl_report *r)
         r->ignored += s->rec.ignored;
         r->unseen_live += s->rec.origin == SL_ORIGIN_UNSEEN;
         if (s->leak && s->leak != s->rec.reported_leak) /* a later close will be a late close */
-            sl_fd_mark_reported(s->rec.fd, s->rec.gen, s->leak, r->mono_ns);
+            sl_fd_mark_leaked(s->rec.fd, s->rec.gen, s->leak, r->mono_ns);
         s->orig_stack = s->rec.origin == SL_ORIGIN_DUP && s->rec.orig_stack ? intern_rstack(&in, s->rec.orig_stack)
                                                                             : SL_NO_STR;
         struct sl_rgroup *g = &r->groups[gi];

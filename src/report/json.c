@@ -61,6 +61,7 @@ static void summary(struct sl_json *j, const struct sl_report *r)
     sl_json_int(j, "live", r->live);
     sl_json_int(j, "close_wait", r->close_wait);
     sl_json_int(j, "leaked", r->leaked);
+    sl_json_int(j, "leaked_closed", r->late_total);
     sl_json_int(j, "listening", r->listening);
     sl_json_int(j, "peer_closed", r->peer_closed);
     sl_json_int(j, "ignored", r->ignored);

@@ -127,7 +127,7 @@ void sl_metrics_add(struct sl_metrics *m, const struct sl_rsock *s)
     }
 }
 
-void sl_metrics_scan_sock(struct sl_metrics *m, const struct sl_rec_info *i, int state, int64_t since_ns,
+int sl_metrics_scan_sock(struct sl_metrics *m, const struct sl_rec_info *i, int state, int64_t since_ns,
                           int64_t idle_ns)
 {
     struct sl_rsock s;
@@ -152,6 +152,7 @@ void sl_metrics_scan_sock(struct sl_metrics *m, const struct sl_rec_info *i, int
     }
     s.leak = sl_report_classify(&s);
     sl_metrics_add(m, &s);
+    return s.leak;
 }
 
 /* Counters kept elsewhere, read when a view is published. */

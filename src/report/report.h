@@ -271,8 +271,9 @@ void sl_metrics_begin(struct sl_metrics *m, int64_t now_ns);
 void sl_metrics_add(struct sl_metrics *m, const struct sl_rsock *s);
 /* Count one socket as a scan saw it: state is a TCP state, SL_STATE_PEER_CLOSED,
  * SL_STATE_OPEN or 0 (not read); since_ns is when it entered CLOSE_WAIT (or its peer
- * closed), idle_ns its TCP idle time or -1. Classified with sl_report_classify. */
-void sl_metrics_scan_sock(struct sl_metrics *m, const struct sl_rec_info *i, int state, int64_t since_ns,
+ * closed), idle_ns its TCP idle time or -1. Classified with sl_report_classify; returns
+ * the leak kind (enum sl_leak). */
+int sl_metrics_scan_sock(struct sl_metrics *m, const struct sl_rec_info *i, int state, int64_t since_ns,
                           int64_t idle_ns);
 /* Finish m (counters, open_fds), make it the latest view, and write metrics_path if
  * set (a failure is said once on stderr). */

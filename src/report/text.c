@@ -276,6 +276,14 @@ static void headline(const struct sl_report *r, struct sl_buf *b)
         if (r->ngroups > 1 && r->groups[1].leaked)
             sl_buf_puts(b, " and elsewhere");
         sl_buf_putc(b, '\n');
+    } else if (r->late_total) {
+        sl_buf_printf(b, "%ld %s leaked, then closed later (by a finalizer, at shutdown, or late)", r->late_total,
+                      plural(r->late_total, "socket", "sockets"));
+        if (r->nlate) {
+            sl_buf_puts(b, ", opened at ");
+            sl_report_where(b, &r->stacks[r->late[0].stack]);
+        }
+        sl_buf_putc(b, '\n');
     } else if (half) {
         /* half-closed, but not for close_wait_after yet: say so, and where */
         sl_buf_printf(b, "%ld live %s, none leaked yet: %ld %s for ", r->live, plural(r->live, "socket", "sockets"),
@@ -355,25 +363,41 @@ static void growth_section(const struct sl_report *r, struct sl_buf *b)
         sl_buf_putc(b, '\n');
 }
 
-/* sockets a report had flagged, closed since: slow paths, not leaks */
+/* sockets found leaked, closed since (a finalizer, interpreter shutdown, a slow path):
+ * still leaks for the verdict; one line per stack */
 static void late_section(const struct sl_report *r, struct sl_buf *b)
 {
     if (!r->nlate)
         return;
-    sl_buf_printf(b, "Closed late (flagged as leaked by an earlier report, then closed: a slow path, not a leak): %zu %s\n",
-                  r->nlate, plural((long)r->nlate, "socket", "sockets"));
-    for (size_t k = 0; k < r->nlate && k < 10; k++) {
+    sl_buf_printf(b, "Leaked, then closed later (by a finalizer, at shutdown, or late): %zu %s\n", r->nlate,
+                  plural((long)r->nlate, "socket", "sockets"));
+    size_t shown = 0;
+    for (size_t k = 0; k < r->nlate; k++) {
         const struct sl_rlate *l = &r->late[k];
-        sl_buf_printf(b, "  fd %d (%s) closed ", l->ev.fd, sl_leak_name(l->ev.leak));
-        sl_buf_duration(b, l->ev.after_report_ns);
-        sl_buf_puts(b, " after the report, open ");
-        sl_buf_duration(b, l->ev.lifetime_ns);
-        sl_buf_puts(b, " in all, opened at ");
+        bool seen = false;
+        for (size_t j = 0; j < k && !seen; j++)
+            seen = r->late[j].stack == l->stack;
+        if (seen)
+            continue;
+        if (shown++ == 10) {
+            sl_buf_puts(b, "  ... and more places\n");
+            break;
+        }
+        long n = 0;
+        int64_t lo = -1, hi = 0;
+        for (size_t j = k; j < r->nlate; j++)
+            if (r->late[j].stack == l->stack) {
+                n++;
+                int64_t d = r->late[j].ev.after_report_ns;
+                lo = lo < 0 || d < lo ? d : lo;
+                hi = d > hi ? d : hi;
+            }
+        sl_buf_printf(b, "  %ld (%s, e.g. fd %d) closed ", n, sl_leak_name(l->ev.leak), l->ev.fd);
+        cw_range(b, lo, hi);
+        sl_buf_puts(b, " after found leaked, opened at ");
         sl_report_where(b, &r->stacks[l->stack]);
-        sl_buf_putc(b, '\n');
+        sl_buf_printf(b, " [%s]\n", r->stacks[l->stack].id);
     }
-    if (r->nlate > 10)
-        sl_buf_printf(b, "  ... and %zu more\n", r->nlate - 10);
     sl_buf_putc(b, '\n');
 }
 
@@ -443,9 +467,12 @@ static void closing_lines(const struct sl_report *r, struct sl_buf *b)
     size_t leaky_stacks = 0;
     for (size_t g = 0; g < r->ngroups; g++)
         leaky_stacks += r->groups[g].leaked > 0;
-    sl_buf_printf(b, "SUMMARY: sockleak: %ld leaked %s in %zu %s; %ld live in %zu %s; %ld opened, %ld closed since start.\n",
-                  r->leaked, plural(r->leaked, "socket", "sockets"), leaky_stacks, plural((long)leaky_stacks, "stack", "stacks"),
-                  r->live, r->ngroups, plural((long)r->ngroups, "stack", "stacks"), r->stats.opened, r->stats.closed);
+    sl_buf_printf(b, "SUMMARY: sockleak: %ld leaked %s in %zu %s; ", r->leaked, plural(r->leaked, "socket", "sockets"),
+                  leaky_stacks, plural((long)leaky_stacks, "stack", "stacks"));
+    if (r->late_total)
+        sl_buf_printf(b, "%ld leaked, then closed later; ", r->late_total);
+    sl_buf_printf(b, "%ld live in %zu %s; %ld opened, %ld closed since start.\n", r->live, r->ngroups,
+                  plural((long)r->ngroups, "stack", "stacks"), r->stats.opened, r->stats.closed);
 }
 
 void sl_report_format_text(const struct sl_report *r, struct sl_buf *b)

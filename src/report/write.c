@@ -32,12 +32,12 @@ static size_t format_minimal(const struct sl_report *r, char *out, size_t len)
         sl_format_rfc3339(&r->wall, ts, sizeof(ts));
         n = snprintf(out, len,
                      "{\"tool\":\"sockleak\",\"version\":\"%s\",\"pid\":%d,\"ppid\":%d,\"reason\":\"%s\","
-                     "\"timestamp\":\"%s\",\"summary\":{\"live\":%ld,\"close_wait\":%ld,\"leaked\":%ld,"
+                     "\"timestamp\":\"%s\",\"summary\":{\"live\":%ld,\"close_wait\":%ld,\"leaked\":%ld,\"leaked_closed\":%ld,"
                      "\"listening\":%ld,\"opened\":%ld,\"closed\":%ld},\"coverage\":{\"untracked\":%ld,"
                      "\"untracked_nomem\":%ld,\"closed_behind_back\":%ld,\"truncated\":true},"
                      "\"sockets\":[],\"stacks\":[],\"groups\":[]}\n",
                      SL_VERSION, (int)r->pid, (int)r->ppid, sl_reason_name(r->reason), ts, (long)r->live,
-                     (long)r->close_wait, (long)r->leaked, (long)r->listening, r->stats.opened, r->stats.closed,
+                     (long)r->close_wait, (long)r->leaked, r->late_total, (long)r->listening, r->stats.opened, r->stats.closed,
                      r->untracked, r->nomem, r->stats.stale);
     } else {
         n = snprintf(out, len,

@@ -175,8 +175,9 @@ void sl_scan(bool full)
             state = sl_probe_peer_closed(i->fd) ? SL_STATE_PEER_CLOSED : SL_STATE_OPEN;
             open = sl_fd_observe(i->fd, i->gen, state, now, now, &since);
         }
-        if (open)
-            sl_metrics_scan_sock(&m, i, state, since, state == TCP_LISTEN ? -1 : idle);
+        int leak = open ? sl_metrics_scan_sock(&m, i, state, since, state == TCP_LISTEN ? -1 : idle) : 0;
+        if (leak && leak != i->reported_leak) /* it met a leak rule: a later close is a leak closed */
+            sl_fd_mark_leaked(i->fd, i->gen, leak, now);
     }
     sl_big_free(cw.v);
     sl_big_free(snap);

@@ -379,14 +379,14 @@ static long fd_syscall_made(long nr, const long *a)
 #undef SYS_RESULT
 }
 
-/* Will sig, sent to this process, end it? Its action is the default and that
- * terminates, and the calling thread does not block it (a program that blocks it
- * collects it with sigwait or a signalfd). */
+/* Will sig, sent to this process, end it as an exit would? Its action is the default
+ * and that terminates, and the calling thread does not block it (a program that blocks
+ * it collects it with sigwait or a signalfd). Not SIGKILL: a program sends itself that
+ * to end at once, as with _exit(). */
 static bool ends_process(int sig)
 {
     switch (sig) {
     case SIGKILL:
-        return true;
     case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH: case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU:
         return false;
     default:

@@ -1,12 +1,14 @@
 // A process that ends without exit() writes no report and leaves nothing behind:
-// _exit() (with the background thread running and sockets open), SIGKILL, and a
-// SIGTERM it does not handle; no file is created in the log directory or in
-// $TMPDIR, and the exit statuses are the ones the host asked for.
+// _exit() (with the background thread running and sockets open) and SIGKILL sent to
+// itself; no file is created in the log directory or in $TMPDIR, and the exit statuses
+// are the ones the host asked for. A SIGTERM it sends itself and does not handle is a
+// way to exit: its report is written first (self_kill.c), once.
 // OPTIONS: scan_interval=100ms
 // ENV: TMPDIR=%T
 // RUN: %t _exit ; echo s_exit=$? ; %t kill ; echo s_kill=$? ; %t term ; echo s_term=$? ; %t ok ; echo s_ok=$? ; echo files=$(ls -A %T | grep -v '^report\.[0-9]*\.jsonl$' | wc -l) reports=$(ls %T | wc -l)
 // EXPECT: v("s_exit") == 7 and v("s_kill") == 128 + 9 and v("s_term") == 128 + 15 and v("s_ok") == 0
-// EXPECT: len(reports) == 1 and r["reason"] == "exit" and v("files") == 0 and v("reports") == 1
+// EXPECT: len(reports) == 2 and [x["reason"] for x in reports] == ["exit", "exit"] and v("files") == 0
+// EXPECT: v("reports") == 2 and len({x["pid"] for x in reports}) == 2
 #include <pthread.h>
 #include <signal.h>
 

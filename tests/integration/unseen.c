@@ -10,7 +10,6 @@
 // EXPECT: r["unseen"]["double_closes"] == 1 and fn(r["unseen"]["double_close_sites"][0]["stack"]) == "close_again"
 // EXPECT: r["unseen"]["double_close_sites"][0]["fd"] == v("twice")
 // EXPECT: v("ebadf") == 1
-#include <sys/syscall.h>
 
 #include "common.h"
 
@@ -21,8 +20,8 @@ static NOINLINE int close_again(int fd)
 
 int main(void)
 {
-    int raw = (int)syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0);
-    int raw2 = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+    int raw = invisible_socket(AF_INET, SOCK_DGRAM, 0);
+    int raw2 = invisible_socket(AF_INET, SOCK_STREAM, 0);
     MUST(raw >= 0 && raw2 >= 0);
     MUST(sockleak_scan() == 0); /* finds both */
     MUST(close(raw2) == 0);

@@ -7,7 +7,6 @@
 // EXPECT: sock(v("raw1"))["origin"] == "unseen" and sock(v("raw2"))["origin"] == "unseen"
 // EXPECT: r["unseen"]["found_open"] == 2
 #include <fcntl.h>
-#include <sys/syscall.h>
 
 #include "common.h"
 
@@ -27,13 +26,13 @@ int main(void)
     MUST(socket(AF_INET, SOCK_STREAM, 0) >= 0); /* one tracked socket: the scans begin */
     MUST(sockleak_scan() == 0);
     long base = unseen_found();
-    int raw1 = (int)syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0);
+    int raw1 = invisible_socket(AF_INET, SOCK_DGRAM, 0);
     MUST(raw1 >= 0);
     MUST(sockleak_scan() == 0);
     int found_first = (int)(unseen_found() - base);
     /* a file closed and a raw socket made: as many fds open as before */
     MUST(close(files[0]) == 0);
-    int raw2 = (int)syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0);
+    int raw2 = invisible_socket(AF_INET, SOCK_DGRAM, 0);
     MUST(raw2 >= 0);
     int found_at_once = -1, found_after = 0;
     for (int i = 1; i <= 12 && !found_after; i++) {

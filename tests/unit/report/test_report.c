@@ -792,6 +792,7 @@ static void test_collect_close_wait_is_leak_after_threshold(void **state)
 static void test_collect_ignored_socket_is_never_leaked(void **state)
 {
     (void)state;
+    atomic_store(&sl_count.closed_late, 0); /* leaks closed by earlier tests would take the headline */
     int s = tracked_close_wait_socket();
     assert_int_equal(sl_fd_ignore(s), 0);
     int d = keep(dup(s)); /* a copy made afterwards: the same socket, ignored too */
