@@ -114,9 +114,13 @@ $(B)/examples/%: examples/%.c
 	@mkdir -p $(@D)
 	$(CC) -O0 -g -std=gnu11 $(WARN) -Iinclude -pthread $< -o $@
 
+# each under a timeout (seconds; timeout(1) kills the test's whole process group), so a
+# deadlock fails the run instead of hanging it
+UNIT_TIMEOUT ?= 120
 unit: $(UNIT) check-exports
-	@fail=0; for t in $(UNIT); do $$t || fail=1; done; python3 tests/check_docs.py || fail=1; \
-	  python3 tests/test_report_tool.py || fail=1; exit $$fail
+	@fail=0; for t in $(UNIT) "python3 tests/check_docs.py" "python3 tests/test_report_tool.py" \
+	  "python3 tests/test_runner.py"; do timeout -k 5 $(UNIT_TIMEOUT) $$t; rc=$$?; [ $$rc = 0 ] && continue; fail=1; \
+	  [ $$rc = 124 ] || [ $$rc = 137 ] && echo "FAIL $$t: timed out after $(UNIT_TIMEOUT) s"; done; exit $$fail
 # the shim exports the interposed libc names and the public API, nothing else
 check-exports: $(B)/libsockleak.so
 	@nm -D --defined-only $< | awk '{print $$3}' | sort | diff -u tests/exports.txt - \
