@@ -12,7 +12,8 @@ CXX      ?= c++
 CFLAGS   ?= -O2 -g
 B        := build
 WARN     := -Wall -Wextra -Werror
-SHIMFLAGS = -std=gnu11 -fPIC -fvisibility=hidden -pthread $(WARN) -Iinclude -Isrc
+VERSION  := $(shell cat VERSION)
+SHIMFLAGS = -std=gnu11 -fPIC -fvisibility=hidden -pthread $(WARN) -Iinclude -Isrc -DSL_VERSION='"$(VERSION)"'
 SHIMLIBS := -ldl -pthread
 SHIMLINK := -shared -Wl,-soname,libsockleak.so -Wl,-z,nodelete -Wl,-z,now -Wl,--exclude-libs,ALL -Wl,-z,noexecstack
 
@@ -41,6 +42,7 @@ EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 all: $(B)/libsockleak.so $(EXAMPLES) $(UNIT) $(ITESTS)
 
 -include $(wildcard $(B)/obj/*.d $(B)/asan/*.d $(B)/tsan/*.d $(B)/core/*.d)
+$(OBJS) $(ASAN_OBJS) $(TSAN_OBJS): VERSION
 
 $(B)/obj/%.o: src/%.c | $(B)/deps.ok
 	@mkdir -p $(@D)
@@ -163,8 +165,8 @@ demo: $(B)/libsockleak.so $(EXAMPLES)
 	@scripts/demo.sh
 
 # install: what `make install PREFIX=... DESTDIR=...` puts, and all `uninstall` removes.
-# The launcher gets the library directory written in, so the two find each other;
-# scripts/sockleak-report (the report tool) goes next to it when the tree has one.
+# The launcher gets the library directory (so the two find each other) and the version
+# written in; scripts/sockleak-report (the report tool) goes next to it when the tree has one.
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 LIBDIR     ?= $(PREFIX)/lib
@@ -172,14 +174,14 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 PCDIR      ?= $(LIBDIR)/pkgconfig
 REPORTTOOL ?= $(wildcard scripts/sockleak-report)
-VERSION    := $(shell sed -n 's/^\#define SL_VERSION "\(.*\)"/\1/p' src/internal.h)
 INSTALLED   = $(LIBDIR)/libsockleak.so $(BINDIR)/sockleak $(if $(REPORTTOOL),$(BINDIR)/sockleak-report) \
               $(INCLUDEDIR)/sockleak.h $(PCDIR)/sockleak.pc $(MANDIR)/man1/sockleak.1 $(MANDIR)/man7/sockleak-options.7
 .PHONY: install uninstall check-install
 install: $(B)/libsockleak.so
 	install -d $(addprefix $(DESTDIR),$(LIBDIR) $(BINDIR) $(INCLUDEDIR) $(PCDIR) $(MANDIR)/man1 $(MANDIR)/man7)
 	install -m 0755 $(B)/libsockleak.so $(DESTDIR)$(LIBDIR)/libsockleak.so
-	sed 's|^SOCKLEAK_LIBDIR=""|SOCKLEAK_LIBDIR="$(LIBDIR)"|' scripts/sockleak > $(DESTDIR)$(BINDIR)/sockleak
+	sed -e 's|^SOCKLEAK_LIBDIR=""|SOCKLEAK_LIBDIR="$(LIBDIR)"|' -e 's|^SOCKLEAK_VERSION=""|SOCKLEAK_VERSION="$(VERSION)"|' \
+	    scripts/sockleak > $(DESTDIR)$(BINDIR)/sockleak
 	chmod 0755 $(DESTDIR)$(BINDIR)/sockleak
 	$(if $(REPORTTOOL),install -m 0755 $(REPORTTOOL) $(DESTDIR)$(BINDIR)/sockleak-report)
 	install -m 0644 include/sockleak.h $(DESTDIR)$(INCLUDEDIR)/sockleak.h

@@ -43,7 +43,9 @@
 #define SL_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define SL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-#define SL_VERSION "0.1.0"
+#ifndef SL_VERSION /* the VERSION file, passed by the Makefile to the shim's objects */
+#define SL_VERSION "unknown"
+#endif
 
 /* ---- per-thread guard (initial-exec TLS: no allocation, safe in any context) ----
  * Non-zero means "this thread is inside the shim, or is a vfork child running on its

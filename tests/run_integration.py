@@ -46,6 +46,7 @@ Names available to EXPECT expressions:
   text                   the text report(s) concatenated (FORMAT: text)
   readf("name")          the contents of a file the RUN lines wrote in %T ("" if absent)
   jsonl("name")          the JSON objects of a JSON Lines file in %T (e.g. symbolize's output)
+  version                the contents of the top-level VERSION file
 A test must check something: a program without any EXPECT, CHECK or STDOUT line fails
 (it would pass whatever it did). A test never prints the values its checks expect when
 it cannot run: it says what it needs with REQUIRES and is skipped.
@@ -72,6 +73,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRC = os.path.join(ROOT, "tests", "integration")
+with open(os.path.join(ROOT, "VERSION"), encoding="utf-8") as _f:
+    VERSION = _f.read().strip()
 
 
 def parse_directives(path):
@@ -227,7 +230,7 @@ class Ctx:
         return {"reports": ctx.reports, "r": ctx.r, "mine": ctx.mine, "others": ctx.others, "out": ctx.out,
                 "err": ctx.err, "rc": ctx.rc, "pid": ctx.pid, "text": ctx.text, "sock": sock, "stack": stack,
                 "fn": fn, "fns": fns, "fds": fds, "v": v, "j": j, "truth": truth, "readf": readf, "jsonl": jsonl, "re": re, "json": json, "len": len, "any": any, "all": all,
-                "sorted": sorted, "set": set, "min": min, "max": max, "sum": sum, "range": range, "int": int,
+                "version": VERSION, "sorted": sorted, "set": set, "min": min, "max": max, "sum": sum, "range": range, "int": int,
                 "str": str, "list": list, "isinstance": isinstance, "dict": dict, "zip": zip, "enumerate": enumerate,
                 "tuple": tuple}
 
