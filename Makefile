@@ -4,6 +4,7 @@
 #   make demo     runs a leaky example under the shim and shows its report
 #   make deps     installs the Debian packages the build needs (as root), or says how
 #   make install  PREFIX=/usr/local DESTDIR=: library, launcher, header, pkg-config, man pages
+#   make docs     rewrites the documentation's generated parts (option tables, version)
 #   make bench    benchmarks: the shim's cost, one table (bench-quick: a few seconds a row;
 #                 bench-profile: the shim's instructions per call, by function)
 
@@ -37,7 +38,7 @@ ITESTS   := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(filter-o
             $(patsubst tests/integration/%.cc,$(B)/tests/integration/%.so,$(wildcard tests/integration/so_*.cc))
 EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all test unit integration check-asan check-exports demo deps clean bench bench-quick bench-profile \
+.PHONY: all test unit integration check-asan check-exports demo deps docs clean bench bench-quick bench-profile \
         check-tsan check-stress check-fuzz check-secure check-servers check-python check-robustness
 all: $(B)/libsockleak.so $(EXAMPLES) $(UNIT) $(ITESTS)
 
@@ -218,6 +219,10 @@ bench-quick: $(B)/libsockleak.so $(BENCH)
 bench-profile: $(B)/libsockleak.so $(BENCH)
 	python3 bench/profile.py --lib $(B)/libsockleak.so --bin $(B)/bench
 
+# the option tables of README.md, --help and sockleak-options(7), written from the one in
+# src/options.c, and the man pages' version (make unit checks them: tests/check_docs.py)
+docs:
+	python3 scripts/gen-docs.py
 deps:
 	@scripts/deps.sh install
 $(B)/deps.ok: scripts/deps.sh
