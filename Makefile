@@ -2,7 +2,8 @@
 #   make          the shim (build/libsockleak.so), examples and test programs
 #   make test     unit tests, integration tests, and the integration tests under ASan+UBSan
 #   make demo     runs a leaky example under the shim and shows its report
-#   make deps     installs the Debian packages the build needs (as root), or says how
+#   make deps     installs the Debian packages the build and tests need (deps/debian.txt;
+#                 as root), or says how
 #   make install  PREFIX=/usr/local DESTDIR=: library, launcher, header, pkg-config, man pages
 #   make docs     rewrites the documentation's generated parts (option tables, version)
 #   make bench    benchmarks: the shim's cost, one table (bench-quick: a few seconds a row;
@@ -225,7 +226,7 @@ docs:
 	python3 scripts/gen-docs.py
 deps:
 	@scripts/deps.sh install
-$(B)/deps.ok: scripts/deps.sh
+$(B)/deps.ok: scripts/deps.sh deps/debian.txt
 	@scripts/deps.sh check
 	@mkdir -p $(B) && touch $@
 
