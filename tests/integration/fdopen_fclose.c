@@ -24,7 +24,7 @@ static void fclose_behind_back(int fd)
 int main(void)
 {
     int kept = socket(AF_INET, SOCK_STREAM, 0);
-    int s = socket(AF_INET6, SOCK_STREAM, 0);  /* closed behind our back, its number reused */
+    int s = socket(AF_INET6, SOCK_STREAM, 0);   /* closed behind our back, its number reused */
     int gone = socket(AF_INET, SOCK_STREAM, 0); /* closed behind our back and left so */
     MUST(kept >= 0 && s > kept && gone > s);
     fclose_behind_back(s);

@@ -40,7 +40,7 @@ int main(void)
     }
     int later = open_later();
     MUST(later >= 0);
-    printf("shim_fds=%d close_ebadf=%d dup2_ebadf=%d still_open=%d later=%d\n", n, close_ebadf, dup2_ebadf,
-           still_open, later);
+    printf("shim_fds=%d close_ebadf=%d dup2_ebadf=%d still_open=%d later=%d\n", n, close_ebadf, dup2_ebadf, still_open,
+           later);
     return 0;
 }
