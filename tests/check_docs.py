@@ -97,11 +97,9 @@ def from_man(text):
     return out
 
 
-def check_options(problems):
+def check_options(problems, helptext):
     rows = gen.table()
     want = [(o["name"], o["default"]) for o in rows]
-    helptext = subprocess.run([os.path.join(ROOT, "scripts", "sockleak"), "--help"], capture_output=True, text=True,
-                              check=True).stdout
     docs = {}
     for what, fn, arg, meaning in (
             ("README.md", from_readme, read(gen.README), lambda d: d),
@@ -138,7 +136,7 @@ def check_options(problems):
     return rows
 
 
-def check_flags(problems):
+def check_flags(problems, helptext):
     launcher = read(os.path.join("scripts", "sockleak"))
     flags = set()
     for line in launcher.splitlines():
@@ -149,8 +147,6 @@ def check_flags(problems):
     if len(flags) < 5:
         problems.append("could not read the launcher's flags (%d)" % len(flags))
     readme = read("README.md")
-    helptext = subprocess.run([os.path.join(ROOT, "scripts", "sockleak"), "--help"], capture_output=True, text=True,
-                              check=True).stdout
     man = read(os.path.join("man", "sockleak.1")).replace("\\-", "-").replace("\\c", "")
     for f in flags:
         if f not in readme:
@@ -164,8 +160,10 @@ def check_flags(problems):
 
 def main():
     problems = []
-    rows = check_options(problems)
-    flags = check_flags(problems)
+    helptext = subprocess.run([os.path.join(ROOT, "scripts", "sockleak"), "--help"], capture_output=True, text=True,
+                              check=True).stdout
+    rows = check_options(problems, helptext)
+    flags = check_flags(problems, helptext)
     for p in problems:
         print("docs: " + p)
     if problems:
