@@ -2,8 +2,10 @@
 #   make          the shim (build/libsockleak.so), examples and test programs
 #   make test     unit tests, integration tests, and the integration tests under ASan+UBSan
 #   make demo     runs a leaky example under the shim and shows its report
-#   make deps     installs the Debian packages the build needs (as root), or says how
+#   make deps     installs the Debian packages the build and tests need (deps/debian.txt;
+#                 as root), or says how
 #   make install  PREFIX=/usr/local DESTDIR=: library, launcher, header, pkg-config, man pages
+#   make docs     rewrites the documentation's generated parts (option tables, version)
 #   make bench    benchmarks: the shim's cost, one table (bench-quick: a few seconds a row;
 #                 bench-profile: the shim's instructions per call, by function)
 
@@ -12,7 +14,8 @@ CXX      ?= c++
 CFLAGS   ?= -O2 -g
 B        := build
 WARN     := -Wall -Wextra -Werror
-SHIMFLAGS = -std=gnu11 -fPIC -pthread $(WARN) -Iinclude -Isrc
+VERSION  := $(shell cat VERSION)
+SHIMFLAGS = -std=gnu11 -fPIC -pthread $(WARN) -Iinclude -Isrc -DSL_VERSION='"$(VERSION)"'
 SHIMLIBS := -ldl -pthread
 SHIMLINK := -shared -Wl,-soname,libsockleak.so -Wl,-z,nodelete -Wl,-z,now -Wl,--exclude-libs,ALL -Wl,-z,noexecstack
 
@@ -39,6 +42,7 @@ $(B)/$(1)/%.o: src/%.S
 	@mkdir -p $$(@D)
 	$$(CC) $$(SHIMFLAGS) -c $$< -o $$@
 $(1)_OBJS := $$(SRCS:src/%.c=$(B)/$(1)/%.o) $$(ASMS:src/%.S=$(B)/$(1)/%.o)
+$$($(1)_OBJS): VERSION
 -include $$($(1)_OBJS:.o=.d)
 endef
 $(foreach v,obj asan tsan unit,$(eval $(call VARIANT,$(v))))
@@ -81,9 +85,9 @@ ITESTS   := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(filter-o
             $(patsubst tests/integration/%.cc,$(B)/tests/integration/%.so,$(wildcard tests/integration/so_*.cc))
 EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all test unit integration integration-asan check-exports check-layers check-docs check-report-tool demo deps \
-        clean bench bench-quick bench-profile check-tsan check-stress check-fuzz check-secure check-servers check-python \
-        check-robustness
+.PHONY: all test unit integration integration-asan check-exports check-layers check-docs check-report-tool \
+        check-runner demo deps docs clean bench bench-quick bench-profile check-tsan check-stress check-fuzz \
+        check-secure check-servers check-python check-robustness
 all: $(B)/libsockleak.so $(EXAMPLES) $(UNIT) $(ITESTS)
 
 # libFuzzer target for the options parser (clang + libclang-rt)
@@ -116,12 +120,20 @@ $(B)/examples/%: examples/%.c
 	@mkdir -p $(@D)
 	$(CC) -O0 -g -std=gnu11 $(WARN) -Iinclude -pthread $< -o $@
 
+# each under a timeout (seconds; timeout(1) kills the test's whole process group), so a
+# deadlock fails the run instead of hanging it
+UNIT_TIMEOUT ?= 120
+TIMED = timeout -k 5 $(UNIT_TIMEOUT)
 unit: $(UNIT)
-	@fail=0; for t in $(UNIT); do $$t || fail=1; done; exit $$fail
+	@fail=0; for t in $(UNIT); do $(TIMED) $$t; rc=$$?; [ $$rc = 0 ] && continue; fail=1; \
+	  [ $$rc = 124 ] || [ $$rc = 137 ] && echo "FAIL $$t: timed out after $(UNIT_TIMEOUT) s"; done; exit $$fail
 check-docs:
-	@python3 tests/check_docs.py
+	@$(TIMED) python3 tests/check_docs.py
 check-report-tool:
-	@python3 tests/test_report_tool.py
+	@$(TIMED) python3 tests/test_report_tool.py
+# the integration runner, tested on made-up tests
+check-runner:
+	@$(TIMED) python3 tests/test_runner.py
 # the shim exports the interposed libc names and the public API, nothing else
 check-exports: $(B)/libsockleak.so
 	@nm -D --defined-only $< | awk '{print $$3}' | sort | diff -u tests/exports.txt - \
@@ -139,6 +151,7 @@ test: all
 	@$(MAKE) --no-print-directory check-exports
 	@$(MAKE) --no-print-directory check-docs
 	@$(MAKE) --no-print-directory check-report-tool
+	@$(MAKE) --no-print-directory check-runner
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory integration-asan
 	@$(MAKE) --no-print-directory check-install
@@ -171,8 +184,8 @@ demo: $(B)/libsockleak.so $(EXAMPLES)
 	@scripts/demo.sh
 
 # install: what `make install PREFIX=... DESTDIR=...` puts, and all `uninstall` removes.
-# The launcher gets the library directory written in, so the two find each other;
-# scripts/sockleak-report (the report tool) goes next to it when the tree has one.
+# The launcher gets the library directory (so the two find each other) and the version
+# written in; scripts/sockleak-report (the report tool) goes next to it when the tree has one.
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 LIBDIR     ?= $(PREFIX)/lib
@@ -180,14 +193,14 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 PCDIR      ?= $(LIBDIR)/pkgconfig
 REPORTTOOL ?= $(wildcard scripts/sockleak-report)
-VERSION    := $(shell sed -n 's/^\#define SL_VERSION "\(.*\)"/\1/p' src/base/base.h)
 INSTALLED   = $(LIBDIR)/libsockleak.so $(BINDIR)/sockleak $(if $(REPORTTOOL),$(BINDIR)/sockleak-report) \
               $(INCLUDEDIR)/sockleak.h $(PCDIR)/sockleak.pc $(MANDIR)/man1/sockleak.1 $(MANDIR)/man7/sockleak-options.7
 .PHONY: install uninstall check-install
 install: $(B)/libsockleak.so
 	install -d $(addprefix $(DESTDIR),$(LIBDIR) $(BINDIR) $(INCLUDEDIR) $(PCDIR) $(MANDIR)/man1 $(MANDIR)/man7)
 	install -m 0755 $(B)/libsockleak.so $(DESTDIR)$(LIBDIR)/libsockleak.so
-	sed 's|^SOCKLEAK_LIBDIR=""|SOCKLEAK_LIBDIR="$(LIBDIR)"|' scripts/sockleak > $(DESTDIR)$(BINDIR)/sockleak
+	sed -e 's|^SOCKLEAK_LIBDIR=""|SOCKLEAK_LIBDIR="$(LIBDIR)"|' -e 's|^SOCKLEAK_VERSION=""|SOCKLEAK_VERSION="$(VERSION)"|' \
+	    scripts/sockleak > $(DESTDIR)$(BINDIR)/sockleak
 	chmod 0755 $(DESTDIR)$(BINDIR)/sockleak
 	$(if $(REPORTTOOL),install -m 0755 $(REPORTTOOL) $(DESTDIR)$(BINDIR)/sockleak-report)
 	install -m 0644 include/sockleak.h $(DESTDIR)$(INCLUDEDIR)/sockleak.h
@@ -224,9 +237,13 @@ bench-quick: $(B)/libsockleak.so $(BENCH)
 bench-profile: $(B)/libsockleak.so $(BENCH)
 	python3 bench/profile.py --lib $(B)/libsockleak.so --bin $(B)/bench
 
+# the option tables of README.md, --help and sockleak-options(7), written from the one in
+# src/base/options.c, and the man pages' version (make unit checks them: tests/check_docs.py)
+docs:
+	python3 scripts/gen-docs.py
 deps:
 	@scripts/deps.sh install
-$(B)/deps.ok: scripts/deps.sh
+$(B)/deps.ok: scripts/deps.sh deps/debian.txt
 	@scripts/deps.sh check
 	@mkdir -p $(B) && touch $@
 

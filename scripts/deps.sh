@@ -1,50 +1,73 @@
 #!/bin/sh
-# deps.sh - make sure the Debian packages sockleak's build and tests need are here.
-#   deps.sh check     install them if missing and we are root, else print the command
-#   deps.sh install   install them (root), or print the command to run
+# deps.sh - the Debian packages sockleak needs, from the one list: deps/debian.txt.
+#   deps.sh check                  the build section: installs what is missing when root,
+#                                  else prints the command to run and fails (make does this)
+#   deps.sh install [SECTION...]   installs the sections (default: build test) as root, or
+#                                  prints the command (make deps; .ci/run)
+#   deps.sh list SECTION...        the sections' packages, one a line
+#   deps.sh missing SECTION...     those not installed
 set -eu
-PKGS="gcc g++ make libunwind-dev uthash-dev libcmocka-dev libdw-dev python3 pkg-config man-db"
+LIST="$(cd "$(dirname "$0")/.." && pwd)/deps/debian.txt"
 
-have_header() {
-    printf '#include <%s>\n' "$1" | ${CC:-cc} -E -x c - >/dev/null 2>&1
+list() { # list SECTION...: the packages of those sections, in order, each once
+    awk -v want=" $* " '
+        { sub(/#.*/, ""); gsub(/^[ \t]+|[ \t]+$/, "") }
+        /^\[.*\]$/ { sec = substr($0, 2, length($0) - 2); found[sec] = 1; next }
+        $0 != "" && index(want, " " sec " ") && !seen[$0]++ { print }
+        END { n = split(want, w, " "); for (i = 1; i <= n; i++) if (!(w[i] in found)) {
+              print "deps.sh: no section [" w[i] "] in deps/debian.txt" > "/dev/stderr"; exit 2 } }
+    ' "$LIST"
 }
 
-missing() {
-    m=""
-    have_header libunwind.h || m="$m libunwind-dev"
-    have_header uthash.h || m="$m uthash-dev"
-    have_header elfutils/libdwfl.h || m="$m libdw-dev"
-    printf '#include <stdarg.h>\n#include <stddef.h>\n#include <setjmp.h>\n#include <stdint.h>\n#include <cmocka.h>\n' \
-        | ${CC:-cc} -E -x c - >/dev/null 2>&1 || m="$m libcmocka-dev"
-    command -v python3 >/dev/null 2>&1 || m="$m python3"
-    command -v g++ >/dev/null 2>&1 || m="$m g++"
-    command -v pkg-config >/dev/null 2>&1 || m="$m pkg-config"
-    command -v man >/dev/null 2>&1 || m="$m man-db"
-    echo "$m"
+missing() { # missing SECTION...: the packages of those sections that dpkg does not have installed
+    pkgs=$(list "$@") || exit 2
+    command -v dpkg-query >/dev/null 2>&1 || return 0 # not Debian: nothing to tell
+    for p in $pkgs; do
+        case $(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null) in
+        ii*) ;;
+        *) echo "$p" ;;
+        esac
+    done
 }
 
-install() {
-    if [ "$(id -u)" = 0 ]; then
-        echo "sockleak: installing$1" >&2
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $PKGS >/dev/null
-    else
-        echo "sockleak: missing packages:$1" >&2
-        echo "sockleak: run: sudo apt-get install -y $PKGS" >&2
+install() { # install PACKAGE...: as root, with no service started meanwhile
+    [ $# -gt 0 ] || return 0
+    if [ "$(id -u)" != 0 ]; then
+        echo "sockleak: missing packages: $*" >&2
+        echo "sockleak: run: sudo apt-get install -y --no-install-recommends $*" >&2
         exit 1
     fi
+    echo "sockleak: installing $*" >&2
+    # packages with services (nginx, redis, prometheus...) would start them on
+    # installation: forbid that for the duration (policy-rc.d), unless already set
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-case "${1:-check}" in
+cmd=${1:-check}
+[ $# -eq 0 ] || shift
+case $cmd in
 check)
-    m=$(missing)
-    [ -z "$m" ] || install "$m"
+    # shellcheck disable=SC2046 # one word per package
+    install $(missing build)
     ;;
 install)
-    install " $PKGS"
+    [ $# -gt 0 ] || set -- build test
+    pkgs=$(list "$@") || exit 2
+    # shellcheck disable=SC2086
+    install $pkgs
+    ;;
+list | missing)
+    [ $# -gt 0 ] || { echo "usage: $0 $cmd SECTION..." >&2; exit 2; }
+    "$cmd" "$@"
     ;;
 *)
-    echo "usage: $0 check|install" >&2
+    echo "usage: $0 check | install [SECTION...] | list SECTION... | missing SECTION..." >&2
     exit 2
     ;;
 esac

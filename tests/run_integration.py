@@ -18,7 +18,13 @@ report must say, in the style of LLVM's lit/FileCheck:
   // CHECK: <regex>                       text reports: lines matched in order
   // CHECK-NOT: <regex>                   ... and this must not match anywhere
   // STDOUT: <regex>                      the program's stdout must match
-  // TIMEOUT: 30                          seconds
+  // TIMEOUT: 30                          seconds (default 30); when it runs out, the whole
+                                          process group is killed and the test fails
+  // REQUIRES: root, CAP_SYS_RESOURCE, setpriv
+                                          what the test needs (several on a line, or several
+                                          lines): root (euid 0), a capability in the runner's
+                                          effective set (CAP_*), or a program on PATH. Without
+                                          it the test is not run: SKIP, with the reason
   // ASAN: skip                           not run with the ASan build of the shim
   // PRELOAD: launcher                    the RUN lines use scripts/sockleak: the runner sets
                                           no LD_PRELOAD/SOCKLEAK_OPTIONS of its own, only
@@ -40,11 +46,17 @@ Names available to EXPECT expressions:
   text                   the text report(s) concatenated (FORMAT: text)
   readf("name")          the contents of a file the RUN lines wrote in %T ("" if absent)
   jsonl("name")          the JSON objects of a JSON Lines file in %T (e.g. symbolize's output)
-Prints one line per test and a final "N passed, N failed".
+  version                the contents of the top-level VERSION file
+A test must check something: a program without any EXPECT, CHECK or STDOUT line fails
+(it would pass whatever it did). A test never prints the values its checks expect when
+it cannot run: it says what it needs with REQUIRES and is skipped.
+Prints one line per test (PASS, FAIL or SKIP [build] name (reason)) and a final
+"N passed, N failed, N skipped".
 --asan runs the tests with the ASan+UBSan build of the shim (the ASan runtime preloaded
 first), --tsan with the ThreadSanitizer build (the TSan runtime preloaded after it; the
 environment's TSAN_OPTIONS, if set, replace the runner's); a sanitizer report on stderr
-fails the test. --bindir takes the test programs from elsewhere (built with TSan, say).
+fails the test. --bindir takes the test programs from elsewhere (built with TSan, say);
+--srcdir the test sources (tests/test_runner.py tests the runner on its own).
 """
 import argparse
 import concurrent.futures
@@ -61,11 +73,13 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRC = os.path.join(ROOT, "tests", "integration")
+with open(os.path.join(ROOT, "VERSION"), encoding="utf-8") as _f:
+    VERSION = _f.read().strip()
 
 
 def parse_directives(path):
     d = {"options": [], "run": [], "env": {}, "exit": 0, "expect": [], "check": [], "check_not": [],
-         "stdout": [], "timeout": 30, "format": "json", "asan": "run", "preload": "runner"}
+         "stdout": [], "timeout": 30, "format": "json", "asan": "run", "preload": "runner", "requires": []}
     with open(path, encoding="utf-8") as f:
         for line in f:
             m = re.match(r"\s*//\s*([A-Z-]+):\s?(.*)$", line)
@@ -97,7 +111,51 @@ def parse_directives(path):
                 d["asan"] = val.split()[0] if val.split() else "run"
             elif key == "PRELOAD":
                 d["preload"] = val.strip()
+            elif key == "REQUIRES":
+                d["requires"] += [x for x in re.split(r"[\s,]+", val) if x]
     return d
+
+
+# capability numbers (linux/capability.h), for REQUIRES: CAP_*
+CAPS = ["CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+        "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
+        "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
+        "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
+        "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
+        "CHECKPOINT_RESTORE"]
+
+
+def effective_caps():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("CapEff:"):
+                return int(line.split()[1], 16)
+    return 0
+
+
+def unmet(requires):
+    """The reason a test's REQUIRES are not met here, or None. Raises ValueError for an
+    unknown capability name (a typo must not turn into a silent skip)."""
+    missing = []
+    for req in requires:
+        if req == "root":
+            if os.geteuid() != 0:
+                missing.append("root")
+        elif req.startswith("CAP_"):
+            if req[4:] not in CAPS:
+                raise ValueError("REQUIRES: unknown capability %s" % req)
+            if not effective_caps() >> CAPS.index(req[4:]) & 1:
+                missing.append(req)
+        elif not shutil.which(req):
+            missing.append(req + " (not on PATH)")
+    return "needs " + ", ".join(missing) if missing else None
+
+
+def kill_group(pgid):
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 class Ctx:
@@ -172,7 +230,7 @@ class Ctx:
         return {"reports": ctx.reports, "r": ctx.r, "mine": ctx.mine, "others": ctx.others, "out": ctx.out,
                 "err": ctx.err, "rc": ctx.rc, "pid": ctx.pid, "text": ctx.text, "sock": sock, "stack": stack,
                 "fn": fn, "fns": fns, "fds": fds, "v": v, "j": j, "truth": truth, "readf": readf, "jsonl": jsonl, "re": re, "json": json, "len": len, "any": any, "all": all,
-                "sorted": sorted, "set": set, "min": min, "max": max, "sum": sum, "range": range, "int": int,
+                "version": VERSION, "sorted": sorted, "set": set, "min": min, "max": max, "sum": sum, "range": range, "int": int,
                 "str": str, "list": list, "isinstance": isinstance, "dict": dict, "zip": zip, "enumerate": enumerate,
                 "tuple": tuple}
 
@@ -180,6 +238,15 @@ class Ctx:
 def run_test(name, binary, lib, asan, keep, tsan=False):
     path = next(p for p in (os.path.join(SRC, name + ".c"), os.path.join(SRC, name + ".cc")) if os.path.exists(p))
     d = parse_directives(path)
+    if not (d["expect"] or d["check"] or d["stdout"]):
+        return name, "fail", ("  no EXPECT, CHECK or STDOUT line: a test that checks nothing would pass whatever the "
+                              "program did (an exit status alone is checked with EXIT plus an EXPECT on its output)")
+    try:
+        why = unmet(d["requires"])
+    except ValueError as e:
+        return name, "fail", "  %s" % e
+    if why:
+        return name, "skip", why
     if asan and d["asan"] == "skip":
         return name, "skip", "not run with the ASan shim"
     tmp = tempfile.mkdtemp(prefix="sockleak-it-%s-" % name)
@@ -233,9 +300,19 @@ def run_test(name, binary, lib, asan, keep, tsan=False):
         try:
             out, err = p.communicate(timeout=d["timeout"])
         except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            out, err = p.communicate()
-            return name, "fail", "timed out after %ds\nstderr:\n%s" % (d["timeout"], err.decode(errors="replace")[-3000:])
+            kill_group(p.pid)  # the program and everything it started (start_new_session)
+            try:
+                out, err = p.communicate(timeout=10)
+                note = ""
+            except subprocess.TimeoutExpired:  # a process that left the group holds stdout/stderr
+                p.kill()
+                p.wait()
+                out, err = b"", b""
+                note = " (a process outside its process group kept stdout/stderr open)"
+            return name, "fail", "  timed out after %ds: process group killed%s\n  stdout: %s\n  stderr: %s" % (
+                d["timeout"], note, out.decode(errors="replace")[-2000:], err.decode(errors="replace")[-3000:])
+        finally:
+            kill_group(p.pid)  # nothing the test started outlives it
         out = out.decode(errors="replace")
         err = err.decode(errors="replace")
         elapsed = time.time() - start
@@ -306,6 +383,7 @@ def run_test(name, binary, lib, asan, keep, tsan=False):
 
 
 def main():
+    global SRC
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lib", default=os.path.join(ROOT, "build", "libsockleak.so"))
     ap.add_argument("--asan", action="store_true", help="the shim is the ASan+UBSan build")
@@ -313,9 +391,11 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep temporary directories")
     ap.add_argument("--bindir", default=os.path.join(ROOT, "build", "tests", "integration"),
                     help="where the test programs are (make check-tsan builds some with TSan elsewhere)")
+    ap.add_argument("--srcdir", default=SRC, help="where the test sources are (default tests/integration)")
     ap.add_argument("-j", type=int, default=4)
     ap.add_argument("tests", nargs="*", help="names (default: all)")
     a = ap.parse_args()
+    SRC = os.path.abspath(a.srcdir)
     lib = os.path.abspath(a.lib)
     names = a.tests or sorted({os.path.splitext(os.path.basename(p))[0]
                                for p in glob.glob(os.path.join(SRC, "*.c")) + glob.glob(os.path.join(SRC, "*.cc"))
@@ -341,7 +421,7 @@ def main():
                 failed += 1
                 print("FAIL [%s] %s\n%s" % (label, name, detail))
             sys.stdout.flush()
-    print("%d passed, %d failed%s" % (passed, failed, ", %d skipped" % skipped if skipped else ""))
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     return 1 if failed else 0
 
 

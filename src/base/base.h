@@ -42,7 +42,7 @@
 #define SL_TLS __attribute__((tls_model("initial-exec")))
 
 #ifndef SL_VERSION
-#define SL_VERSION "0.1.0"
+#define SL_VERSION "unknown" /* the Makefile passes VERSION */
 #endif
 
 /* ---- time ---- */
@@ -186,6 +186,12 @@ int sl_parse_duration(const char *s, int64_t *out_ns);
 int sl_parse_signal(const char *s, int *out);
 /* i-th option name, NULL past the end (documentation checks). */
 const char *sl_option_name(size_t i);
+/* The i-th row of the table, for the documentation (scripts/gen-docs.py): its name,
+ * default (as the user writes it), meaning, the placeholder for its value ("DUR") and
+ * the values the parser takes. Any pointer may be NULL. Returns 0, or -ENOENT past the
+ * last row. Static storage; not thread-safe (documentation and tests only). */
+int sl_option_info(size_t i, const char **name, const char **def, const char **doc, const char **meta,
+                   const char **values);
 /* Name of a signal ("SIGUSR2"); "SIG?" for unknown. Static storage. */
 const char *sl_signal_name(int sig);
 /* Expand %p (pid) and %% in a log_path-style template. */

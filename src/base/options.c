@@ -4,7 +4,10 @@
  * The input is key=value pairs separated by ':' or whitespace; a value may be quoted
  * with '...' or "..." to hold separators. Every setting is one row of `table` below,
  * with its default written as the user would write it: sl_options_defaults() parses
- * those strings, so a default can never disagree with the parser. A problem (unknown
+ * those strings, so a default can never disagree with the parser. The row also holds
+ * what the setting means: README.md, `sockleak --help` and sockleak-options(7) are
+ * written from the table (scripts/gen-docs.py reads it through sl_option_info(); make
+ * docs), and tests/check_docs.py checks they still say the same. A problem (unknown
  * key, missing '=', bad value) is reported as one line naming the key and the offending
  * text, made printable and cut short, and the key keeps its default: the host always
  * runs. At most MAX_WARNINGS lines are printed per parse, then one line with the rest.
@@ -34,50 +37,73 @@ struct opt_def {
     size_t offset;
     const char *def;  /* default, in the user's syntax */
     long min, max;    /* K_INT / K_LONG */
+    const char *doc;  /* what it means: the README, --help and man page say this (make docs) */
 };
 
+/* The meanings are the documentation's text: `...` marks literal text (code in the
+ * README, bold in the man page), the rest is plain; no numbers the row already holds. */
 #define OFF(field) offsetof(struct sl_options, field)
 static const struct opt_def table[] = {
-    /* where reports go: stderr, stdout, or a file appended to (%p = pid) */
-    { "log_path", K_PATH, OFF(log_path), "stderr", 0, 0 },
-    /* text for people, json for tools (JSON Lines: one report per line) */
-    { "format", K_FORMAT, OFF(format), "text", 0, 0 },
-    /* write a report when the process exits (only if it ever had a socket) */
-    { "report_at_exit", K_BOOL, OFF(report_at_exit), "1", 0, 1 },
-    /* signal that asks for a report; 0 or none disables */
-    { "dump_signal", K_SIGNAL, OFF(dump_signal), "SIGUSR2", 0, 0 },
-    /* a socket in CLOSE_WAIT this long counts as leaked */
-    { "close_wait_after", K_DURATION, OFF(close_wait_after), "5s", 0, 0 },
-    /* how often live sockets are checked for CLOSE_WAIT; 0 = only when reporting */
-    { "scan_interval", K_DURATION, OFF(scan_interval), "1s", 0, 0 },
-    /* frames kept per allocation stack; 0 records none */
-    { "stack_depth", K_INT, OFF(stack_depth), "16", 0, SL_MAX_DEPTH },
-    /* 1: one line when the shim loads; 2: also its decisions */
-    { "verbose", K_INT, OFF(verbose), "0", 0, 2 },
-    /* most sockets tracked at once; beyond it sockets are counted, not recorded (0 = no limit) */
-    { "max_tracked", K_LONG, OFF(max_tracked), "0", 0, 1L << 30 },
-    /* report (reason threshold) when open fds reach this % of RLIMIT_NOFILE; 0 = off */
-    { "fd_threshold", K_INT, OFF(fd_threshold), "80", 0, 100 },
-    /* report (reason threshold) when this many sockets are live; 0 = off */
-    { "max_sockets", K_LONG, OFF(max_sockets), "0", 0, 1L << 30 },
-    /* write a report (reason interval) this often; 0 = off */
-    { "report_interval", K_DURATION, OFF(report_interval), "0", 0, 0 },
-    /* sockets open longer than this count as leaked (leak "max_age"); 0 = off */
-    { "max_age", K_DURATION, OFF(max_age), "0", 0, 0 },
-    /* TCP sockets with no data either way for this long count as leaked (leak "idle"); 0 = off */
-    { "idle_after", K_DURATION, OFF(idle_after), "0", 0, 0 },
-    /* how scans read TCP states: auto (sock_diag from 1000 TCP sockets), tcp_info, sock_diag */
-    { "scan_method", K_SCAN, OFF(scan_method), "auto", 0, 0 },
-    /* the shim's thread keeps an fd table of its own, so a single-threaded host's keeps one user */
-    { "own_fd_table", K_BOOL, OFF(own_fd_table), "1", 0, 1 },
-    /* file:line in report frames, read in-process with elfutils' libdw when installed */
-    { "source_lines", K_BOOL, OFF(source_lines), "1", 0, 1 },
-    /* a file of suppressions (kind:pattern per line): sockets left out of reports */
-    { "suppressions", K_PATH, OFF(suppressions), "", 0, 0 },
-    /* Prometheus textfile (node_exporter) rewritten every scan and report (%p = pid); none = off */
-    { "metrics_path", K_FILE, OFF(metrics_path), "none", 0, 0 },
-    /* one line per report to syslog: 0, 1 (/dev/log) or the path of a syslog datagram socket */
-    { "syslog", K_SYSLOG, OFF(syslog_path), "0", 0, 0 },
+    { "log_path", K_PATH, OFF(log_path), "stderr", 0, 0,
+      "where reports go: `stderr`, `stdout`, or a file, appended to, created mode 0600; `%p` becomes the pid. "
+      "A symbolic link or another user's file is refused (one warning; the report goes to stderr). Reports never "
+      "go into a network socket: a program whose stderr is a TCP connection gets its report in "
+      "`$TMPDIR/sockleak.PID.log`" },
+    { "format", K_FORMAT, OFF(format), "text", 0, 0,
+      "`text` for people, `json` for tools (JSON Lines: one report object per line)" },
+    { "report_at_exit", K_BOOL, OFF(report_at_exit), "1", 0, 1,
+      "write a report when the process exits (processes that never had a socket write none)" },
+    { "dump_signal", K_SIGNAL, OFF(dump_signal), "SIGUSR2", 0, 0,
+      "signal (`SIGUSR2`, `USR2`, `12`, `SIGRTMIN+3`) that asks for a report; `0` or `none` disables. The "
+      "program's own handler for that signal keeps working (it is chained)" },
+    { "close_wait_after", K_DURATION, OFF(close_wait_after), "5s", 0, 0,
+      "a socket in CLOSE_WAIT this long counts as leaked" },
+    { "scan_interval", K_DURATION, OFF(scan_interval), "1s", 0, 0,
+      "how often live TCP sockets are checked for CLOSE_WAIT; `0` checks only when reporting" },
+    { "stack_depth", K_INT, OFF(stack_depth), "16", 0, SL_MAX_DEPTH,
+      "frames kept per allocation stack; `0` records none" },
+    { "verbose", K_INT, OFF(verbose), "0", 0, 2,
+      "`1`: one line on stderr when the shim loads, so you can see it is active; `2`: also its decisions" },
+    { "max_tracked", K_LONG, OFF(max_tracked), "0", 0, 1L << 30,
+      "most sockets recorded at once; beyond it sockets are counted in the report's coverage, not recorded "
+      "(`0`: no limit)" },
+    { "fd_threshold", K_INT, OFF(fd_threshold), "80", 0, 100,
+      "write a report (reason `threshold`) when open fds reach this % of the soft `RLIMIT_NOFILE`; `0` "
+      "disables. Independently, a report (reason `emfile`) is written the first time `socket()`, `accept()`, "
+      "`socketpair()` or `dup()` fails with `EMFILE` or `ENFILE`" },
+    { "max_sockets", K_LONG, OFF(max_sockets), "0", 0, 1L << 30,
+      "write a report (reason `threshold`) when this many sockets are live; `0` disables" },
+    { "report_interval", K_DURATION, OFF(report_interval), "0", 0, 0,
+      "write a report (reason `interval`) this often; `0` disables" },
+    { "max_age", K_DURATION, OFF(max_age), "0", 0, 0,
+      "sockets open this long count as leaked (`leak: \"max_age\"`); listeners never do; `0` disables" },
+    { "idle_after", K_DURATION, OFF(idle_after), "0", 0, 0,
+      "TCP sockets with no data sent or received for this long count as leaked (`leak: \"idle\"`); `0` "
+      "disables" },
+    { "scan_method", K_SCAN, OFF(scan_method), "auto", 0, 0,
+      "how scans read TCP states: `tcp_info` (one `getsockopt()` per socket), `sock_diag` (one "
+      "`NETLINK_SOCK_DIAG` dump of the sockets in CLOSE_WAIT, matched by inode), `auto` (sock_diag from 1000 "
+      "TCP sockets on)" },
+    { "own_fd_table", K_BOOL, OFF(own_fd_table), "1", 0, 1,
+      "the shim's background thread gives up the program's fd table for one of its own and reaches the "
+      "program's sockets through a pidfd (`pidfd_getfd()`), so that a single-threaded server keeps the "
+      "kernel's fast path for fd system calls; `0` keeps the table shared. Without pidfd_getfd and "
+      "close_range's unshare flag (Linux 5.6, 5.9), or under a seccomp policy that refuses them, the table "
+      "stays shared" },
+    { "source_lines", K_BOOL, OFF(source_lines), "1", 0, 1,
+      "frames carry `file` and `line` when the program has debug information, read in-process with elfutils' "
+      "libdw (`libdw1`) if it is installed, by each process's first report that meets them (a fork child keeps "
+      "what its parent read); glibc's own frames (`__libc_start_main`...) keep their function names only; `0` "
+      "skips the lookup (`sockleak report symbolize` can add them later)" },
+    { "suppressions", K_FILE, OFF(suppressions), "none", 0, 0,
+      "a file of suppression rules, one per line (`function:GLOB`, `module:GLOB`, `stack:ID`, `peer:ADDR`, "
+      "`local:ADDR`): sockets they match are left out of reports and counted as suppressed; `none`: no file" },
+    { "metrics_path", K_FILE, OFF(metrics_path), "none", 0, 0,
+      "a Prometheus textfile (node_exporter's textfile collector) rewritten every scan and every report, "
+      "atomically, mode 0644; `%p` becomes the pid; removed when the process exits normally; `none` disables" },
+    { "syslog", K_SYSLOG, OFF(syslog_path), "0", 0, 0,
+      "`1`: also send one line per report to syslog (`/dev/log`): the counts, where the worst leak was opened, "
+      "and where the report went; or the absolute path of another syslog datagram socket; `0` disables" },
 };
 #undef OFF
 
@@ -285,7 +311,7 @@ static const char *kind_expect(const struct opt_def *d, char *buf, size_t len)
     case K_INT:
     case K_LONG: snprintf(buf, len, "an integer %ld..%ld", d->min, d->max); return buf;
     case K_DURATION: return "a duration such as 500ms, 5s or 2m";
-    case K_PATH: return "a path shorter than 1024 bytes (log_path: or stderr, stdout)";
+    case K_PATH: return "stderr, stdout or a path shorter than 1024 bytes";
     case K_FORMAT: return "text or json";
     case K_SIGNAL: return "a catchable signal name or number (SIGUSR2, USR2, 12), or none";
     case K_SCAN: return "auto, tcp_info or sock_diag";
@@ -477,3 +503,37 @@ void sl_expand_path(const char *tmpl, char *out, size_t len)
     out[o] = '\0';
 }
 
+
+/* The placeholder the documentation writes for a value of this kind. */
+static const char *kind_meta(enum kind k)
+{
+    static const char *meta[] = { [K_BOOL] = "BOOL", [K_INT] = "N", [K_LONG] = "N", [K_DURATION] = "DUR",
+                                  [K_PATH] = "PATH", [K_FORMAT] = "FORMAT", [K_SIGNAL] = "SIG",
+                                  [K_SCAN] = "METHOD", [K_FILE] = "PATH", [K_SYSLOG] = "VALUE" };
+    return meta[k];
+}
+
+/* The i-th row of the table, for the documentation (scripts/gen-docs.py): its name,
+ * default (as the user writes it), meaning, the placeholder for its value ("DUR") and
+ * the values the parser takes (the text of its error messages). Any pointer may be
+ * NULL. Returns 0, or -ENOENT past the last row. Static storage, overwritten by the
+ * next call; not thread-safe (documentation and tests only). */
+int sl_option_info(size_t i, const char **name, const char **def, const char **doc, const char **meta,
+                   const char **values)
+{
+    static char buf[64];
+    if (i >= SL_ARRAY_LEN(table))
+        return -ENOENT;
+    const struct opt_def *d = &table[i];
+    if (name)
+        *name = d->name;
+    if (def)
+        *def = d->def;
+    if (doc)
+        *doc = d->doc;
+    if (meta)
+        *meta = kind_meta(d->kind);
+    if (values)
+        *values = kind_expect(d, buf, sizeof(buf));
+    return 0;
+}

@@ -9,10 +9,13 @@
 # header alone runs without the shim and uses the API under the installed launcher,
 # and one linked with -lsockleak runs with the shim linked in; man renders both pages
 # without a warning, from the installed man tree; a report tool next to the launcher
-# is installed and removed with it. Prints one line per check and "N passed, N failed".
+# is installed and removed with it; the version is the VERSION file's everywhere (both
+# launchers' --version, sockleak_version(), pkg-config). Prints one line per check and
+# "N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
+V=$(cat VERSION)
 T=$(mktemp -d /tmp/sockleak-install-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 pass=0
@@ -44,6 +47,7 @@ if [ "$modes" = "755 bin/sockleak 755 lib/libsockleak.so 644 include/sockleak.h 
 else bad "modes" "$modes"; fi
 check "launcher knows the final library directory (not the staging one)" grep -qx 'SOCKLEAK_LIBDIR="/usr/local/lib"' "$S/usr/local/bin/sockleak"
 check "pkg-config file names the final prefix" grep -qx 'prefix=/usr/local' "$S/usr/local/lib/pkgconfig/sockleak.pc"
+check "launcher has the version written in" grep -qx "SOCKLEAK_VERSION=\"$V\"" "$S/usr/local/bin/sockleak"
 check "library has its soname" sh -c "readelf -d '$S/usr/local/lib/libsockleak.so' | grep -q 'SONAME.*\[libsockleak.so\]'"
 $MAKE uninstall PREFIX=/usr/local DESTDIR="$S" REPORTTOOL= >"$T/log" 2>&1 || bad "make uninstall DESTDIR" "$(cat "$T/log")"
 got=$(files_under "$S")
@@ -71,15 +75,17 @@ export PKG_CONFIG_PATH="$P/lib/pkgconfig"
 # (words compared: pkg-config ends its output with a space)
 check "pkg-config --cflags" sh -c "set -- \$(pkg-config --cflags sockleak) && test \"\$*\" = '-I$P/include'"
 check "pkg-config --libs" sh -c "set -- \$(pkg-config --libs sockleak) && test \"\$*\" = '-L$P/lib -lsockleak'"
-check "pkg-config --modversion" sh -c "test \"\$(pkg-config --modversion sockleak)\" = \"\$(sed -n 's/^#define SL_VERSION \"\\(.*\\)\"/\\1/p' src/base/base.h)\""
+check "one version: pkg-config --modversion is VERSION's ($V)" test "$(pkg-config --modversion sockleak)" = "$V"
+check "one version: the installed launcher's --version" sh -c "'$P/bin/sockleak' --version | grep -qx 'sockleak $V'"
+check "one version: the checkout's launcher's --version" sh -c "scripts/sockleak --version | grep -qx 'sockleak $V'"
 CC=${CC:-cc}
 # shellcheck disable=SC2046
 $CC -Wall -Werror $(pkg-config --cflags sockleak) tests/install/api_user.c -o "$T/weak" >"$T/log" 2>&1 || bad "build with --cflags" "$(cat "$T/log")"
 check "header only, no shim: the API is absent and the program runs" sh -c "'$T/weak' | grep -qx 'api=absent ignore=-38'"
-check "header only, under the installed launcher: the API works" sh -c "'$P/bin/sockleak' --no-exit-report -- '$T/weak' | grep -q '^api=present version=.* live=1 ignored=1 ignore=0$'"
+check "header only, under the installed launcher: the API works, sockleak_version() is $V" sh -c "'$P/bin/sockleak' --no-exit-report -- '$T/weak' | grep -qx 'api=present version=$V live=1 ignored=1 ignore=0'"
 # shellcheck disable=SC2046
 $CC -Wall -Werror tests/install/api_user.c -o "$T/linked" $(pkg-config --cflags --libs sockleak) >"$T/log" 2>&1 || bad "build with --libs" "$(cat "$T/log")"
-check "linked with -lsockleak: the shim is a dependency, the API works" sh -c "SOCKLEAK_OPTIONS=report_at_exit=0 LD_LIBRARY_PATH='$P/lib' '$T/linked' | grep -q '^api=present version=.* live=1 ignored=1 ignore=0$'"
+check "linked with -lsockleak: the shim is a dependency, the API works" sh -c "SOCKLEAK_OPTIONS=report_at_exit=0 LD_LIBRARY_PATH='$P/lib' '$T/linked' | grep -qx 'api=present version=$V live=1 ignored=1 ignore=0'"
 unset PKG_CONFIG_PATH
 for page in sockleak sockleak-options; do
     f=$(man -M "$P/share/man" -w "$page" 2>/dev/null)

@@ -26,7 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def main():
     if os.geteuid() != 0:
-        print("check-secure: needs root (to install a setuid library and program); skipped")
+        print("SKIP [secure] needs root (to install a setuid library and program)")
         return 0
     lib = os.path.join(ROOT, "build", "libsockleak.so")
     prog = os.path.join(ROOT, "build", "tests", "secure_prog")
