@@ -62,9 +62,9 @@ $(foreach l,$(LAYERS),$(eval below_$(l) := $(call upto,$(l),$(LAYERS))))
 define UNIT_LAYER
 $(B)/unit/libsl-$(1).so: $$(filter $(B)/unit/$(1)/%,$$(unit_OBJS)) $$(foreach d,$$(filter-out $(1),$$(below_$(1))),$(B)/unit/libsl-$$(d).so)
 	$$(CC) -shared -Wl,-z,defs -Wl,-rpath,'$$$$ORIGIN' -o $$@ $$(filter %.o,$$^) -L$(B)/unit $$(foreach d,$$(filter-out $(1),$$(below_$(1))),-lsl-$$(d)) -ldl -pthread
-$(B)/tests/$(1)/test_%: tests/unit/$(1)/test_%.c $(B)/unit/libsl-$(1).so
+$(B)/tests/$(1)/test_%: tests/unit/$(1)/test_%.c $(B)/unit/libsl-$(1).so VERSION
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS) -std=gnu11 $$(WARN) -Isrc -Iinclude -pthread $$< -L$(B)/unit \
+	$$(CC) $$(CFLAGS) -std=gnu11 $$(WARN) -Isrc -Iinclude -DSL_VERSION='"$(VERSION)"' -pthread $$< -L$(B)/unit \
 	  $$(foreach d,$$(call reverse,$$(below_$(1))),-lsl-$$(d)) -Wl,-rpath,'$$$$ORIGIN/../../unit' -lcmocka -ldl -o $$@
 endef
 reverse = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))

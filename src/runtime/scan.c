@@ -25,10 +25,43 @@
 
 /* ---- the fd table ---- */
 
+struct walk {
+    long open_fds;
+    uint64_t *open;  /* a bit per fd number found open; NULL: no memory, assume all are */
+    size_t words;
+};
+
+static void mark_open(struct walk *w, int fd)
+{
+    size_t i = (size_t)fd / 64;
+    if (w->open && i >= w->words) {
+        size_t n = i + 1 > 2 * w->words ? i + 1 : 2 * w->words;
+        uint64_t *v = sl_big_realloc(w->open, n * sizeof(uint64_t));
+        if (!v) {
+            sl_big_free(w->open);
+            w->open = NULL;
+            return;
+        }
+        for (size_t k = w->words; k < n; k++)
+            v[k] = 0;
+        w->open = v;
+        w->words = n;
+    }
+    if (w->open)
+        w->open[i] |= 1ull << (fd % 64);
+}
+
+static bool found_open(const struct walk *w, int fd)
+{
+    size_t i = (size_t)fd / 64;
+    return !w->open || (i < w->words && (w->open[i] >> (fd % 64) & 1));
+}
+
 static int visit_fd(int fd, void *arg)
 {
-    long *open_fds = arg;
-    (*open_fds)++;
+    struct walk *w = arg;
+    w->open_fds++;
+    mark_open(w, fd);
     if (sl_fd_busy(fd))
         return 0; /* tracked (or ours, or being closed) */
     uint64_t dev, ino;
@@ -102,9 +135,13 @@ void sl_scan(bool full)
     static long untracked_then = -1; /* open fds not tracked at the last walk */
     static unsigned since_walk;
     long open_fds = sl_probe_count_fds();
-    if (full || open_fds < WALK_ALWAYS || open_fds - sl_fd_live() != untracked_then || ++since_walk >= WALK_EVERY) {
-        open_fds = 0;
-        sl_probe_each_fd(visit_fd, &open_fds);
+    struct walk w = { 0, NULL, 0 };
+    bool walked = full || open_fds < WALK_ALWAYS || open_fds - sl_fd_live() != untracked_then || ++since_walk >= WALK_EVERY;
+    if (walked) {
+        w.words = 64;
+        w.open = sl_big_calloc(w.words, sizeof(uint64_t));
+        sl_probe_each_fd(visit_fd, &w);
+        open_fds = w.open_fds;
         untracked_then = open_fds - sl_fd_live();
         since_walk = 0;
     }
@@ -112,8 +149,10 @@ void sl_scan(bool full)
 
     struct sl_rec_info *snap;
     long n = sl_fd_snapshot(&snap);
-    if (n < 0)
+    if (n < 0) {
+        sl_big_free(w.open);
         return;
+    }
     int64_t now = sl_now_ns();
     long tcp = 0;
     unsigned families = 0; /* dump only the families tracked: each dump walks the whole table */
@@ -131,15 +170,18 @@ void sl_scan(bool full)
 
     for (long k = 0; k < n; k++) {
         struct sl_rec_info *i = &snap[k];
-        if (!i->ino) {
+        /* the inode, read once; and again if the walk did not find the number open */
+        if (!i->ino || (walked && !found_open(&w, i->fd))) {
             uint64_t dev, ino;
             int pr = sl_probe_inode(i->fd, &dev, &ino);
-            if (pr != 0) {
-                if (pr == -EBADF || pr == -ENOTSOCK) /* closed behind our back */
-                    sl_fd_drop_stale(i->fd, i->gen);
+            if (pr == -EBADF || pr == -ENOTSOCK || (pr == 0 && i->ino && (ino != i->ino || dev != i->dev))) {
+                sl_fd_drop_stale(i->fd, i->gen); /* closed behind our back (and maybe reused) */
                 continue;
             }
-            sl_fd_set_inode(i->fd, i->gen, dev, ino);
+            if (pr != 0)
+                continue;
+            if (!i->ino)
+                sl_fd_set_inode(i->fd, i->gen, dev, ino);
             i->dev = dev, i->ino = ino;
         }
         sl_fd_learn_meta(i);
@@ -181,6 +223,7 @@ void sl_scan(bool full)
     }
     sl_big_free(cw.v);
     sl_big_free(snap);
+    sl_big_free(w.open);
     sl_metrics_publish(&m, open_fds);
 }
 
