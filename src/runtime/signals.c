@@ -1,109 +1,87 @@
 /*
- * signals.c - the dump signal, shared with the host.
+ * signals.c - the dump signal, only while the program has no use for it.
  *
- * The shim installs its handler for dump_signal at start-up and keeps it installed:
- * the sigaction/signal wrappers (shim/wrappers.c) route the host's calls for that one
- * signal here. The host's disposition is recorded instead of installed, reported back
- * to it on query, and honoured by chaining: our handler wakes the report thread (an
- * atomic add and a futex wake, nothing else) and then runs the host's handler, with the
- * host's flags (SA_SIGINFO, SA_RESETHAND) emulated and the host's sa_mask and
- * SA_RESTART/SA_ONSTACK/SA_NODEFER applied to the installed handler. The default
- * action (terminate, for SIGUSR2) is never taken: the user asked for a report. Other
- * signals pass straight through.
+ * A report can be asked for with a signal (dump_signal, SIGUSR2 by default), but only
+ * a signal the program leaves at its default action is the shim's to take: at start-up
+ * the shim installs its handler for it if, and only if, its disposition is SIG_DFL. A
+ * program that ignores it (SIG_IGN set, or inherited across exec) keeps it ignored, so
+ * its own exec'd children inherit SIG_IGN as POSIX says. A program that installs its
+ * own handler for it, or ignores it later (a JVM suspends threads with SIGUSR2, nginx
+ * upgrades its binary on it), gets exactly that installed: the shim steps aside for
+ * the signal, says so once, and takes dump requests through its control socket only
+ * (control.c). While the shim holds the signal, the program's sigaction() calls that
+ * keep it at SIG_DFL are recorded and reported back as the program's, so it sees what
+ * it set.
  *
- * The host's disposition lives in two slots with an atomic index, so the handler reads
- * a whole one even while the host changes it; writers serialize on a spin flag.
+ * The handler only asks the worker for a report (atomics and a futex wake): nothing
+ * else runs in signal context. It uses SA_RESTART, so a dump never makes the
+ * program's calls fail with EINTR (sleeps are another matter: nanosleep returns early
+ * on any handled signal, which is why `sockleak dump` does not send one).
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <signal.h>
 #include <string.h>
 
 #include "runtime.h"
 
-static struct sigaction host_act[2];
-static _Atomic int host_idx;
-static _Atomic int installed;
+enum { NOT_OURS = 0, OURS, STEPPED_ASIDE };
+static _Atomic int state;
+static struct sigaction host_view; /* what the program set, SIG_DFL, while the signal is ours */
 static atomic_flag writer = ATOMIC_FLAG_INIT;
-static _Atomic int warned;
 
 static void handler(int sig, siginfo_t *si, void *uc)
 {
+    (void)sig, (void)si, (void)uc;
     sl_request(SL_REASON_SIGNAL); /* atomics and a raw futex wake: errno untouched */
-    int idx = atomic_load_explicit(&host_idx, memory_order_acquire);
-    struct sigaction a = host_act[idx];
-    if (a.sa_flags & SA_RESETHAND) {
-        /* one-shot host handler: it is SIG_DFL from now on (for us: dump only) */
-        struct sigaction dfl;
-        memset(&dfl, 0, sizeof(dfl));
-        dfl.sa_handler = SIG_DFL;
-        host_act[!idx] = dfl;
-        atomic_store_explicit(&host_idx, !idx, memory_order_release);
-    }
-    if (a.sa_flags & SA_SIGINFO) {
-        if (a.sa_sigaction && (void *)a.sa_sigaction != (void *)SIG_IGN && (void *)a.sa_sigaction != (void *)SIG_DFL)
-            a.sa_sigaction(sig, si, uc);
-    } else if (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN) {
-        a.sa_handler(sig);
-    }
-}
-
-/* The handler as installed, carrying the host's mask and flags. */
-static int install(const struct sigaction *host)
-{
-    struct sigaction ours;
-    memset(&ours, 0, sizeof(ours));
-    ours.sa_sigaction = handler;
-    bool host_handles = host->sa_handler != SIG_DFL && host->sa_handler != SIG_IGN;
-    if (host_handles) {
-        ours.sa_mask = host->sa_mask;
-        ours.sa_flags = (host->sa_flags & (SA_RESTART | SA_ONSTACK | SA_NODEFER)) | SA_SIGINFO;
-    } else {
-        sigemptyset(&ours.sa_mask);
-        ours.sa_flags = SA_RESTART | SA_SIGINFO; /* a dump must not make the host's calls fail with EINTR */
-    }
-    return real_sigaction(sl_opt.dump_signal, &ours, NULL);
 }
 
 int sl_signals_install(void)
 {
     int sig = sl_opt.dump_signal;
-    if (!sig || atomic_load(&installed))
+    if (!sig || atomic_load(&state) != NOT_OURS)
         return 0;
-    struct sigaction cur;
+    struct sigaction cur, ours;
     if (real_sigaction(sig, NULL, &cur) != 0)
         return -errno;
-    host_act[0] = cur; /* SIG_IGN inherited across exec stays the host's choice */
-    atomic_store(&host_idx, 0);
-    if (install(&cur) != 0)
+    if (cur.sa_handler != SIG_DFL) { /* ignored (inherited) or handled already: the program's */
+        atomic_store(&state, STEPPED_ASIDE);
+        return -EBUSY;
+    }
+    host_view = cur;
+    memset(&ours, 0, sizeof(ours));
+    ours.sa_sigaction = handler;
+    ours.sa_flags = SA_RESTART | SA_SIGINFO; /* a dump must not make the program's calls fail with EINTR */
+    sigemptyset(&ours.sa_mask);
+    if (real_sigaction(sig, &ours, NULL) != 0)
         return -errno;
-    atomic_store(&installed, 1);
+    atomic_store(&state, OURS);
     return 0;
 }
 
 bool sl_signal_is_ours(int sig)
 {
-    return sig > 0 && sig == sl_opt.dump_signal && atomic_load_explicit(&installed, memory_order_relaxed);
+    return sig > 0 && sig == sl_opt.dump_signal && atomic_load_explicit(&state, memory_order_relaxed) == OURS;
 }
 
 int sl_signal_host_sigaction(const struct sigaction *act, struct sigaction *old)
 {
     while (atomic_flag_test_and_set_explicit(&writer, memory_order_acquire))
         ;
-    int idx = atomic_load(&host_idx);
-    struct sigaction prev = host_act[idx];
+    struct sigaction prev = host_view;
     int r = 0;
-    if (act) {
-        host_act[!idx] = *act;
-        atomic_store_explicit(&host_idx, !idx, memory_order_release);
-        r = install(act);
+    bool aside = false;
+    if (act && act->sa_handler == SIG_DFL && atomic_load(&state) == OURS) {
+        host_view = *act; /* still the default for the program: the signal stays ours */
+    } else if (act) {
+        r = real_sigaction(sl_opt.dump_signal, act, NULL);
+        aside = r == 0 && atomic_exchange(&state, STEPPED_ASIDE) == OURS;
     }
     atomic_flag_clear_explicit(&writer, memory_order_release);
     if (old)
         *old = prev;
-    if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN && !atomic_exchange(&warned, 1))
-        sl_log("the program handles %s itself; each dump request will also run its handler "
-               "(set dump_signal to another signal if that is unwanted)",
-               sl_signal_name(sl_opt.dump_signal));
+    if (aside && act->sa_handler != SIG_IGN)
+        sl_log("%s (pid %d) handles %s itself: sockleak leaves that signal to it; `sockleak dump %d` asks "
+               "for a report without a signal", sl_program, (int)sl_pid, sl_signal_name(sl_opt.dump_signal),
+               (int)sl_pid);
     return r;
 }

@@ -88,7 +88,10 @@ __attribute__((constructor)) static void sl_constructor(void)
     sl_guard_leave();
     if (sl_fd_live() > 0)
         sl_worker_start();
-    if (sr < 0)
+    if (sr == -EBUSY && sl_opt.verbose)
+        sl_log("%s is not at its default action in %s (pid %d): left to the program; dumps go through the "
+               "control socket", sl_signal_name(sl_opt.dump_signal), sl_program, (int)sl_pid);
+    else if (sr < 0 && sr != -EBUSY)
         sl_log("cannot install the %s handler (%s); dumps on signal are off", sl_signal_name(sl_opt.dump_signal),
                strerror(-sr));
     if (sl_opt.verbose) {
