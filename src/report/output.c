@@ -20,65 +20,100 @@
 
 _Atomic long sl_reports_written;
 
+static void said(struct sl_delivery *d, const char *where)
+{
+    snprintf(d->where, sizeof(d->where), "%s", where);
+}
+
 /* stdout or stderr, if it is still the program's (stdfd.c). */
-static int write_fd(int fd, const char *data, size_t len)
+static int write_fd(int fd, const char *data, size_t len, struct sl_delivery *d)
 {
     int l = sl_stdfd_get(fd);
     if (l < 0)
         return l;
     int r = sl_write_all(l, data, len);
     sl_owntable_put(l);
-    if (r == 0)
+    if (r == 0) {
         atomic_fetch_add(&sl_reports_written, 1);
+        said(d, fd == 1 ? "stdout" : "stderr");
+    }
     return r;
+}
+
+static const char *why(int r)
+{
+    return r == -ELOOP    ? "it is a symbolic link"
+         : r == -EPERM  ? "it belongs to another user"
+         : r == -ENXIO  ? "it is a FIFO nobody reads"
+         : r == -ESTALE ? "the program replaced it since it started"
+         : r == -ENOTCONN ? "it is a network socket"
+                          : strerror(-r);
 }
 
 /* Append to a file (in the I/O child: no fd of ours), refusing links and other users' files. */
-static int append_file(const char *path, const char *data, size_t len, const char **why)
+static int append_file(const char *path, const char *data, size_t len, struct sl_delivery *d)
 {
     int r = sl_iochild_append(path, data, len);
-    if (r == 0)
+    if (r == 0) {
         atomic_fetch_add(&sl_reports_written, 1);
-    else
-        *why = r == -ELOOP   ? "it is a symbolic link"
-             : r == -EPERM ? "it belongs to another user"
-             : r == -ENXIO ? "it is a FIFO nobody reads"
-                           : strerror(-r);
+        said(d, path);
+    }
     return r;
 }
 
-/* stderr, unless it is gone or a network socket (never write there): then a file */
-static int to_stderr(const char *data, size_t len)
+/* $TMPDIR/sockleak.PID.log: where reports go when their place cannot take them. Its
+ * first lines say why, once per process. */
+static int to_fallback(const char *data, size_t len, struct sl_delivery *d)
 {
-    if (write_fd(2, data, len) == 0)
-        return 0;
+    static pid_t noted;
     char path[256];
-    const char *tmp = getenv("TMPDIR"), *why;
+    const char *tmp = getenv("TMPDIR");
     snprintf(path, sizeof(path), "%s/sockleak.%d.log", tmp && *tmp == '/' ? tmp : "/tmp", (int)getpid());
-    return append_file(path, data, len, &why);
+    if (noted != getpid()) {
+        char note[1024];
+        int n = snprintf(note, sizeof(note), "sockleak: %s (pid %d): reports go to this file: %s cannot take them (%s)\n",
+                         sl_program, (int)getpid(), d->intended, why(d->err));
+        if (n > 0 && sl_iochild_append(path, note, (size_t)n < sizeof(note) ? (size_t)n : sizeof(note) - 1) == 0)
+            noted = getpid();
+    }
+    return append_file(path, data, len, d);
 }
 
-int sl_report_output(const char *data, size_t len)
+/* stderr or stdout (fd), unless it is gone, replaced or a network socket: then a file */
+static int to_std(int fd, const char *data, size_t len, struct sl_delivery *d)
+{
+    int r = write_fd(fd, data, len, d);
+    if (r == 0)
+        return 0;
+    snprintf(d->intended, sizeof(d->intended), "%s", fd == 1 ? "stdout" : "stderr");
+    d->err = r;
+    return to_fallback(data, len, d);
+}
+
+int sl_report_output(const char *data, size_t len, struct sl_delivery *delivery)
 {
     static _Atomic int warned;
-    int saved = errno, r;
+    SL_KEEP_ERRNO();
+    struct sl_delivery mine;
+    struct sl_delivery *d = delivery ? delivery : &mine;
+    memset(d, 0, sizeof(*d));
     const char *lp = sl_opt.log_path;
-    if (!strcmp(lp, "stderr") || !strcmp(lp, "-")) {
-        r = to_stderr(data, len);
-    } else if (!strcmp(lp, "stdout")) {
-        r = write_fd(1, data, len) == 0 ? 0 : to_stderr(data, len);
-    } else {
-        char path[sizeof(sl_opt.log_path) + 32];
-        const char *why = "";
-        sl_expand_path(lp, path, sizeof(path));
-        r = append_file(path, data, len, &why);
-        if (r != 0) {
-            if (!atomic_exchange(&warned, 1))
-                sl_log("cannot write reports to '%s' (%s); writing them to stderr", path, why);
-            r = to_stderr(data, len);
-        }
-    }
-    errno = saved;
+    if (!strcmp(lp, "stderr") || !strcmp(lp, "-"))
+        return to_std(2, data, len, d);
+    if (!strcmp(lp, "stdout"))
+        return to_std(1, data, len, d);
+    char path[sizeof(sl_opt.log_path) + 32];
+    sl_expand_path(lp, path, sizeof(path));
+    int r = append_file(path, data, len, d);
+    if (r == 0)
+        return 0;
+    snprintf(d->intended, sizeof(d->intended), "%s", path);
+    d->err = r;
+    r = write_fd(2, data, len, d);
+    if (r != 0)
+        r = to_fallback(data, len, d);
+    if (!atomic_exchange(&warned, 1))
+        sl_log("%s (pid %d): cannot write reports to '%s' (%s); writing them to %s", sl_program, (int)getpid(), path,
+               why(d->err), d->where[0] ? d->where : "nowhere");
     return r;
 }
-

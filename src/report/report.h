@@ -218,8 +218,17 @@ void sl_report_format_text(const struct sl_report *r, struct sl_buf *out);
 void sl_report_format_json(const struct sl_report *r, struct sl_buf *out);
 /* "2026-11-21T11:36:00.123Z" */
 void sl_format_rfc3339(const struct timespec *ts, char *out, size_t len);
-/* Deliver a formatted report to log_path (fallback: stderr). Returns 0 or -errno. */
-int sl_report_output(const char *data, size_t len);
+/* Where a report went: the place written ("stderr", "stdout" or a path; "" if
+ * nowhere), and when that is not where log_path said, the place it said and why not. */
+struct sl_delivery {
+    char where[1100];
+    char intended[1100];  /* "" when the report went where log_path said */
+    int err;              /* why the intended place refused it (-errno) */
+};
+/* Deliver a formatted report to log_path; if that cannot take it, to stderr, then to
+ * $TMPDIR/sockleak.PID.log (never to a stderr that is not the program's any more). d
+ * (may be NULL) says where it went. Returns 0 or -errno. */
+int sl_report_output(const char *data, size_t len, struct sl_delivery *d);
 extern _Atomic long sl_reports_written;
 /* "fetch_user (leaky_client+0x1537)": the first named frame of a stack. */
 void sl_report_where(struct sl_buf *b, const struct sl_rstack *st);
@@ -227,6 +236,9 @@ void sl_report_where(struct sl_buf *b, const struct sl_rstack *st);
 /* ---- write.c ---- */
 /* Collect, format and write a report now (serialized). Returns 0 or -errno. */
 int sl_report_write(int reason);
+/* The same, saying where it went (d) and handing the formatted report over (copy, may
+ * be NULL: the caller frees it with sl_buf_free). */
+int sl_report_deliver(int reason, struct sl_delivery *d, struct sl_buf *copy);
 /* Has any socket ever been seen (exit reports are skipped for socket-free processes)? */
 bool sl_report_worthwhile(void);
 /* Read now what a report needs: the TCP knobs, the symbol tables behind new stacks.

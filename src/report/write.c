@@ -51,6 +51,11 @@ static size_t format_minimal(const struct sl_report *r, char *out, size_t len)
 
 int sl_report_write(int reason)
 {
+    return sl_report_deliver(reason, NULL, NULL);
+}
+
+int sl_report_deliver(int reason, struct sl_delivery *d, struct sl_buf *copy)
+{
     int saved = errno;
     sl_guard_enter();
     sl_work_lock();
@@ -67,12 +72,19 @@ int sl_report_write(int reason)
         /* never write half a report (a torn JSON line): its totals instead */
         char small[1024];
         r.truncated = true;
-        ret = sl_report_output(small, format_minimal(&r, small, sizeof(small)));
+        size_t n = format_minimal(&r, small, sizeof(small));
+        ret = sl_report_output(small, n, d);
+        sl_buf_free(&out);
+        sl_buf_put(&out, small, n);
     } else {
-        ret = sl_report_output(out.data, out.len);
+        ret = sl_report_output(out.data, out.len, d);
     }
     sl_metrics_report(&r);
     sl_syslog_report(&r);
+    if (copy) {
+        *copy = out; /* handed over */
+        sl_buf_init(&out);
+    }
     sl_buf_free(&out);
     sl_report_free(&r);
     sl_work_unlock();
