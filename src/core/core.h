@@ -72,7 +72,7 @@ void sl_stacks_unlock(void);
  * reason's bit is set and the worker woken (atomics and one futex wake:
  * async-signal-safe). The worker, above, takes the bits with sl_requests_take. */
 enum sl_reason { SL_REASON_EXIT, SL_REASON_SIGNAL, SL_REASON_EMFILE, SL_REASON_THRESHOLD,
-                 SL_REASON_API, SL_REASON_INTERVAL };
+                 SL_REASON_API, SL_REASON_INTERVAL, SL_REASON_DUMP };
 struct sl_core_hooks {
     /* the process has a socket (or a request) and needs its background thread:
      * idempotent and cheap when it runs already */
@@ -86,6 +86,10 @@ unsigned sl_requests_take(void);        /* the pending bits, cleared */
 bool sl_requests_pending(void);
 /* The futex word the worker sleeps on, and its wake-up count. */
 extern _Atomic uint32_t sl_wake_word;
+/* An eventfd a request also writes to (in the program's fd table; -1: none), so a
+ * worker that sleeps in poll() is woken too. */
+void sl_requests_set_wake_fd(int fd);
+int sl_requests_wake_fd(void);
 void sl_requests_after_fork_child(void);
 /* The work lock: held by every report and by each unit of the worker's work; the fork
  * handlers take it first. Recursive (a scan may write a report). */

@@ -23,6 +23,7 @@
 _Atomic uint32_t sl_wake_word;
 static _Atomic unsigned pending; /* bit per enum sl_reason */
 static struct sl_core_hooks hooks;
+static _Atomic int wake_fd = -1;
 static pthread_mutex_t work_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 
 void sl_core_set_hooks(const struct sl_core_hooks *h)
@@ -41,6 +42,21 @@ void sl_request(int reason)
     atomic_fetch_or(&pending, 1u << reason);
     atomic_fetch_add(&sl_wake_word, 1);
     SL_SYS(SYS_futex, &sl_wake_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    int fd = atomic_load(&wake_fd);
+    if (fd >= 0) {
+        uint64_t one = 1;
+        SL_SYS(SYS_write, fd, &one, sizeof(one));
+    }
+}
+
+void sl_requests_set_wake_fd(int fd)
+{
+    atomic_store(&wake_fd, fd);
+}
+
+int sl_requests_wake_fd(void)
+{
+    return atomic_load(&wake_fd);
 }
 
 unsigned sl_requests_take(void)
@@ -56,6 +72,7 @@ bool sl_requests_pending(void)
 void sl_requests_after_fork_child(void)
 {
     atomic_store(&pending, 0); /* requests made in the parent are the parent's */
+    atomic_store(&wake_fd, -1); /* and so is its worker's eventfd (children.c closes it) */
 }
 
 void sl_work_lock(void)

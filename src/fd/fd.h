@@ -76,15 +76,17 @@ static inline bool sl_fd_busy(int fd)
 int sl_fdstate_next_watched(unsigned from, unsigned to);
 
 /* ---- ownfd.c: the shim's own fds ----
- * The shim owns few fds in the program's table: libunwind's validation pipe (for the
- * process lifetime) and a syslog socket. They are moved to the top of the fd space and
+ * The shim owns few fds in the program's table: libunwind's validation pipe and the
+ * worker's eventfd (for the process lifetime), and a syslog socket. They are moved to the top of the fd space and
  * the wrappers protect them: close_range/closefrom skip them, close() of one by the
  * program fails with EBADF (it never opened it), and dup2/dup3 onto one fail with
  * EBADF, as on a number beyond its limit. */
-/* Take ownership of fd: move it high, remember it. Returns the fd to use from now on
- * (may differ from fd; fd itself if it could not be moved), or -EBADF if the program
- * closed fd before it could be moved (it is then not ours: do not touch the number). */
-int sl_ownfd_adopt(int fd);
+/* Take ownership of fd: move it high, remember it; one that lives as long as the
+ * process (permanent) goes above the soft RLIMIT_NOFILE, out of sight of loops up to
+ * sysconf(_SC_OPEN_MAX). Returns the fd to use from now on (may differ from fd; fd
+ * itself if it could not be moved), or -EBADF if the program closed fd before it could
+ * be moved (it is then not ours: do not touch the number). */
+int sl_ownfd_adopt(int fd, bool permanent);
 /* Forget fd and close it with a raw close. Returns 0 or -errno. */
 int sl_ownfd_close(int fd);
 /* Forget fd without closing it (its owner closed it). */

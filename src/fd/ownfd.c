@@ -62,9 +62,9 @@ static int high_base(void)
  * allows, clear of fds a parent with a higher limit left open. An fd there needs the
  * soft limit raised for the time of one F_DUPFD, and the hard limit too when it is
  * too low (allowed with CAP_SYS_RESOURCE); both are put back at once. Only for the
- * unwinder's pipe, which lives as long as the process and is made at start-up,
- * before the host has threads that could change their limits meanwhile. Returns the
- * new fd, or -1 (fd unchanged). */
+ * fds that live as long as the process (the unwinder's pipe, the worker's eventfd),
+ * made at the first socket, when a host rarely has threads changing their limits
+ * meanwhile. Returns the new fd, or -1 (fd unchanged). */
 #define ABOVE_LIMIT 2048
 static int move_above_limit(int fd)
 {
@@ -93,13 +93,13 @@ static int move_above_limit(int fd)
     return hi;
 }
 
-int sl_ownfd_adopt(int fd)
+int sl_ownfd_adopt(int fd, bool permanent)
 {
     if (sl_tls_own_table)
         return fd; /* the shim's thread, in a table of its own: the host cannot reach it */
     SL_KEEP_ERRNO(); /* setrlimit */
     int base = high_base();
-    int hidden = sl_tls_in_unwind ? move_above_limit(fd) : -1;
+    int hidden = permanent ? move_above_limit(fd) : -1;
     if (hidden >= 0) {
         SL_SYS(SYS_close, fd);
         fd = hidden;

@@ -15,7 +15,7 @@
 
 const char *sl_reason_name(int reason)
 {
-    static const char *names[] = { "exit", "signal", "emfile", "threshold", "api", "interval" };
+    static const char *names[] = { "exit", "signal", "emfile", "threshold", "api", "interval", "dump" };
     return reason >= 0 && (size_t)reason < SL_ARRAY_LEN(names) ? names[reason] : "api";
 }
 

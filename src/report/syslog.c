@@ -47,7 +47,7 @@ void sl_syslog_open(void)
     } else if (atomic_load(&sock) < 0) {
         int fd = real_socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (fd >= 0) {
-            fd = sl_ownfd_adopt(fd);
+            fd = sl_ownfd_adopt(fd, false);
             int none = -1;
             if (!atomic_compare_exchange_strong(&sock, &none, fd))
                 sl_ownfd_close(fd);

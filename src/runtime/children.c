@@ -154,7 +154,6 @@ static void after_fork_child(void)
     for (int i = 0; i < CLONE_SLOTS; i++)
         atomic_store(&clone_slots[i].used, 0);
     sl_work_after_fork_child();
-    sl_requests_after_fork_child();
     sl_group_after_fork_child();
     sl_iochild_after_fork_child();
     sl_srcline_after_fork_child();

@@ -5,6 +5,7 @@
  *   scan.c          one scan: sockets found open behind the shim's back, TCP states
  *                   (CLOSE_WAIT), triggers, metrics
  *   worker.c        the background thread: scans, requested and periodic reports
+ *   control.c       the control socket: reports asked for by `sockleak dump`, no signal
  *   signals.c       the dump signal, shared with the program's own handler
  *   children.c      fork, vfork and clone children (vfork_x86_64.S: vfork itself)
  */
@@ -24,6 +25,13 @@ void sl_worker_start(void);   /* idempotent; starts the background thread if all
 void sl_worker_after_fork_child(void);
 /* Write the reports asked for and not written yet, in the calling thread. */
 void sl_worker_flush(void);
+
+/* ---- control.c ---- */
+/* In the worker: listen on the abstract socket "sockleak.PID". Returns the fd or -errno. */
+int sl_control_open(void);
+void sl_control_close(int fd);
+/* Serve the clients waiting on listen_fd (a few at most), without blocking for long. */
+void sl_control_serve(int listen_fd);
 
 /* ---- signals.c ---- */
 int sl_signals_install(void);     /* install the dump signal handler (chained) */

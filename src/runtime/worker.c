@@ -11,11 +11,16 @@
  *
  * The thread blocks every signal, so it never steals one meant for the host, and runs
  * with the guard held, so nothing it does is recorded. It gives up the program's fd
- * table for one of its own as it starts (fd/owntable.c).
+ * table for one of its own as it starts (fd/owntable.c), and listens there on its
+ * control socket (control.c). It sleeps in poll() on that socket and on an eventfd
+ * every request also writes to (one of the shim's fds in the program's table, which
+ * the worker reaches through a copy); without an eventfd, on the futex word alone.
  */
 #define _GNU_SOURCE
 #include <limits.h>
 #include <linux/futex.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -23,6 +28,7 @@
 #include "runtime.h"
 
 static _Atomic int started;
+static int shared_ctl = -1; /* the control socket, when it is in the program's table */
 static _Atomic int shared_only; /* the process's main thread exited: no table of our own */
 
 /* ---- the thread ---- */
@@ -57,13 +63,17 @@ static void *loop(void *arg)
     sl_work_lock();
     sl_report_warm(); /* symbol tables behind the first stacks */
     sl_work_unlock();
+    int ctl = sl_control_open();
+    if (!sl_tls_own_table)
+        shared_ctl = ctl;
+    int efd = sl_owntable_get(sl_requests_wake_fd()); /* this thread's number for the eventfd */
     int64_t now = sl_now_ns();
     int64_t next_scan = next_after(now, sl_opt.scan_interval);
     int64_t next_report = next_after(now, sl_opt.report_interval);
     for (;;) {
         uint32_t w = atomic_load(&sl_wake_word);
         if (SL_UNLIKELY(sl_owntable_lost())) {
-            hand_over();
+            hand_over(); /* the fds of this thread's own table go with it */
             return NULL;
         }
         if (sl_requests_pending()) {
@@ -92,9 +102,30 @@ static void *loop(void *arg)
             ts.tv_nsec = d % SL_SEC;
             tsp = &ts;
         }
-        SL_SYS(SYS_futex, &sl_wake_word, FUTEX_WAIT_PRIVATE, w, tsp, NULL, 0);
+        if (efd < 0) {
+            SL_SYS(SYS_futex, &sl_wake_word, FUTEX_WAIT_PRIVATE, w, tsp, NULL, 0);
+            continue;
+        }
+        struct pollfd p[2] = { { .fd = efd, .events = POLLIN }, { .fd = ctl, .events = POLLIN } };
+        if (SL_SYS(SYS_ppoll, p, ctl >= 0 ? 2 : 1, tsp, NULL, 8) > 0) {
+            uint64_t count;
+            if (p[0].revents & POLLIN)
+                SL_SYS(SYS_read, efd, &count, sizeof(count));
+            if (ctl >= 0 && (p[1].revents & POLLIN))
+                sl_control_serve(ctl);
+        }
     }
     return NULL;
+}
+
+/* The eventfd requests write to, in the program's table, moved high (ownfd.c). */
+static void make_wake_fd(void)
+{
+    if (sl_requests_wake_fd() >= 0)
+        return;
+    int e = (int)SL_SYS(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (e >= 0 && (e = sl_ownfd_adopt(e, true)) >= 0)
+        sl_requests_set_wake_fd(e);
 }
 
 void sl_worker_start(void)
@@ -107,6 +138,7 @@ void sl_worker_start(void)
      * never races this thread's next socket() or closefrom() for a low number. */
     if (!sl_opt.own_fd_table || atomic_load(&shared_only))
         sl_syslog_open();
+    make_wake_fd();
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -149,7 +181,15 @@ void sl_worker_flush(void)
 
 void sl_worker_after_fork_child(void)
 {
-    /* the thread did not survive the fork */
+    /* the thread did not survive the fork; its eventfd and a control socket in the
+     * program's table are the parent's: the child's worker makes its own */
+    int wake = sl_requests_wake_fd();
+    sl_requests_after_fork_child();
+    if (wake >= 0)
+        sl_ownfd_close(wake);
+    if (shared_ctl >= 0)
+        sl_control_close(shared_ctl);
+    shared_ctl = -1;
     atomic_store(&started, 0);
     atomic_store(&shared_only, 0); /* the forking thread is this process's main thread */
 }

@@ -286,7 +286,7 @@ static int pipe_made(int r, int fds[2])
 {
     if (r == 0 && SL_UNLIKELY(sl_tls_in_unwind)) {
         /* libunwind's own, made inside our call: nobody can have closed them yet */
-        int r0 = sl_ownfd_adopt(fds[0]), r1 = sl_ownfd_adopt(fds[1]);
+        int r0 = sl_ownfd_adopt(fds[0], true), r1 = sl_ownfd_adopt(fds[1], true);
         fds[0] = r0 >= 0 ? r0 : fds[0];
         fds[1] = r1 >= 0 ? r1 : fds[1];
     }

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -121,6 +122,19 @@ static inline int cmp_fd_ino(const void *a, const void *b)
 {
     return ((const struct fd_ino *)a)->fd - ((const struct fd_ino *)b)->fd;
 }
+/* Is fd the shim's control socket (abstract "@sockleak.PID")? It is in the program's
+ * table only when the shim's thread shares it (own_fd_table=0, sanitizer runs). */
+static inline int shim_control_socket(int fd)
+{
+    struct sockaddr_un a;
+    socklen_t len = sizeof(a);
+    memset(&a, 0, sizeof(a));
+    return getsockname(fd, (struct sockaddr *)&a, &len) == 0 && a.sun_family == AF_UNIX
+        && len > offsetof(struct sockaddr_un, sun_path) + 9 && a.sun_path[0] == '\0'
+        && !strncmp(a.sun_path + 1, "sockleak.", 9);
+}
+
+/* The program's own sockets, as the kernel lists them (the shim's left out). */
 static inline void print_truth_named(const char *name)
 {
     static struct fd_ino v[65536];
@@ -133,7 +147,7 @@ static inline void print_truth_named(const char *name)
             continue;
         int fd = atoi(e->d_name);
         struct stat st;
-        if (fd == dirfd(d) || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+        if (fd == dirfd(d) || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) || shim_control_socket(fd))
             continue;
         v[n].fd = fd;
         v[n++].ino = (unsigned long)st.st_ino;

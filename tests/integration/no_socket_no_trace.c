@@ -1,10 +1,12 @@
 // A process that never makes a socket carries nothing of the shim's: no fd (not even
-// libunwind's pipe, opened at the first unwind, which is the first socket's), no
-// thread. What most processes under a preload are (a shell, a helper a test spawns)
-// and what a program listing its own fds sees (CPython's subprocess tests do). Then
-// its first socket brings both.
+// libunwind's pipe, opened at the first unwind, which is the first socket's, nor the
+// worker's eventfd), no thread. What most processes under a preload are (a shell, a
+// helper a test spawns) and what a program listing its own fds sees (CPython's
+// subprocess tests do). Then its first socket brings both: the socket, the pipe's two
+// ends and the eventfd (and, when the shim's thread shares the fd table, as in a
+// sanitizer run, its control socket, listed apart).
 // EXPECT: j("before") == {"fds": [0, 1, 2], "threads": 1}
-// EXPECT: j("after")["threads"] == 2 and len(j("after")["fds"]) == 6
+// EXPECT: j("after")["threads"] == 2 and len(j("after")["fds"]) == 7
 // EXPECT: fds() == {3}
 #include <dirent.h>
 
@@ -17,9 +19,14 @@ static void show(const char *name)
     printf("%s={\"fds\": [", name);
     struct dirent *e;
     int n = 0;
+    int control = 0;
     while ((e = readdir(d)))
-        if (e->d_name[0] != '.' && atoi(e->d_name) != dirfd(d))
-            printf("%s%s", n++ ? ", " : "", e->d_name);
+        if (e->d_name[0] != '.' && atoi(e->d_name) != dirfd(d)) {
+            if (shim_control_socket(atoi(e->d_name)))
+                control++;
+            else
+                printf("%s%s", n++ ? ", " : "", e->d_name);
+        }
     closedir(d);
     int threads = 0;
     d = opendir("/proc/self/task");
@@ -27,7 +34,7 @@ static void show(const char *name)
     while ((e = readdir(d)))
         threads += e->d_name[0] != '.';
     closedir(d);
-    printf("], \"threads\": %d}\n", threads);
+    printf("], \"threads\": %d%s}\n", threads, control ? ", \"control_socket_shared\": true" : "");
 }
 
 int main(void)

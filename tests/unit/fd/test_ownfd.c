@@ -67,7 +67,7 @@ static void test_adopt_moves_fd_high(void **state)
     int fd = open_null();
     struct stat before;
     assert_int_equal(fstat(fd, &before), 0);
-    int hi = sl_ownfd_adopt(fd);
+    int hi = sl_ownfd_adopt(fd, false);
     assert_int_not_equal(hi, fd);
     assert_in_range(hi, soft_limit - 32, soft_limit - 1);
     assert_false(is_open(fd)); /* the low number is free again */
@@ -82,7 +82,7 @@ static void test_adopted_fd_is_private_and_watched(void **state)
 {
     (void)state;
     int fd = open_null();
-    int hi = sl_ownfd_adopt(fd);
+    int hi = sl_ownfd_adopt(fd, false);
     assert_true(sl_ownfd_is(hi));
     assert_false(sl_ownfd_is(fd));
     assert_true(sl_fd_watched(hi));
@@ -96,7 +96,7 @@ static void test_adopt_keeps_an_fd_already_high(void **state)
     int want = (int)soft_limit - 3;
     assert_int_equal(dup2(fd, want), want);
     close(fd);
-    assert_int_equal(sl_ownfd_adopt(want), want);
+    assert_int_equal(sl_ownfd_adopt(want, false), want);
     assert_true(sl_ownfd_is(want));
     assert_true(is_open(want));
 }
@@ -106,7 +106,7 @@ static void test_adopt_preserves_errno(void **state)
     (void)state;
     int fd = open_null();
     errno = 4321;
-    int hi = sl_ownfd_adopt(fd);
+    int hi = sl_ownfd_adopt(fd, false);
     assert_int_equal(errno, 4321);
     assert_true(sl_ownfd_is(hi));
 }
@@ -119,9 +119,9 @@ static void test_list_is_sorted(void **state)
     int top = (int)soft_limit - 2;
     assert_int_equal(dup2(fd, top), top);
     close(fd);
-    int a = sl_ownfd_adopt(top);
-    int b = sl_ownfd_adopt(open_null());
-    int c = sl_ownfd_adopt(open_null());
+    int a = sl_ownfd_adopt(top, false);
+    int b = sl_ownfd_adopt(open_null(), false);
+    int c = sl_ownfd_adopt(open_null(), false);
     assert_true(b < a && c < a && b != c);
     int out[16];
     int n = sl_ownfd_list(out, 16);
@@ -144,7 +144,7 @@ static void test_list_is_empty_without_private_fds(void **state)
 static void test_close_forgets_and_closes(void **state)
 {
     (void)state;
-    int hi = sl_ownfd_adopt(open_null());
+    int hi = sl_ownfd_adopt(open_null(), false);
     assert_true(is_open(hi));
     errno = 4321;
     assert_int_equal(sl_ownfd_close(hi), 0);
@@ -159,7 +159,7 @@ static void test_close_forgets_and_closes(void **state)
 static void test_close_twice_is_ebadf(void **state)
 {
     (void)state;
-    int hi = sl_ownfd_adopt(open_null());
+    int hi = sl_ownfd_adopt(open_null(), false);
     assert_int_equal(sl_ownfd_close(hi), 0);
     errno = 4321;
     assert_int_equal(sl_ownfd_close(hi), -EBADF);
@@ -169,7 +169,7 @@ static void test_close_twice_is_ebadf(void **state)
 static void test_forget_leaves_it_open(void **state)
 {
     (void)state;
-    int hi = sl_ownfd_adopt(open_null());
+    int hi = sl_ownfd_adopt(open_null(), false);
     sl_ownfd_forget(hi);
     assert_false(sl_ownfd_is(hi));
     assert_false(sl_fd_watched(hi));
