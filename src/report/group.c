@@ -40,20 +40,21 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 
 /* A stack's fingerprint: where each frame is inside its module (build-id, or the
  * module's file name when it has none, and the module offset). Independent of ASLR,
- * of the host and of the install path, so the same leak has the same id everywhere. */
+ * of the host and of the install path, so the same leak has the same id everywhere.
+ * Frames outside any module (JIT code) are left out: their addresses change. */
 static void fingerprint(const struct sl_frame *f, int n, char *out)
 {
     uint64_t h = 0xcbf29ce484222325ull;
     for (int i = 0; i < n; i++) {
+        if (!f[i].module)
+            continue; /* JIT code, a trampoline: an address that differs from run to run */
         const char *mod = f[i].build_id;
-        if (!mod && f[i].module) {
+        if (!mod) {
             mod = strrchr(f[i].module, '/');
             mod = mod ? mod + 1 : f[i].module;
         }
-        if (!mod)
-            mod = "?";
         h = fnv(h, mod, strlen(mod) + 1);
-        uint64_t off = f[i].module ? (uint64_t)f[i].module_offset : (uint64_t)f[i].ip;
+        uint64_t off = (uint64_t)f[i].module_offset;
         h = fnv(h, &off, sizeof(off));
     }
     snprintf(out, 24, "%016llx", (unsigned long long)h);
@@ -244,6 +245,42 @@ static void add_source_lines(struct sl_report *r)
     free(addr);
 }
 
+/* Each frame with calls inlined at its address becomes those calls, innermost first,
+ * then itself (at the line where the outermost was called): what addr2line -i shows.
+ * The fingerprint was made from the physical frames alone, before. */
+static void expand_inlines(struct sl_report *r)
+{
+    for (size_t j = 0; j < r->nstacks; j++) {
+        struct sl_rstack *st = &r->stacks[j];
+        int extra = 0;
+        for (int f = 0; f < st->nframes; f++)
+            extra += st->frames[f].ninl;
+        struct sl_frame *v = extra ? calloc((size_t)(st->nframes + extra), sizeof(*v)) : NULL;
+        if (!v)
+            continue; /* none, or no memory: the physical frames as they are */
+        int n = 0;
+        for (int f = 0; f < st->nframes; f++) {
+            const struct sl_frame *p = &st->frames[f];
+            for (int k = 0; k < p->ninl; k++) {
+                v[n] = *p;
+                v[n].function = p->inl[k].function;
+                v[n].function_offset = 0;
+                v[n].file = p->inl[k].file;
+                v[n].line = p->inl[k].line;
+                v[n].inlined = true;
+                v[n].inl = NULL, v[n].ninl = 0;
+                n++;
+            }
+            v[n] = *p;
+            v[n].inl = NULL, v[n].ninl = 0;
+            n++;
+        }
+        free(st->frames);
+        st->frames = v;
+        st->nframes = n;
+    }
+}
+
 int sl_report_group(struct sl_report *r)
 {
     r->since_previous_ns = prev.done ? r->mono_ns - prev.at_ns : -1;
@@ -352,6 +389,7 @@ int sl_report_group(struct sl_report *r)
     group_events(&in);
     sl_big_free(in.map);
     add_source_lines(r);
+    expand_inlines(r);
     /* most leaked first, stacks without live sockets last and not listed as groups;
      * then remap sockets to the sorted order */
     r->ngroups = r->nstacks;

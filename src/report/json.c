@@ -136,6 +136,7 @@ static void frame(struct sl_json *j, const struct sl_frame *f)
         sl_json_int(j, "line", f->line);
     else
         sl_json_null(j, "line");
+    sl_json_bool(j, "inlined", f->inlined);
     sl_json_end(j);
 }
 

@@ -42,13 +42,13 @@ int sl_report_classify(const struct sl_rsock *s)
     return SL_LEAK_NONE;
 }
 
-/* "fetch_user (leaky_client+0x12c4)" for the headline: the first frame with a name. */
+/* "fetch_user (leaky_client+0x12c4)" for the headline: frame #0. */
 void sl_report_where(struct sl_buf *b, const struct sl_rstack *st)
 {
-    for (int i = 0; i < st->nframes; i++) {
-        const struct sl_frame *f = &st->frames[i];
-        if (!f->function && i + 1 < st->nframes)
-            continue;
+    if (st->nframes > 0) {
+        /* frame #0, the code that made the call, as it is: module+offset when it has no
+         * name (a stripped program), never a later frame that happens to have one */
+        const struct sl_frame *f = &st->frames[0];
         const char *mod = f->module ? strrchr(f->module, '/') : NULL;
         mod = mod ? mod + 1 : (f->module ? f->module : "?");
         const char *file = f->file ? strrchr(f->file, '/') : NULL;

@@ -35,6 +35,11 @@ struct sl_modmap {
     size_t n;
     struct owned *owned; /* strings made while symbolizing */
 };
+struct sl_inline {            /* a call inlined at a frame's address */
+    const char *function;
+    const char *file;
+    int line;
+};
 struct sl_frame {
     uintptr_t ip;
     const char *function;     /* demangled when possible; NULL if unknown */
@@ -44,6 +49,9 @@ struct sl_frame {
     const char *build_id;     /* hex; NULL if the module has none */
     const char *file;         /* source file, when debug info says; NULL otherwise */
     int line;                 /* 0 if unknown */
+    bool inlined;             /* a function inlined at ip, shown above the one it is in */
+    const struct sl_inline *inl; /* while symbolizing: the calls inlined at ip, innermost first */
+    int ninl;
 };
 /* Snapshot the loaded modules. Returns 0 or -ENOMEM. */
 int sl_modmap_build(struct sl_modmap *m);
@@ -63,8 +71,10 @@ void sl_dl_unlock(void);
 
 /* ---- srcline.c: file:line through elfutils' libdw, dlopened; report-time only ---- */
 /* Set frames[i]->file/line for address lookup[i] (ip - 1 for return addresses) where
- * debug information says (source_lines=1 and libdw present). File names are the
- * cache's: they live as long as the set of loaded modules does not change. */
+ * debug information says (source_lines=1 and libdw present), and frames[i]->inl/ninl
+ * to the calls inlined there (then file/line are those of the outermost call, in the
+ * physical function). Strings are the cache's: they live as long as the set of loaded
+ * modules does not change. */
 void sl_srcline_fill(struct sl_frame **frames, const uintptr_t *lookup, size_t n);
 void sl_srcline_after_fork_child(void);
 

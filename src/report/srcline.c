@@ -19,6 +19,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <link.h>
 #include <malloc.h>
@@ -40,6 +41,17 @@ static struct {
     const char *(*lineinfo)(Dwfl_Line *, Dwarf_Addr *, int *, int *, Dwarf_Word *, Dwarf_Word *);
     int (*build_id_find)(Dwfl_Module *, void **, const char *, Dwarf_Addr, const char *, const char *,
                          GElf_Word, char **);
+    /* inlined calls (optional: without them, frames are not expanded) */
+    Dwarf_Die *(*addrdie)(Dwfl_Module *, Dwarf_Addr, Dwarf_Addr *);
+    int (*getscopes)(Dwarf_Die *, Dwarf_Addr, Dwarf_Die **);
+    int (*tag)(Dwarf_Die *);
+    Dwarf_Attribute *(*attr)(Dwarf_Die *, unsigned int, Dwarf_Attribute *);
+    Dwarf_Attribute *(*attr_integrate)(Dwarf_Die *, unsigned int, Dwarf_Attribute *);
+    const char *(*formstring)(Dwarf_Attribute *);
+    int (*formudata)(Dwarf_Attribute *, Dwarf_Word *);
+    int (*getsrcfiles)(Dwarf_Die *, Dwarf_Files **, size_t *);
+    const char *(*filesrc)(Dwarf_Files *, size_t, Dwarf_Word *, Dwarf_Word *);
+    bool inlines;
     Dwfl_Callbacks callbacks;
     char *debuginfo_path;
 } dw;
@@ -89,7 +101,18 @@ static void load(void)
     SYM(lineinfo, "dwfl_lineinfo");
     SYM(callbacks.find_elf, "dwfl_linux_proc_find_elf");
     SYM(build_id_find, "dwfl_build_id_find_debuginfo");
+    SYM(addrdie, "dwfl_module_addrdie");
+    SYM(getscopes, "dwarf_getscopes");
+    SYM(tag, "dwarf_tag");
+    SYM(attr, "dwarf_attr");
+    SYM(attr_integrate, "dwarf_attr_integrate");
+    SYM(formstring, "dwarf_formstring");
+    SYM(formudata, "dwarf_formudata");
+    SYM(getsrcfiles, "dwarf_getsrcfiles");
+    SYM(filesrc, "dwarf_filesrc");
 #undef SYM
+    dw.inlines = dw.addrdie && dw.getscopes && dw.tag && dw.attr && dw.attr_integrate && dw.formstring
+              && dw.formudata && dw.getsrcfiles && dw.filesrc;
     dw.callbacks.find_debuginfo = find_debuginfo;
     dw.callbacks.debuginfo_path = &dw.debuginfo_path; /* NULL: the standard places */
     dw.ok = dw.begin && dw.end && dw.proc_report && dw.report_end && dw.addrmodule && dw.getsrc && dw.lineinfo
@@ -98,13 +121,25 @@ static void load(void)
         dlclose(h);
 }
 
-/* ---- the cache: address -> file:line (file NULL = no line known) ---- */
+/* ---- the cache: address -> file:line (file NULL = no line known), and the calls
+ * inlined at that address ---- */
 
 struct entry {
     uintptr_t addr;
     char *file;
     int line;
+    struct sl_inline *inl; /* ninl of them, innermost first; malloc'd, names and files too */
+    int ninl;
 };
+
+static void free_inl(struct sl_inline *inl, int n)
+{
+    for (int k = 0; inl && k < n; k++) {
+        free((char *)inl[k].function);
+        free((char *)inl[k].file);
+    }
+    free(inl);
+}
 static struct entry *cache;
 static size_t cache_cap, cache_n;
 static unsigned long long seen_subs;
@@ -119,8 +154,10 @@ static int module_subs(struct dl_phdr_info *info, size_t size, void *arg)
 
 static void cache_clear(void)
 {
-    for (size_t i = 0; i < cache_cap; i++)
+    for (size_t i = 0; i < cache_cap; i++) {
         free(cache[i].file);
+        free_inl(cache[i].inl, cache[i].ninl);
+    }
     free(cache);
     cache = NULL;
     cache_cap = cache_n = 0;
@@ -166,7 +203,67 @@ struct batch {
     size_t n;
     char **file; /* malloc'd here, in the shared heap */
     int *line;
+    struct sl_inline **inl;
+    int *ninl;
 };
+
+/* The name of a DIE, following its abstract origin (an inlined call's function). */
+static const char *die_name(Dwarf_Die *die)
+{
+    Dwarf_Attribute a;
+    return dw.formstring(dw.attr_integrate(die, DW_AT_name, &a));
+}
+
+static Dwarf_Word die_udata(Dwarf_Die *die, unsigned int name)
+{
+    Dwarf_Attribute a;
+    Dwarf_Word v = 0;
+    if (dw.formudata(dw.attr(die, name, &a), &v) != 0)
+        v = 0;
+    return v;
+}
+
+/* The calls inlined at addr, innermost first, as addr2line -i gives them: each
+ * function with the line inside it (the innermost's is the address's own line, l0),
+ * then the line in the physical function where the outermost was called, in *file
+ * and *line. Returns how many (0: none, or no information). */
+static int inlined_at(Dwfl_Module *m, Dwarf_Addr addr, const char *f0, int l0, struct sl_inline **out, char **file,
+                      int *line)
+{
+    Dwarf_Addr bias = 0;
+    Dwarf_Die *cu = dw.addrdie(m, addr, &bias);
+    Dwarf_Die *scopes = NULL;
+    int n = cu ? dw.getscopes(cu, addr - bias, &scopes) : 0;
+    /* innermost first, lexical blocks between them, up to the physical function */
+    int k = 0;
+    for (int i = 0; i < n && dw.tag(&scopes[i]) != DW_TAG_subprogram; i++)
+        if (dw.tag(&scopes[i]) == DW_TAG_inlined_subroutine)
+            scopes[k++] = scopes[i];
+    if (k == 0 || !(*out = calloc((size_t)k, sizeof(**out)))) {
+        free(scopes);
+        return 0;
+    }
+    Dwarf_Files *files = NULL;
+    size_t nfiles = 0;
+    if (dw.getsrcfiles(cu, &files, &nfiles) != 0)
+        files = NULL;
+    const char *f = f0;
+    int l = l0;
+    for (int i = 0; i < k; i++) {
+        const char *name = die_name(&scopes[i]);
+        (*out)[i].function = strdup(name ? name : "??");
+        (*out)[i].file = f ? strdup(f) : NULL;
+        (*out)[i].line = l;
+        /* where this call was made: a line of the function around it */
+        Dwarf_Word cf = die_udata(&scopes[i], DW_AT_call_file);
+        f = files && cf < nfiles ? dw.filesrc(files, cf, NULL, NULL) : NULL;
+        l = (int)die_udata(&scopes[i], DW_AT_call_line);
+    }
+    free(scopes);
+    *file = f && l > 0 ? strdup(f) : NULL;
+    *line = f && l > 0 ? l : 0;
+    return k;
+}
 
 static long lookup_in_child(void *p)
 {
@@ -183,10 +280,16 @@ static long lookup_in_child(void *p)
         Dwfl_Line *l = m ? dw.getsrc(m, b->addr[i]) : NULL;
         int ln = 0;
         const char *f = l ? dw.lineinfo(l, NULL, &ln, NULL, NULL, NULL) : NULL;
-        if (f && ln > 0) {
-            b->file[i] = strdup(f);
-            b->line[i] = ln;
+        if (!f || ln <= 0)
+            f = NULL, ln = 0;
+        char *file = f ? strdup(f) : NULL, *cfile = NULL;
+        int line = ln, cline = 0;
+        if (m && dw.inlines && (b->ninl[i] = inlined_at(m, b->addr[i], f, ln, &b->inl[i], &cfile, &cline))) {
+            free(file); /* the physical frame's line is where the outermost inlined call was made */
+            file = cfile, line = cline;
         }
+        b->file[i] = file;
+        b->line[i] = line;
     }
     dw.end(d);
     return 0;
@@ -213,8 +316,9 @@ void sl_srcline_fill(struct sl_frame **frames, const uintptr_t *lookup, size_t n
     }
     /* the addresses no report asked for yet */
     uintptr_t *want = malloc(n * sizeof(*want));
-    struct batch b = { want, 0, calloc(n, sizeof(char *)), calloc(n, sizeof(int)) };
-    if (want && b.file && b.line) {
+    struct batch b = { want, 0, calloc(n, sizeof(char *)), calloc(n, sizeof(int)), calloc(n, sizeof(*b.inl)),
+                       calloc(n, sizeof(int)) };
+    if (want && b.file && b.line && b.inl && b.ninl) {
         for (size_t i = 0; i < n; i++)
             if (!cache_find(lookup[i], false)) {
                 struct entry *e = cache_find(lookup[i], true); /* pending: duplicates find it */
@@ -227,15 +331,23 @@ void sl_srcline_fill(struct sl_frame **frames, const uintptr_t *lookup, size_t n
                 if (e) {
                     e->file = b.file[k];
                     e->line = b.line[k];
+                    e->inl = b.inl[k];
+                    e->ninl = b.ninl[k];
                     b.file[k] = NULL;
+                    b.inl[k] = NULL;
+                    b.ninl[k] = 0;
                 }
             }
-        for (size_t k = 0; k < b.n; k++)
+        for (size_t k = 0; k < b.n; k++) {
             free(b.file[k]);
+            free_inl(b.inl[k], b.ninl[k]);
+        }
     }
     free(want);
     free(b.file);
     free(b.line);
+    free(b.inl);
+    free(b.ninl);
     /* A libdw session allocates megabytes of line tables from the shared heap and frees
      * them; malloc would keep that memory for good. Only after a session: the cache
      * makes them rare (the first report, and those with new call sites). */
@@ -246,6 +358,10 @@ void sl_srcline_fill(struct sl_frame **frames, const uintptr_t *lookup, size_t n
         if (e && e->file) {
             frames[i]->file = e->file;
             frames[i]->line = e->line;
+        }
+        if (e && e->ninl) {
+            frames[i]->inl = e->inl;
+            frames[i]->ninl = e->ninl;
         }
     }
     pthread_mutex_unlock(&cache_lock);

@@ -41,12 +41,12 @@ static const char *called(int origin)
 static void frame_line(struct sl_buf *b, int i, const struct sl_frame *f)
 {
     sl_buf_printf(b, "    #%d 0x%" PRIxPTR, i, f->ip);
-    if (f->function && f->file)
-        sl_buf_printf(b, " in %s %s:%d", f->function, f->file, f->line);
-    else if (f->function)
-        sl_buf_printf(b, " in %s+0x%" PRIxPTR, f->function, f->function_offset);
-    else if (f->file)
+    if (f->function)
+        sl_buf_printf(b, " in %s%s", f->function, f->inlined ? " (inlined)" : "");
+    if (f->file)
         sl_buf_printf(b, " %s:%d", f->file, f->line);
+    else if (f->function && !f->inlined)
+        sl_buf_printf(b, "+0x%" PRIxPTR, f->function_offset);
     if (f->module)
         sl_buf_printf(b, " (%s+0x%" PRIxPTR ")", f->module, f->module_offset);
     sl_buf_putc(b, '\n');
