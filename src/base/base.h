@@ -172,7 +172,12 @@ struct sl_options {
     int source_lines;          /* bool: file:line in frames, through libdw when present */
     int own_fd_table;          /* bool: the shim's thread unshares the fd table (fd/owntable.c) */
     char suppressions[1024];   /* suppression file; "" = none */
+    int default_suppressions;  /* bool: the built-in rules (sl_default_suppressions) apply */
+    int follow_children;       /* bool: programs this one executes run under the shim too */
 };
+/* The built-in suppression rules: sockets language runtimes keep open on purpose. */
+#define SL_SUPP_JDK_NIO "function:Java_sun_nio_ch_FileDispatcherImpl_init"
+extern const char *const sl_default_suppressions[]; /* NULL-terminated */
 extern struct sl_options sl_opt;
 
 /* Parse a SOCKLEAK_OPTIONS string into opts (defaults first). Each problem is
@@ -278,7 +283,7 @@ void sl_addr_to_sockaddr(const struct sl_addr *a, struct sockaddr_storage *ss, s
  * stderr it was started with: fd/stdfd.c); until then, and when the sink refuses, they
  * are dropped. */
 void sl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void sl_warn_line(const char *msg); /* "sockleak: <msg>\n" */
+void sl_warn_line(const char *msg); /* "sockleak: <program> (pid <pid>): <msg>\n" */
 void sl_log_set_sink(void (*sink)(const char *line, size_t len));
 
 /* ---- real.c ---- */

@@ -1,7 +1,7 @@
 /*
  * log.c - the shim's own one-line messages.
  *
- * Each message is one line, "sockleak: ...", handed whole to a sink (one write per
+ * Each message is one line, "sockleak: PROGRAM (pid PID): ...", handed whole to a sink (one write per
  * line, so concurrent lines never interleave). The sink is set once at start-up by the
  * layer that knows where text may safely go (fd/stdfd.c: the program's stderr, and
  * only while it is still the file the program was started with, never a network
@@ -34,8 +34,8 @@ void sl_log_set_sink(void (*s)(const char *line, size_t len))
 void sl_warn_line(const char *msg)
 {
     SL_KEEP_ERRNO();
-    char line[1100];
-    int n = snprintf(line, sizeof(line), "sockleak: %s\n", msg);
+    char line[1400];
+    int n = snprintf(line, sizeof(line), "sockleak: %s (pid %d): %s\n", sl_program, (int)SL_SYS(SYS_getpid), msg);
     if (n < 0)
         return;
     if ((size_t)n >= sizeof(line)) {

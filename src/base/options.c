@@ -47,15 +47,17 @@ static const struct opt_def table[] = {
     { "log_path", K_PATH, OFF(log_path), "stderr", 0, 0,
       "where reports go: `stderr`, `stdout`, or a file, appended to, created mode 0600; `%p` becomes the pid. "
       "A symbolic link or another user's file is refused (one warning; the report goes to stderr). Reports never "
-      "go into a network socket: a program whose stderr is a TCP connection gets its report in "
-      "`$TMPDIR/sockleak.PID.log`" },
+      "go into a network socket, nor into a stderr the program has replaced since it started (a daemon's data "
+      "file on fd 2): then they go to `$TMPDIR/sockleak.PID.log`, whose first line says why" },
     { "format", K_FORMAT, OFF(format), "text", 0, 0,
       "`text` for people, `json` for tools (JSON Lines: one report object per line)" },
     { "report_at_exit", K_BOOL, OFF(report_at_exit), "1", 0, 1,
       "write a report when the process exits (processes that never had a socket write none)" },
     { "dump_signal", K_SIGNAL, OFF(dump_signal), "SIGUSR2", 0, 0,
-      "signal (`SIGUSR2`, `USR2`, `12`, `SIGRTMIN+3`) that asks for a report; `0` or `none` disables. The "
-      "program's own handler for that signal keeps working (it is chained)" },
+      "signal (`SIGUSR2`, `USR2`, `12`, `SIGRTMIN+3`) that asks for a report (`sockleak dump --signal`; "
+      "without it, `sockleak dump` asks through the shim's control socket and sends no signal); `0` or `none` "
+      "disables. Only while the program leaves that signal at its default action: a program that ignores it or "
+      "handles it itself (a JVM, nginx) keeps it, and the shim says so once" },
     { "close_wait_after", K_DURATION, OFF(close_wait_after), "5s", 0, 0,
       "a socket in CLOSE_WAIT this long counts as leaked" },
     { "scan_interval", K_DURATION, OFF(scan_interval), "1s", 0, 0,
@@ -104,7 +106,16 @@ static const struct opt_def table[] = {
     { "syslog", K_SYSLOG, OFF(syslog_path), "0", 0, 0,
       "`1`: also send one line per report to syslog (`/dev/log`): the counts, where the worst leak was opened, "
       "and where the report went; or the absolute path of another syslog datagram socket; `0` disables" },
+    { "default_suppressions", K_BOOL, OFF(default_suppressions), "1", 0, 1,
+      "apply the built-in suppression rules, for sockets language runtimes keep open on purpose: `" SL_SUPP_JDK_NIO
+      "` (the JDK's NIO socketpair, whose other end it closes at start-up); `0` applies only the `suppressions` "
+      "file" },
+    { "follow_children", K_BOOL, OFF(follow_children), "1", 0, 1,
+      "programs this one executes run under the shim too (`LD_PRELOAD` is inherited); `0` takes the shim out of "
+      "`LD_PRELOAD` at start-up, so only this process is watched (valgrind's `--trace-children=no`)" },
 };
+
+const char *const sl_default_suppressions[] = { SL_SUPP_JDK_NIO, NULL };
 #undef OFF
 
 #define MAX_WARNINGS 8

@@ -113,7 +113,7 @@ int sl_report_output(const char *data, size_t len, struct sl_delivery *delivery)
     if (r != 0)
         r = to_fallback(data, len, d);
     if (!atomic_exchange(&warned, 1))
-        sl_log("%s (pid %d): cannot write reports to '%s' (%s); writing them to %s", sl_program, (int)getpid(), path,
-               why(d->err), d->where[0] ? d->where : "nowhere");
+        sl_log("cannot write reports to '%s' (%s); writing them to %s", path, why(d->err),
+               d->where[0] ? d->where : "nowhere");
     return r;
 }

@@ -10,7 +10,8 @@
  *   local:*:8080           its local address (listeners, servers' accepted sockets)
  * (In peer and local patterns '[' and ']' are the brackets of an IPv6 address.)
  * A suppressed socket is left out of the report's sockets, groups and leak counts; the
- * report says how many were suppressed, by which rule. The file is read once (in the I/O child),
+ * report says how many were suppressed, by which rule. The built-in rules (base/options.c,
+ * default_suppressions) come first. The file is read once (in the I/O child),
  * the first time a report needs it; a bad line is named in one warning and skipped.
  */
 #define _GNU_SOURCE
@@ -107,6 +108,8 @@ void sl_suppress_load(void)
     if (loaded)
         return;
     loaded = true;
+    for (size_t k = 0; sl_opt.default_suppressions && sl_default_suppressions[k]; k++)
+        sl_suppress_parse(sl_default_suppressions[k], sl_warn_line);
     if (!sl_opt.suppressions[0])
         return;
     size_t cap = 256 * 1024;

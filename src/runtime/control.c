@@ -67,8 +67,7 @@ int sl_control_open(void)
     if (r != 0) {
         drop(fd);
         if (sl_opt.verbose)
-            sl_log("%s (pid %d): no control socket (%s); `sockleak dump` needs --signal", sl_program,
-                   (int)getpid(), strerror((int)-r));
+            sl_log("no control socket (%s); `sockleak dump` needs --signal", strerror((int)-r));
         return (int)r;
     }
     return fd;

@@ -80,8 +80,7 @@ int sl_signal_host_sigaction(const struct sigaction *act, struct sigaction *old)
     if (old)
         *old = prev;
     if (aside && act->sa_handler != SIG_IGN)
-        sl_log("%s (pid %d) handles %s itself: sockleak leaves that signal to it; `sockleak dump %d` asks "
-               "for a report without a signal", sl_program, (int)sl_pid, sl_signal_name(sl_opt.dump_signal),
-               (int)sl_pid);
+        sl_log("the program handles %s itself: sockleak leaves that signal to it; `sockleak dump %d` asks for a "
+               "report without a signal", sl_signal_name(sl_opt.dump_signal), (int)sl_pid);
     return r;
 }

@@ -14,6 +14,7 @@
  * registers the report as a new exit handler, which glibc runs after _dl_fini returns.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -33,6 +34,53 @@ static const struct sl_core_hooks core_hooks = {
     .need_worker = sl_worker_start,
 };
 
+/* Does this file hold a line "key=value" (NUL-separated entries, as /proc/PID/environ)? */
+static bool holds(const char *env, long len, const char *key, const char *value)
+{
+    size_t kl = strlen(key);
+    for (const char *p = env; p < env + len; p += strlen(p) + 1)
+        if (!strncmp(p, key, kl) && p[kl] == '=' && (!value || !strcmp(p + kl + 1, value)))
+            return true;
+    return false;
+}
+
+/* The parent process ran under the shim with these same options: it said what is wrong
+ * with them already. Its environment as it was exec'd, read in the I/O child. */
+static bool parent_warned(const char *options)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/environ", (int)getppid());
+    static char env[65536];
+    long n = sl_iochild_read(path, env, sizeof(env));
+    if (n <= 0 || !holds(env, n, "SOCKLEAK_OPTIONS", options))
+        return false;
+    for (const char *p = env; p < env + n; p += strlen(p) + 1)
+        if (!strncmp(p, "LD_PRELOAD=", 11) && strstr(p, "libsockleak"))
+            return true;
+    return false;
+}
+
+/* Problems with SOCKLEAK_OPTIONS are said once per process tree: collected, then said
+ * unless the parent process, under the shim with the same options, said them. */
+static char problems[9][600]; /* at most 8 problems and a line counting the rest (options.c) */
+static int nproblems;
+
+static void collect_problem(const char *msg)
+{
+    if (nproblems < (int)SL_ARRAY_LEN(problems))
+        snprintf(problems[nproblems++], sizeof(problems[0]), "%s", msg);
+}
+
+static void read_options(void)
+{
+    /* secure_getenv: under setuid/setgid execution the environment is not trusted */
+    const char *text = secure_getenv("SOCKLEAK_OPTIONS");
+    if (sl_options_parse(&sl_opt, text, collect_problem) == 0 || parent_warned(text))
+        return;
+    for (int k = 0; k < nproblems; k++)
+        sl_warn_line(problems[k]);
+}
+
 void sl_init_core(void)
 {
     int expect = 0;
@@ -51,8 +99,7 @@ void sl_init_core(void)
     sl_self_init();
     sl_stdfd_remember(); /* before anything could write: what fds 1 and 2 are now */
     sl_log_set_sink(sl_stdfd_log_sink);
-    /* secure_getenv: under setuid/setgid execution the environment is not trusted */
-    sl_options_parse(&sl_opt, secure_getenv("SOCKLEAK_OPTIONS"), sl_warn_line);
+    read_options();
     sl_real_resolve();
     sl_fdstate_init();
     sl_core_set_hooks(&core_hooks);
@@ -61,6 +108,35 @@ void sl_init_core(void)
     sl_stacks_init(); /* last: its warm-up unwind may open libunwind's pipe (pipe2 wrapper, ownfd) */
     sl_guard_leave();
     atomic_store_explicit(&sl_core_state, 2, memory_order_release);
+}
+
+/* follow_children=0: the shim leaves LD_PRELOAD, so programs this one executes run
+ * without it. At start-up, in the constructor, before the program has threads. */
+static void leave_preload(void)
+{
+    Dl_info self;
+    const char *pre = getenv("LD_PRELOAD");
+    if (!pre || !dladdr((void *)leave_preload, &self) || !self.dli_fname)
+        return;
+    struct stat me, st;
+    if (stat(self.dli_fname, &me) != 0)
+        return;
+    char kept[4096];
+    size_t n = 0;
+    for (const char *p = pre; *p;) {
+        size_t len = strcspn(p, ": ");
+        char item[4096];
+        snprintf(item, sizeof(item), "%.*s", (int)len, p);
+        bool ours = stat(item, &st) == 0 && st.st_dev == me.st_dev && st.st_ino == me.st_ino;
+        if (len && !ours && n + len + 2 < sizeof(kept))
+            n += (size_t)snprintf(kept + n, sizeof(kept) - n, "%s%s", n ? ":" : "", item);
+        p += len;
+        p += *p != '\0';
+    }
+    if (n)
+        setenv("LD_PRELOAD", kept, 1);
+    else
+        unsetenv("LD_PRELOAD");
 }
 
 static int adopt_inherited(int fd, void *arg)
@@ -82,6 +158,8 @@ __attribute__((constructor)) static void sl_constructor(void)
     sl_init_core();
     SL_KEEP_ERRNO();
     sl_guard_enter();
+    if (!sl_opt.follow_children)
+        leave_preload();
     int sr = sl_signals_install();
     long inherited = 0;
     sl_probe_each_fd(adopt_inherited, &inherited);
@@ -89,8 +167,8 @@ __attribute__((constructor)) static void sl_constructor(void)
     if (sl_fd_live() > 0)
         sl_worker_start();
     if (sr == -EBUSY && sl_opt.verbose)
-        sl_log("%s is not at its default action in %s (pid %d): left to the program; dumps go through the "
-               "control socket", sl_signal_name(sl_opt.dump_signal), sl_program, (int)sl_pid);
+        sl_log("%s is not at its default action: left to the program; dumps go through the control socket",
+               sl_signal_name(sl_opt.dump_signal));
     else if (sr < 0 && sr != -EBUSY)
         sl_log("cannot install the %s handler (%s); dumps on signal are off", sl_signal_name(sl_opt.dump_signal),
                strerror(-sr));
@@ -98,8 +176,8 @@ __attribute__((constructor)) static void sl_constructor(void)
         char dump[64] = "off";
         if (sl_opt.dump_signal)
             snprintf(dump, sizeof(dump), "on %s", sl_signal_name(sl_opt.dump_signal));
-        sl_log("%s active in %s (pid %d): %s reports to %s%s, dumps %s; unwinder %s; %ld inherited sockets",
-               SL_VERSION, sl_program, (int)sl_pid, sl_opt.format == SL_FMT_JSON ? "json" : "text", sl_opt.log_path,
+        sl_log("sockleak %s active: %s reports to %s%s, dumps %s and by `sockleak dump`; unwinder %s; %ld inherited "
+               "sockets", SL_VERSION, sl_opt.format == SL_FMT_JSON ? "json" : "text", sl_opt.log_path,
                sl_opt.report_at_exit ? " at exit" : "", dump, sl_stack_unwinder(), inherited);
     }
 }

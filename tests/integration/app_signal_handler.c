@@ -6,7 +6,7 @@
 // EXPECT: all(v("shim_" + k) == v("noshim_" + k) for k in ["calls", "query_ok", "siginfo_ok", "oneshot_calls", "signal_calls", "sysv_calls"])
 // EXPECT: v("shim_calls") == 3 and v("shim_query_ok") == 1 and v("shim_oneshot_calls") == 1 and v("shim_sysv_calls") == 1
 // EXPECT: len([x for x in mine if x["reason"] == "signal"]) == 0 and r["reason"] == "exit"
-// EXPECT: len(re.findall(r"app_signal_handler \(pid %d\) handles SIGUSR2 itself" % pid, err)) == 1
+// EXPECT: len(re.findall(r"sockleak: app_signal_handler \(pid %d\): the program handles SIGUSR2 itself" % pid, err)) == 1
 #include <signal.h>
 
 #include "common.h"

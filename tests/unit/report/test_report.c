@@ -683,6 +683,15 @@ static void test_collect_empty_registry(void **state)
     sl_buf_free(&out);
     sl_buf_init(&out);
     sl_report_format_text(&r, &out);
+    char want[128]; /* a clean exit: one line */
+    snprintf(want, sizeof(want), "==%d==sockleak: no leaks in test_report: ", (int)getpid());
+    assert_has(out.data, want);
+    assert_non_null(strstr(out.data, " opened, all closed\n"));
+    assert_int_equal(strchr(out.data, '\n') - out.data + 1, (long)out.len);
+    sl_buf_free(&out);
+    r.reason = SL_REASON_API; /* any other report is whole */
+    sl_buf_init(&out);
+    sl_report_format_text(&r, &out);
     assert_has(out.data, "sockleak: 0 live sockets, none leaked\n");
     assert_has(out.data, "SUMMARY: sockleak: 0 leaked sockets");
     sl_buf_free(&out);
