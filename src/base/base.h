@@ -142,6 +142,12 @@ bool sl_phdr_bounds(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *h
 /* The range of the loaded object that holds addr (found once per caller's cache).
  * Returns false if no object holds it. */
 bool sl_module_bounds(const void *addr, uintptr_t *lo, uintptr_t *hi);
+/* Held around the shim's own dl_iterate_phdr/dladdr; the fork handlers take it too. */
+void sl_dl_lock(void);
+void sl_dl_unlock(void);
+/* elfutils' libdw (libdw1), dlopened RTLD_LOCAL the first time it is wanted, never
+ * linked: the shim must load where it is not installed. NULL if it is not. */
+void *sl_libdw(void);
 /* What signal()/sysv_signal() mean, as a sigaction: handler, flags, and sig itself
  * blocked during the handler when mask_self. */
 void sl_signal_as_sigaction(int sig, sighandler_t handler, int flags, bool mask_self, struct sigaction *act);
@@ -149,6 +155,7 @@ void sl_signal_as_sigaction(int sig, sighandler_t handler, int flags, bool mask_
 /* ---- options.c: every setting is one row of the table there ---- */
 enum sl_format { SL_FMT_TEXT = 0, SL_FMT_JSON = 1 };
 enum sl_scan_method { SL_SCAN_AUTO = 0, SL_SCAN_TCP_INFO, SL_SCAN_SOCK_DIAG };
+enum sl_unwinder { SL_UNWIND_FAST = 0, SL_UNWIND_LIBUNWIND, SL_UNWIND_VERIFY };
 #define SL_MAX_DEPTH 64
 
 struct sl_options {
@@ -172,6 +179,7 @@ struct sl_options {
     int source_lines;          /* bool: file:line in frames, through libdw when present */
     int own_fd_table;          /* bool: the shim's thread unshares the fd table (fd/owntable.c) */
     char suppressions[1024];   /* suppression file; "" = none */
+    int unwinder;              /* enum sl_unwinder */
     int default_suppressions;  /* bool: the built-in rules (sl_default_suppressions) apply */
     int follow_children;       /* bool: programs this one executes run under the shim too */
 };

@@ -5,7 +5,8 @@
  *
  *   slab.c      a small mmap-backed allocator (records, hash buckets): no malloc
  *   ring.c      lock-free event rings (late closes, double closes)
- *   stacks.c    allocation stacks: capture (libunwind) and a deduplicated table
+ *   unwind.c    a fast unwinder: one rule per return address, from the modules' CFI
+ *   stacks.c    allocation stacks: capture (unwind.c, else libunwind) and a deduplicated table
  *   requests.c  reports asked for (bits and a futex), the work lock, the hooks
  *   registry.c  the lock-striped table of live sockets (uthash) and its counters
  *   triggers.c  reports when trouble starts (EMFILE, fd_threshold, max_sockets)
@@ -67,6 +68,26 @@ void sl_stack_counts(uint32_t id, long *opened, long *closed);
 void sl_stacks_lock(void);        /* fork: keep the table consistent in the child */
 void sl_stacks_unlock(void);
 
+/* ---- unwind.c: the fast unwinder (rules cached per return address) ---- */
+int sl_unwind_init(void);
+/* Return addresses from the caller up, at most max, leaving out the first frames that
+ * are in [skip_lo, skip_hi) (the shim's own); -1 when a frame has no rule yet (it is
+ * queued for the worker) or cannot have one; SL_UNWIND_REPLAYED, with *tag set, when
+ * the stack is one this thread walked lately and tagged with sl_unwind_remember (then
+ * out is not filled). No lock, no allocation, no system call. */
+#define SL_UNWIND_REPLAYED (-2)
+int sl_unwind_fast(uintptr_t *out, int max, uintptr_t skip_lo, uintptr_t skip_hi, uint32_t *tag);
+/* Tag this thread's last complete walk (with its stack id), for a replay. */
+void sl_unwind_remember(uint32_t tag);
+/* Queue the addresses of a stack another unwinder walked, for rules. */
+void sl_unwind_want(const uintptr_t *ips, int n);
+/* The worker: make and publish the rules asked for (files read in the I/O child). */
+void sl_unwind_fill(void);
+/* dlclose(): addresses may be reused by the next module; the rules are dropped. */
+void sl_unwind_forget(void);
+void sl_unwind_note_mismatch(void);
+void sl_unwind_stats(long *fast, long *fallback, long *mismatch);
+
 /* ---- requests.c: reports asked for, and the work they take ----
  * Anything may ask for a report (a signal handler, a trigger in a wrapper): the
  * reason's bit is set and the worker woken (atomics and one futex wake:
@@ -82,6 +103,8 @@ void sl_core_set_hooks(const struct sl_core_hooks *h); /* once, at start-up */
 void sl_need_worker(void);
 /* Async-signal-safe: ask for a report with this reason. */
 void sl_request(int reason);
+/* Async-signal-safe: wake the worker for its own work (no report). */
+void sl_wake_worker(void);
 unsigned sl_requests_take(void);        /* the pending bits, cleared */
 bool sl_requests_pending(void);
 /* The futex word the worker sleeps on, and its wake-up count. */

@@ -113,6 +113,7 @@ int sl_stacks_init(void)
     counts = map_zeroed((MAX_STACKS + 1) * sizeof(*counts));
     if (!slots || !by_id || !counts)
         return -ENOMEM;
+    sl_unwind_init();
 
     /* The unwinder. RTLD_LOCAL keeps its _Unwind_* out of the host's symbol scope.
      * Not under ThreadSanitizer: libunwind frees its per-thread cache from a TSD
@@ -239,6 +240,25 @@ uint32_t sl_stack_intern(const uintptr_t *ip, int depth)
     return id;
 }
 
+/* The first frame of buf[0..n) outside the shim (and a sanitizer runtime). */
+static int first_outside(void *const *buf, int n)
+{
+    int first = 0;
+    while (first < n && skippable((uintptr_t)buf[first]))
+        first++;
+    return first;
+}
+
+static bool same_frames(void *const *a, int na, void *const *b, int nb)
+{
+    if (na != nb)
+        return false;
+    for (int i = 0; i < na; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 uint32_t sl_stack_capture(void)
 {
     int depth = sl_opt.stack_depth;
@@ -246,17 +266,43 @@ uint32_t sl_stack_capture(void)
         return 0;
     if (depth > SL_MAX_DEPTH)
         depth = SL_MAX_DEPTH;
-    void *buf[SL_MAX_DEPTH + SKIP_SLACK];
-    sl_tls_in_unwind++;
-    int n = unwind_fn(buf, depth + SKIP_SLACK);
-    sl_tls_in_unwind--;
-    int first = 0;
-    while (first < n && skippable((uintptr_t)buf[first]))
-        first++;
+    void *buf[SL_MAX_DEPTH + SKIP_SLACK], *lib[SL_MAX_DEPTH + SKIP_SLACK];
+    uint32_t id = 0;
+    int n = sl_opt.unwinder != SL_UNWIND_LIBUNWIND
+              ? sl_unwind_fast((uintptr_t *)buf, depth + (nskip ? SKIP_SLACK : 0), self_range.lo, self_range.hi, &id)
+              : -1;
+    if (SL_LIKELY(n == SL_UNWIND_REPLAYED && sl_opt.unwinder != SL_UNWIND_VERIFY))
+        return id;
+    int first = n >= 0 && nskip ? first_outside(buf, n) : 0; /* the shim's frames are left out already */
+    bool walked = n >= 0; /* a whole fast walk, which a replay may take next time */
+    if (SL_UNLIKELY(n < 0 || sl_opt.unwinder == SL_UNWIND_VERIFY)) {
+        sl_tls_in_unwind++;
+        int m = unwind_fn(lib, depth + SKIP_SLACK);
+        sl_tls_in_unwind--;
+        int lfirst = first_outside(lib, m), lkeep = m - lfirst < depth ? m - lfirst : depth;
+        if (n >= 0 || n == SL_UNWIND_REPLAYED) { /* verify: the fast stack must be libunwind's */
+            const struct sl_stack *st = n == SL_UNWIND_REPLAYED ? sl_stack_get(id) : NULL;
+            int keep = n - first < depth ? n - first : depth;
+            if (st ? !same_frames((void *const *)st->ip, st->depth, lib + lfirst, lkeep)
+                   : !same_frames(buf + first, keep, lib + lfirst, lkeep)) {
+                sl_unwind_note_mismatch();
+                walked = false;
+            }
+        } else if (unwind_fn != backtrace) {
+            sl_unwind_want((const uintptr_t *)lib, m); /* rules for the next time */
+        }
+        memcpy(buf, lib, (size_t)m * sizeof(void *));
+        n = m;
+        first = lfirst;
+        id = 0;
+    }
     int keep = n - first < depth ? n - first : depth;
     if (keep <= 0)
         return 0;
-    return sl_stack_intern((const uintptr_t *)(buf + first), keep);
+    uint32_t got = sl_stack_intern((const uintptr_t *)(buf + first), keep);
+    if (walked)
+        sl_unwind_remember(got);
+    return got;
 }
 
 const struct sl_stack *sl_stack_get(uint32_t id)

@@ -158,6 +158,11 @@ long sl_probe_count_fds(void);
  * table never holds the directory's fd. No malloc (the list is mmap'd). Returns 0. */
 int sl_probe_each_fd(int (*fn)(int fd, void *arg), void *arg);
 
+/* The absolute path of the file mapped at addr, from /proc/self/maps (for a module the
+ * loader knows by a relative name, e.g. LD_PRELOAD=build/lib.so); malloc'd, NULL if
+ * none. Not for a wrapper: it reads a file (in the I/O child) and allocates. */
+char *sl_probe_mapped_path(uintptr_t addr);
+
 /* ---- sockdiag.c ---- */
 struct sl_cw_entry {
     uint64_t ino;

@@ -272,3 +272,38 @@ int sl_probe_tcp_state(int fd, int *state)
         *state = t.state;
     return r;
 }
+
+/* The absolute path of the file mapped at addr, from /proc/self/maps (for modules the
+ * loader knows by a relative name, e.g. LD_PRELOAD=build/lib.so). */
+char *sl_probe_mapped_path(uintptr_t addr)
+{
+    size_t cap = 64 * 1024;
+    char *buf = NULL;
+    long n;
+    for (;;) { /* grow until the whole file fits */
+        char *nb = realloc(buf, cap);
+        if (!nb) {
+            free(buf);
+            return NULL;
+        }
+        buf = nb;
+        n = sl_iochild_read("/proc/self/maps", buf, cap);
+        if (n < 0 || (size_t)n + 1 < cap || cap >= (64u << 20))
+            break;
+        cap *= 4;
+    }
+    char *found = NULL;
+    for (char *line = n > 0 ? buf : NULL; line && *line && !found;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        unsigned long lo, hi;
+        int off = 0;
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &off) == 2 && off > 0 && addr >= lo && addr < hi
+            && line[off] == '/')
+            found = strdup(line + off);
+        line = nl ? nl + 1 : NULL;
+    }
+    free(buf);
+    return found;
+}

@@ -250,6 +250,7 @@ int sl_report_collect(struct sl_report *r, int reason)
     r->late_total = atomic_load(&sl_count.closed_late);
     r->dclose_total = atomic_load(&sl_count.double_closes);
     r->stack_overflow = sl_stack_overflow();
+    sl_unwind_stats(&r->unwind_fast, &r->unwind_fallback, &r->unwind_mismatch);
     sl_trigger_limits(); /* the program may have changed RLIMIT_NOFILE */
     sl_trigger_info(&r->trigger);
     collect_env(&r->env);

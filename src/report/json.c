@@ -80,6 +80,9 @@ static void summary(struct sl_json *j, const struct sl_report *r)
     sl_json_int(j, "untracked_nomem", r->nomem);
     sl_json_int(j, "closed_behind_back", r->stats.stale);
     sl_json_int(j, "stacks_dropped", r->stack_overflow);
+    sl_json_int(j, "stacks_fast", r->unwind_fast);
+    sl_json_int(j, "stacks_libunwind", r->unwind_fallback);
+    sl_json_int(j, "unwinder_mismatches", r->unwind_mismatch);
     sl_json_bool(j, "truncated", r->truncated);
     sl_json_end(j);
 }

@@ -88,7 +88,7 @@ static int find_debuginfo(Dwfl_Module *mod, void **user, const char *modname, Dw
 
 static void load(void)
 {
-    void *h = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
+    void *h = sl_libdw();
     if (!h)
         return;
 #define SYM(field, name) (*(void **)&dw.field = dlsym(h, name))
@@ -117,8 +117,6 @@ static void load(void)
     dw.callbacks.debuginfo_path = &dw.debuginfo_path; /* NULL: the standard places */
     dw.ok = dw.begin && dw.end && dw.proc_report && dw.report_end && dw.addrmodule && dw.getsrc && dw.lineinfo
          && dw.callbacks.find_elf && dw.build_id_find;
-    if (!dw.ok)
-        dlclose(h);
 }
 
 /* ---- the cache: address -> file:line (file NULL = no line known), and the calls

@@ -420,7 +420,7 @@ static void coverage_lines(const struct sl_report *r, struct sl_buf *b)
 {
     int pid = (int)r->pid;
     if (r->untracked || r->stats.stale || r->dropped_now || r->stack_overflow || r->truncated || r->unseen_found
-        || r->dclose_total || r->late_lost || r->dclose_lost) {
+        || r->dclose_total || r->late_lost || r->dclose_lost || r->unwind_mismatch) {
         sl_buf_printf(b, "==%d==coverage (what the shim saw only in part; not errors of the program):", pid);
         if (r->untracked)
             sl_buf_printf(b, " %ld %s created but not tracked (%ld for lack of memory or max_tracked);", r->untracked,
@@ -437,6 +437,9 @@ static void coverage_lines(const struct sl_report *r, struct sl_buf *b)
             sl_buf_printf(b, " %ld events lost (too many between reports);", r->late_lost + r->dclose_lost);
         if (r->stack_overflow)
             sl_buf_printf(b, " %ld stacks not stored (table full);", r->stack_overflow);
+        if (r->unwind_mismatch)
+            sl_buf_printf(b, " %ld stacks where the fast unwinder and libunwind differed (unwinder=verify);",
+                          r->unwind_mismatch);
         if (r->truncated)
             sl_buf_puts(b, " this report is incomplete (out of memory);");
         sl_buf_putc(b, '\n');

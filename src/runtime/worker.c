@@ -76,6 +76,9 @@ static void *loop(void *arg)
             hand_over(); /* the fds of this thread's own table go with it */
             return NULL;
         }
+        sl_work_lock();
+        sl_unwind_fill(); /* rules for the return addresses new stacks met */
+        sl_work_unlock();
         if (sl_requests_pending()) {
             sl_worker_flush(); /* trouble first: its report should show the moment */
             continue;
