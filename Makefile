@@ -116,7 +116,7 @@ $(B)/examples/%: examples/%.c
 
 unit: $(UNIT) check-exports
 	@fail=0; for t in $(UNIT); do $$t || fail=1; done; python3 tests/check_docs.py || fail=1; \
-	  python3 tests/test_report_tool.py || fail=1; exit $$fail
+	  $(REPORT_TESTS) || fail=1; exit $$fail
 # the shim exports the interposed libc names and the public API, nothing else
 check-exports: $(B)/libsockleak.so
 	@nm -D --defined-only $< | awk '{print $$3}' | sort | diff -u tests/exports.txt - \
@@ -158,20 +158,32 @@ check-robustness: check-tsan check-stress check-fuzz check-secure check-servers 
 demo: $(B)/libsockleak.so $(EXAMPLES)
 	@scripts/demo.sh
 
+# the report tool (`sockleak report`, the launcher's --fail-on-leak): the package
+# scripts/sockleak_report as one file, a zipapp; its tests import the package
+REPORT_PY    := $(wildcard scripts/sockleak_report/*.py)
+REPORT_TESTS := PYTHONPATH=scripts python3 -m unittest discover -s tests/report_tool
+all: $(B)/sockleak-report
+unit integration check-asan: $(B)/sockleak-report $(EXAMPLES)
+$(B)/sockleak-report: $(REPORT_PY)
+	@rm -rf $(B)/zipapp && mkdir -p $(B)/zipapp/sockleak_report
+	cp $(REPORT_PY) $(B)/zipapp/sockleak_report/ && cp scripts/sockleak_report/__main__.py $(B)/zipapp/
+	python3 -m zipapp $(B)/zipapp -p '/usr/bin/env python3' -o $@
+
 # install: what `make install PREFIX=... DESTDIR=...` puts, and all `uninstall` removes.
 # The launcher gets the library directory written in, so the two find each other;
-# scripts/sockleak-report (the report tool) goes next to it when the tree has one.
+# the report tool (build/sockleak-report) goes next to it (REPORTTOOL= leaves it out).
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 PCDIR      ?= $(LIBDIR)/pkgconfig
-REPORTTOOL ?= $(wildcard scripts/sockleak-report)
+REPORTTOOL ?= $(B)/sockleak-report
 VERSION    := $(shell sed -n 's/^\#define SL_VERSION "\(.*\)"/\1/p' src/internal.h)
 INSTALLED   = $(LIBDIR)/libsockleak.so $(BINDIR)/sockleak $(if $(REPORTTOOL),$(BINDIR)/sockleak-report) \
               $(INCLUDEDIR)/sockleak.h $(PCDIR)/sockleak.pc $(MANDIR)/man1/sockleak.1 $(MANDIR)/man7/sockleak-options.7
 .PHONY: install uninstall check-install
+install: $(REPORTTOOL)
 install: $(B)/libsockleak.so
 	install -d $(addprefix $(DESTDIR),$(LIBDIR) $(BINDIR) $(INCLUDEDIR) $(PCDIR) $(MANDIR)/man1 $(MANDIR)/man7)
 	install -m 0755 $(B)/libsockleak.so $(DESTDIR)$(LIBDIR)/libsockleak.so
