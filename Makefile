@@ -158,7 +158,7 @@ check-robustness: check-tsan check-stress check-fuzz check-secure check-servers 
 demo: $(B)/libsockleak.so $(EXAMPLES)
 	@scripts/demo.sh
 
-# the report tool (`sockleak report`, the launcher's --fail-on-leak): the package
+# the report tool (`sockleak report`, the launcher's dump and --fail-on-leak): the package
 # scripts/sockleak_report as one file, a zipapp; its tests import the package
 REPORT_PY    := $(wildcard scripts/sockleak_report/*.py)
 REPORT_TESTS := PYTHONPATH=scripts python3 -m unittest discover -s tests/report_tool

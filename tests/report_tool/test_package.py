@@ -51,6 +51,12 @@ class Module(ToolTest):
         self.assertEqual(rc, 0)
         self.assertIn("sockleak report render", out)
 
+    def test_the_launchers_steps_are_not_listed(self):
+        rc, out, _err = self.run_process("--help")
+        self.assertEqual(rc, 0)
+        self.assertNotIn("_gate", out)
+        self.assertNotIn("_dump", out)
+
     def test_no_command_is_a_usage_error(self):
         rc, _out, err = self.run_process()
         self.assertEqual(rc, 2)
