@@ -116,7 +116,7 @@ $(B)/examples/%: examples/%.c
 
 unit: $(UNIT) check-exports
 	@fail=0; for t in $(UNIT); do $$t || fail=1; done; python3 tests/check_docs.py || fail=1; \
-	  $(REPORT_TESTS) || fail=1; exit $$fail
+	  $(MAKE) --no-print-directory lint-python || fail=1; $(REPORT_TESTS) || fail=1; exit $$fail
 # the shim exports the interposed libc names and the public API, nothing else
 check-exports: $(B)/libsockleak.so
 	@nm -D --defined-only $< | awk '{print $$3}' | sort | diff -u tests/exports.txt - \
@@ -168,6 +168,16 @@ $(B)/sockleak-report: $(REPORT_PY)
 	@rm -rf $(B)/zipapp && mkdir -p $(B)/zipapp/sockleak_report
 	cp $(REPORT_PY) $(B)/zipapp/sockleak_report/ && cp scripts/sockleak_report/__main__.py $(B)/zipapp/
 	python3 -m zipapp $(B)/zipapp -p '/usr/bin/env python3' -o $@
+# ruff if installed, else Debian's flake8 or pyflakes (apt-get install flake8 python3-pyflakes)
+.PHONY: lint-python
+LINT_PY := scripts/sockleak_report tests/report_tool
+lint-python:
+	@if command -v ruff >/dev/null 2>&1; then ruff check $(LINT_PY); \
+	elif command -v flake8 >/dev/null 2>&1; then flake8 --max-line-length 120 $(LINT_PY); \
+	elif command -v pyflakes3 >/dev/null 2>&1; then pyflakes3 $(LINT_PY); \
+	elif python3 -m pyflakes --version >/dev/null 2>&1; then python3 -m pyflakes $(LINT_PY); \
+	else echo "SKIP [lint-python] no ruff, flake8 or pyflakes (apt-get install flake8)"; exit 0; fi \
+	  && echo "lint-python: $(LINT_PY) clean"
 
 # install: what `make install PREFIX=... DESTDIR=...` puts, and all `uninstall` removes.
 # The launcher gets the library directory written in, so the two find each other;
