@@ -1,9 +1,10 @@
 """Every key the shim writes (src/report_json.c), against what the tool does with it.
 
-The table is the audit: a key the shim starts writing fails test_every_key_is_known
-until someone decides here what the tool does with it (the report tool once dropped
-"growth" and "closed_late" because it expected lists where the shim writes objects).
-Keys whose values are names (states, leak kinds, sysctls) count as one key.
+The table is the audit: a key the shim starts writing fails
+test_every_key_the_shim_writes_is_known until someone decides here what the tool does
+with it (the report tool once dropped "growth" and "closed_late" because it expected
+lists where the shim writes objects). Keys whose values are names (states, leak kinds,
+sysctls) count as one key; NOT_YET holds the contract's keys this shim does not write.
 """
 import shim_reports
 from shim_reports import R, ToolTest
@@ -128,6 +129,15 @@ KEYS = {
     "environment.threshold_fds": "environment line",
     "environment.sysctls": "environment line, one per sysctl",
 }
+# keys of the contract (../shared/CONTRACT.md) this shim does not write yet: the runs
+# cannot show them; summary.leaked_closed counts in check's verdict when present
+NOT_YET = {
+    "summary.leaked_closed": "check: counted with leaked; totals: N leaked and closed later",
+    "sockets[].eof_stack": "carried along, not shown",
+    "sockets[].eof_ms": "carried along, not shown",
+    "sockets[].unread_bytes": "carried along, not shown",
+    "stacks[].frames[].lang": "carried along, not shown (language frames render as native ones)",
+}
 NAMED = ("summary.leaks", "groups[].leaks", "groups[].states", "environment.sysctls")  # keys that are names
 
 
@@ -158,7 +168,7 @@ class Keys(ToolTest):
         return paths
 
     def test_every_key_the_shim_writes_is_known(self):
-        unknown = sorted(p for p in self.written() if p not in KEYS)
+        unknown = sorted(p for p in self.written() if p not in KEYS and p not in NOT_YET)
         self.assertEqual(unknown, [])
 
     def test_the_runs_cover_the_table(self):

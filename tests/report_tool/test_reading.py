@@ -129,8 +129,9 @@ class Reading(ToolTest):
             self.assertEqual(s[k], d["summary"][k], k)
 
     def test_leaked_closed_is_zero_when_the_report_does_not_say(self):
-        self.assertNotIn("leaked_closed", R.last("leaky")["summary"])  # (the shim does not write it yet)
-        self.assertEqual(load([R.path("leaky")])[0].summary()["leaked_closed"], 0)
+        d = R.last("leaky")
+        d["summary"].pop("leaked_closed", None)  # (a shim that does not write it)
+        self.assertEqual(load([self.write("r.jsonl", d)])[0].summary()["leaked_closed"], 0)
 
     def test_a_summary_without_counts_is_completed_from_the_groups(self):
         d = R.last("leaky")
