@@ -129,8 +129,10 @@ unit: $(UNIT)
 	  [ $$rc = 124 ] || [ $$rc = 137 ] && echo "FAIL $$t: timed out after $(UNIT_TIMEOUT) s"; done; exit $$fail
 check-docs:
 	@$(TIMED) python3 tests/check_docs.py
-check-report-tool:
-	@$(TIMED) python3 tests/test_report_tool.py
+# the report tool's tests (they import the package) and its lint
+check-report-tool: $(B)/libsockleak.so $(EXAMPLES)
+	@$(TIMED) env $(REPORT_TESTS)
+	@$(MAKE) --no-print-directory lint-python
 # the integration runner, tested on made-up tests
 check-runner:
 	@$(TIMED) python3 tests/test_runner.py
@@ -184,19 +186,41 @@ check-robustness: check-tsan check-stress check-fuzz check-secure check-servers 
 demo: $(B)/libsockleak.so $(EXAMPLES)
 	@scripts/demo.sh
 
+# the report tool (`sockleak report`, the launcher's dump and --fail-on-leak): the package
+# scripts/sockleak_report as one file, a zipapp; its tests import the package
+REPORT_PY    := $(wildcard scripts/sockleak_report/*.py)
+REPORT_TESTS := PYTHONPATH=scripts python3 -m unittest discover -s tests/report_tool
+all: $(B)/sockleak-report
+unit integration integration-asan check-report-tool: $(B)/sockleak-report $(EXAMPLES)
+$(B)/sockleak-report: $(REPORT_PY)
+	@rm -rf $(B)/zipapp && mkdir -p $(B)/zipapp/sockleak_report
+	cp $(REPORT_PY) $(B)/zipapp/sockleak_report/ && cp scripts/sockleak_report/__main__.py $(B)/zipapp/
+	python3 -m zipapp $(B)/zipapp -p '/usr/bin/env python3' -o $@
+# ruff if installed, else Debian's flake8 or pyflakes (apt-get install flake8 python3-pyflakes)
+.PHONY: lint-python
+LINT_PY := scripts/sockleak_report tests/report_tool
+lint-python:
+	@if command -v ruff >/dev/null 2>&1; then ruff check $(LINT_PY); \
+	elif command -v flake8 >/dev/null 2>&1; then flake8 --max-line-length 120 $(LINT_PY); \
+	elif command -v pyflakes3 >/dev/null 2>&1; then pyflakes3 $(LINT_PY); \
+	elif python3 -m pyflakes --version >/dev/null 2>&1; then python3 -m pyflakes $(LINT_PY); \
+	else echo "SKIP [lint-python] no ruff, flake8 or pyflakes (apt-get install flake8)"; exit 0; fi \
+	  && echo "lint-python: $(LINT_PY) clean"
+
 # install: what `make install PREFIX=... DESTDIR=...` puts, and all `uninstall` removes.
 # The launcher gets the library directory (so the two find each other) and the version
-# written in; scripts/sockleak-report (the report tool) goes next to it when the tree has one.
+# written in; the report tool (build/sockleak-report) goes next to it (REPORTTOOL= leaves it out).
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 PCDIR      ?= $(LIBDIR)/pkgconfig
-REPORTTOOL ?= $(wildcard scripts/sockleak-report)
+REPORTTOOL ?= $(B)/sockleak-report
 INSTALLED   = $(LIBDIR)/libsockleak.so $(BINDIR)/sockleak $(if $(REPORTTOOL),$(BINDIR)/sockleak-report) \
               $(INCLUDEDIR)/sockleak.h $(PCDIR)/sockleak.pc $(MANDIR)/man1/sockleak.1 $(MANDIR)/man7/sockleak-options.7
 .PHONY: install uninstall check-install
+install: $(REPORTTOOL)
 install: $(B)/libsockleak.so
 	install -d $(addprefix $(DESTDIR),$(LIBDIR) $(BINDIR) $(INCLUDEDIR) $(PCDIR) $(MANDIR)/man1 $(MANDIR)/man7)
 	install -m 0755 $(B)/libsockleak.so $(DESTDIR)$(LIBDIR)/libsockleak.so

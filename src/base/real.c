@@ -170,12 +170,13 @@ static void *lookup(const char *name, void *fallback, bool required)
     if (!p) {
         /* libc loaded before us (LD_PRELOAD="libc.so.6 libsockleak.so"): RTLD_NEXT
          * looks only after us; ask libc itself */
-        void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+        static void *libc; /* a reference kept for good (libc is never unloaded): no dlclose, which is ours */
+        if (!libc)
+            libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
         if (libc) {
             p = dlsym(libc, name);
             if (p && in_self(p))
                 p = NULL;
-            dlclose(libc);
         }
     }
     if (!p && required && sl_opt.verbose)
