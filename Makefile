@@ -87,7 +87,7 @@ EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
 .PHONY: all test unit integration integration-asan check-exports check-layers check-docs check-report-tool \
         check-runner demo deps docs clean bench bench-quick bench-profile check-tsan check-stress check-fuzz \
-        check-secure check-servers check-python check-robustness
+        check-secure check-runtimes check-servers check-python check-robustness
 all: $(B)/libsockleak.so $(EXAMPLES) $(UNIT) $(ITESTS)
 
 # libFuzzer target for the options parser (clang + libclang-rt)
@@ -157,6 +157,7 @@ test: all
 	@$(MAKE) --no-print-directory check-runner
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory integration-asan
+	@$(MAKE) --no-print-directory check-runtimes
 	@$(MAKE) --no-print-directory check-install
 	@$(MAKE) --no-print-directory check-prometheus
 	@$(MAKE) --no-print-directory check-systemd
@@ -177,6 +178,8 @@ check-fuzz: $(B)/fuzz_options
 	  -print_final_stats=1 -dict=tests/fuzz/options.dict $(B)/fuzz-corpus tests/fuzz/corpus
 check-secure: $(B)/libsockleak.so $(B)/tests/secure_prog
 	python3 tests/secure/run.py
+check-runtimes: $(B)/libsockleak.so $(B)/sockleak-report
+	@$(TIMED) python3 tests/runtimes/run.py
 check-servers: $(B)/libsockleak.so
 	python3 tests/servers/run.py
 check-python: $(B)/libsockleak.so

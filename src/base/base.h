@@ -98,6 +98,7 @@ static inline void sl_guard_leave(void)
 
 extern pid_t sl_pid;          /* this process, refreshed after fork */
 extern char sl_program[256];  /* basename of the executable */
+extern char sl_tmpdir[256];   /* $TMPDIR at start-up (absolute), else /tmp */
 extern int64_t sl_start_ns;   /* CLOCK_MONOTONIC at start-up */
 /* Fill in pid, program and start time (start-up; sl_self_after_fork in a child). */
 void sl_self_init(void);

@@ -48,7 +48,7 @@ static const struct opt_def table[] = {
       "where reports go: `stderr`, `stdout`, or a file, appended to, created mode 0600; `%p` becomes the pid. "
       "A symbolic link or another user's file is refused (one warning; the report goes to stderr). Reports never "
       "go into a network socket, nor into a stderr the program has replaced since it started (a daemon's data "
-      "file on fd 2): then they go to `$TMPDIR/sockleak.PID.log`, whose first line says why" },
+      "file on fd 2): then they go to `$TMPDIR/sockleak.PID.log` ($TMPDIR as the program started), whose first line says why" },
     { "format", K_FORMAT, OFF(format), "text", 0, 0,
       "`text` for people, `json` for tools (JSON Lines: one report object per line)" },
     { "report_at_exit", K_BOOL, OFF(report_at_exit), "1", 0, 1,

@@ -144,8 +144,16 @@ int sl_stacks_init(void)
     return 0;
 }
 
+/* The report's "unwinder": the mode in use (fast and verify fall back to libunwind,
+ * or to glibc's backtrace() without it, which is then named) */
 const char *sl_stack_unwinder(void)
 {
+    if (unwind_fn && unwind_fn != backtrace) {
+        if (sl_opt.unwinder == SL_UNWIND_FAST)
+            return "fast";
+        if (sl_opt.unwinder == SL_UNWIND_VERIFY)
+            return "verify";
+    }
     return unwinder;
 }
 

@@ -1,10 +1,14 @@
-"""dump: which signal the shim in a running process listens to, checked before sending it;
-and SOCKLEAK_OPTIONS and signal names read as the shim reads them."""
+"""dump: a report asked through the shim's control socket, where it went, and one the
+process could not write, written by dump; with --signal, which signal the shim in a
+running process listens to, checked before sending it; and SOCKLEAK_OPTIONS and signal
+names read as the shim reads them."""
 import io
+import json
 import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -60,6 +64,18 @@ class Signals(ToolTest):
         self.assertEqual([signal_name(n) for n in nums], out)
 
 
+def ready(pid, comm, sockets):
+    """Has pid exec'd (its environment is the new one) and opened that many sockets?"""
+    try:
+        with open("/proc/%d/comm" % pid, encoding="utf-8") as f:
+            if f.read().strip() != comm:
+                return False
+        fds = "/proc/%d/fd" % pid
+        return sum(os.readlink(os.path.join(fds, x)).startswith("socket:") for x in os.listdir(fds)) >= sockets
+    except OSError:
+        return False
+
+
 class Process:
     """A real process for dump to look at: kinds (it opens sockets) under the shim, or a
     plain sleep; environment as given."""
@@ -80,15 +96,7 @@ class Process:
             time.sleep(0.02)
 
     def ready(self, comm, sockets):
-        """Has it exec'd (its environment is the new one) and opened that many sockets?"""
-        try:
-            with open("/proc/%d/comm" % self.pid, encoding="utf-8") as f:
-                if f.read().strip() != comm:
-                    return False
-            fds = "/proc/%d/fd" % self.pid
-            return sum(os.readlink(os.path.join(fds, x)).startswith("socket:") for x in os.listdir(fds)) >= sockets
-        except OSError:
-            return False
+        return ready(self.pid, comm, sockets)
 
     def stop(self):
         self.p.kill()
@@ -130,30 +138,91 @@ class Dump(ToolTest):
         self.assertTrue(dump.catches(self.process("report_at_exit=0").pid, 12))
         self.assertFalse(dump.catches(self.process(None, shim=False).pid, 12))
 
-    def test_a_process_is_asked_for_a_report(self):
-        log = os.path.join(self.dir, "r.%p.jsonl")
-        p = self.process("format=json:report_at_exit=0:log_path=" + log, seconds=2)
-        rc, out, err = self.dump(p.pid)
-        self.assertEqual(rc, 0, err)
-        self.assertEqual(out, "sockleak: asked %d (kinds) for a report with SIGUSR2\n" % p.pid)
-        path = log.replace("%p", str(p.pid))
+    def wait_for(self, path):
         deadline = time.monotonic() + 10
         while not (os.path.exists(path) and os.path.getsize(path)) and time.monotonic() < deadline:
             time.sleep(0.05)
         with open(path, encoding="utf-8") as f:
-            self.assertIn('"reason":"signal"', f.read())
+            return f.read()
+
+    def test_a_process_is_asked_through_its_control_socket(self):
+        log = os.path.join(self.dir, "r.%p.jsonl")
+        p = self.process("format=json:report_at_exit=0:log_path=" + log, seconds=2)
+        path = log.replace("%p", str(p.pid))
+        rc, out, err = self.dump(p.pid)
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(out, "sockleak: %d (kinds): report written to %s\n" % (p.pid, path))
+        with open(path, encoding="utf-8") as f:  # written before the answer
+            self.assertIn('"reason":"dump"', f.read())
+        self.assertIsNone(p.p.poll())  # alive
+
+    def test_a_report_the_process_cannot_write_is_printed(self):
+        # neither the process nor dump can create a file in a directory that is not there:
+        # the report came back over the socket, and is printed rather than lost
+        log = os.path.join(self.dir, "gone", "r.%p.jsonl")
+        p = self.process("format=json:report_at_exit=0:log_path=" + log, seconds=2)
+        rc, out, _err = self.dump(p.pid)
+        self.assertEqual(rc, 0)
+        first, rest = out.split("\n", 1)
+        self.assertEqual(first, "sockleak: %d (kinds): neither it nor sockleak dump can write %s (No such file or "
+                                "directory; No such file or directory); a copy went to its stderr; the report follows"
+                         % (p.pid, log.replace("%p", str(p.pid))))
+        r = json.loads(rest.splitlines()[-1])
+        self.assertEqual((r["pid"], r["reason"]), (p.pid, "dump"))
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root (a process of another user)")
+    def test_a_report_is_written_for_a_process_that_dropped_privileges(self):
+        top = tempfile.mkdtemp(prefix="sockleak-dump-")  # one nobody may enter (the tests' own is 0700)
+        self.addCleanup(shutil.rmtree, top)
+        os.chmod(top, 0o755)
+        prog = shutil.copy(os.path.join(R.programs, "kinds"), top)
+        locked = os.path.join(top, "locked")
+        os.mkdir(locked, 0o755)  # root's: the process, as nobody, cannot create its file there
+        log = os.path.join(locked, "r.%p.jsonl")
+        env = dict(os.environ, SOCKLEAK_OPTIONS="format=json:report_at_exit=0:log_path=" + log, LD_PRELOAD=SHIM)
+        p = subprocess.Popen([prog, "3000"], env=env, user=65534, group=65534,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(p.wait)
+        self.addCleanup(p.kill)
+        deadline = time.monotonic() + 10
+        while not ready(p.pid, "kinds", 7) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        path = log.replace("%p", str(p.pid))
+        rc, out, err = self.dump(p.pid)
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(out, "sockleak: %d (kinds): report written to %s by sockleak dump (the process cannot write "
+                              "there: Permission denied; a copy went to its stderr)\n" % (p.pid, path))
+        st = os.stat(path)
+        self.assertEqual((st.st_uid, st.st_mode & 0o777), (65534, 0o600))  # the process's, for its next reports
+        with open(path, encoding="utf-8") as f:
+            self.assertEqual(json.loads(f.read())["reason"], "dump")
+
+    def test_a_process_without_a_socket_has_no_control_socket(self):
+        p = self.process("report_at_exit=0", shim=False)
+        rc, _out, err = self.dump("--force", p.pid)  # --force: past the maps check (a plain sleep)
+        self.assertEqual(rc, 1)
+        self.assertIn("%d (sleep): no control socket: its shim has not started its thread" % p.pid, err)
+
+    def test_a_process_is_asked_by_its_signal(self):
+        log = os.path.join(self.dir, "r.%p.jsonl")
+        p = self.process("format=json:report_at_exit=0:log_path=" + log, seconds=2)
+        rc, out, err = self.dump("--signal", "USR2", p.pid)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out, "sockleak: asked %d (kinds) for a report with SIGUSR2 (written where its log_path "
+                              "says)\n" % p.pid)
+        self.assertIn('"reason":"signal"', self.wait_for(log.replace("%p", str(p.pid))))
 
     def test_a_process_without_the_shim_is_refused(self):
         p = self.process(None, shim=False)
         rc, _out, err = self.dump(p.pid)
         self.assertEqual(rc, 1)
         self.assertEqual(err, "sockleak: %d (sleep) does not run the shim (no libsockleak in /proc/%d/maps); not "
-                              "signalling it (--force to insist)\n" % (p.pid, p.pid))
+                              "asking it (--force to insist)\n" % (p.pid, p.pid))
         self.assertIsNone(p.p.poll())  # alive
 
     def test_disabled_dumps_are_refused(self):
         p = self.process("report_at_exit=0:dump_signal=none")
-        rc, _out, err = self.dump(p.pid)
+        rc, _out, err = self.dump("--signal", "USR2", p.pid)
         self.assertEqual(rc, 1)
         self.assertIn("has dumps disabled (dump_signal=none in its SOCKLEAK_OPTIONS)", err)
 

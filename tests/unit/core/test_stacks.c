@@ -235,10 +235,18 @@ static void test_capture_depth_zero_is_none(void **state)
     assert_int_equal(sl_stack_max_id(), max);
 }
 
-static void test_unwinder_is_libunwind(void **state)
+/* The report names the mode: fast (libunwind behind it), libunwind, verify */
+static void test_unwinder_is_named_by_its_mode(void **state)
 {
     (void)state;
+    enum sl_unwinder was = sl_opt.unwinder;
+    sl_opt.unwinder = SL_UNWIND_FAST;
+    assert_string_equal(sl_stack_unwinder(), "fast");
+    sl_opt.unwinder = SL_UNWIND_LIBUNWIND;
     assert_string_equal(sl_stack_unwinder(), "libunwind");
+    sl_opt.unwinder = SL_UNWIND_VERIFY;
+    assert_string_equal(sl_stack_unwinder(), "verify");
+    sl_opt.unwinder = was;
 }
 
 static void test_overflow_is_zero(void **state)
@@ -266,7 +274,7 @@ int main(void)
         T(test_capture_different_call_sites_differ),
         T(test_capture_respects_stack_depth),
         T(test_capture_depth_zero_is_none),
-        T(test_unwinder_is_libunwind),
+        T(test_unwinder_is_named_by_its_mode),
         T(test_overflow_is_zero),
     };
 #undef T
