@@ -217,27 +217,42 @@ def parse_location(s):
     return file, int(line) if line.isdigit() and int(line) > 0 else None
 
 
+ADDRESS_LINE = re.compile(r"^0x[0-9a-fA-F]+$")
+
+
+def parse_function(s):
+    """addr2line's function line: eu-addr2line -i writes "inner inlined at a.c:9:13 in outer"."""
+    fn = re.sub(r" inlined at .* in .*$", "", s.strip())
+    return None if fn in ("", "??") else fn
+
+
 def run_addr2line(tool, path, offsets):
-    """{offset: (function, file, line)} for the offsets (ints, return addresses) of one file:
-    one call for all. offset-1 is looked up, the call instruction, not the one after it."""
+    """{offset: [(function, file, line), ...]} for the offsets (ints, return addresses) of
+    one file, one call for all: the functions inlined at that address first, innermost
+    first, as addr2line -i gives them; the function whose code it is last. offset-1 is
+    looked up, the call instruction, not the one after it. -a starts each address's
+    answer with the address, so that answers of any length can be told apart."""
     query = "".join("0x%x\n" % (o - 1 if o > 0 else o) for o in offsets)
     try:
-        p = subprocess.run([tool, "-f", "-C", "-e", path], input=query, capture_output=True, text=True,
-                           errors="replace", timeout=300)
+        p = subprocess.run([tool, "-a", "-i", "-f", "-C", "-e", path], input=query, capture_output=True,
+                           text=True, errors="replace", timeout=300)
     except (OSError, subprocess.SubprocessError) as e:
         warn("%s -e %s: %s" % (tool, path, e))
         return {}
-    lines = p.stdout.splitlines()
-    if len(lines) != 2 * len(offsets):
-        warn("%s -e %s: %d lines of output for %d addresses; ignored%s" % (
-            os.path.basename(tool), path, len(lines), len(offsets),
+    groups = []
+    for line in p.stdout.splitlines():
+        if ADDRESS_LINE.match(line.strip()):
+            groups.append([])
+        elif groups:
+            groups[-1].append(line)
+    if len(groups) != len(offsets) or any(not g or len(g) % 2 for g in groups):
+        warn("%s -e %s: %d answers for %d addresses; ignored%s" % (
+            os.path.basename(tool), path, len(groups), len(offsets),
             (": " + p.stderr.strip().splitlines()[0]) if p.stderr.strip() else ""))
         return {}
     out = {}
-    for i, o in enumerate(offsets):
-        fn = lines[2 * i].strip()
-        file, line = parse_location(lines[2 * i + 1])
-        out[o] = (None if fn in ("", "??") else fn, file, line)
+    for o, g in zip(offsets, groups):
+        out[o] = [(parse_function(g[k]),) + parse_location(g[k + 1]) for k in range(0, len(g), 2)]
     return out
 
 
@@ -257,44 +272,50 @@ def frame_needs(f):
 
 
 def symbolize(per_file, resolver, tool):
-    """Fill function/file/line of the frames that lack them, in place. Returns
-    (frames looked at, frames completed, modules not found)."""
+    """Fill function/file/line of the frames that lack them, in place; a frame whose
+    address has calls inlined at it becomes several, the inlined ones marked as the shim
+    marks them (same ip, "inlined": true). Stack ids stay: they come from the physical
+    frames. Returns (frames looked at, frames completed, modules not found)."""
     wanted = collections.defaultdict(set)  # (module, build_id) -> offsets
-    frames = []
+    frames = []  # (stack, frame, key, offset)
     for _path, lines in per_file:
         for _lineno, _raw, rep in lines:
             if rep is None:
                 continue
             for st in dicts(rep.d.get("stacks")):
+                prev = None
                 for f in dicts(st.get("frames")):
                     mod, off = string(f.get("module")), parse_offset(f.get("module_offset"))
+                    expanded = bool(prev and prev.get("inlined") is True and prev.get("ip") == f.get("ip"))
+                    prev = f
                     if mod is None or off is None or not frame_needs(f):
                         continue
                     bid = string(f.get("build_id"))
                     key = (mod, bid.lower() if bid else None)
                     wanted[key].add(off)
-                    frames.append((f, key, off))
+                    frames.append((st, f, key, off, expanded))
     answers, missing = {}, []
     by_file = collections.defaultdict(set)
     for key, offs in wanted.items():
         found = resolver.find(*key)
         if found is None:
-            if not all(string(f.get("function")) for f, k, _o in frames if k == key):
+            if not all(string(f.get("function")) for _s, f, k, _o, _e in frames if k == key):
                 missing.append(key)  # worth a word: frames without even a name
             continue
         path, info = found
-        if not info.has_debug and all(string(f.get("function")) for f, k, _o in frames if k == key):
+        if not info.has_debug and all(string(f.get("function")) for _s, f, k, _o, _e in frames if k == key):
             continue  # names only, and every frame has its name already
         by_file[path] |= offs
         answers[key] = path
     results = {path: run_addr2line(tool, path, sorted(offs)) for path, offs in by_file.items()}
     completed = 0
-    for f, key, off in frames:
+    inlined = {}  # id(frame) -> the frames inlined at it, innermost first
+    for st, f, key, off, expanded in frames:
         path = answers.get(key)
-        got = results.get(path, {}).get(off) if path else None
-        if not got:
+        chain = results.get(path, {}).get(off) if path else None
+        if not chain:
             continue
-        fn, file, line = got
+        fn, file, line = chain[-1]
         changed = False
         if fn and not string(f.get("function")):
             f["function"] = fn
@@ -304,7 +325,15 @@ def symbolize(per_file, resolver, tool):
             changed = True
             if line and not isinstance(f.get("line"), int):
                 f["line"] = line
+        if changed and len(chain) > 1 and not f.get("inlined") and not expanded:  # the shim expanded it already
+            inlined[id(f)] = [dict(f, function=ifn, file=ifile, line=iline, inlined=True)
+                              for ifn, ifile, iline in chain[:-1]]
         completed += changed
+    if inlined:
+        for st in {id(st): st for st, _f, _k, _o, _e in frames}.values():
+            fl = st.get("frames")
+            if any(id(f) in inlined for f in fl):
+                st["frames"] = [g for f in fl for g in inlined.get(id(f), []) + [f]]
     return len(frames), completed, missing
 
 

@@ -143,6 +143,9 @@ struct sl_tcp {                    /* what TCP_INFO says, in the units we use */
     uint32_t last_data_sent_ms, last_data_recv_ms, last_ack_recv_ms;
 };
 int sl_probe_tcp(int fd, struct sl_tcp *out);
+/* How long a connection has carried no data (-1: a state that carries none, never
+ * connected or listening); at most age_ns, the socket's life. */
+int64_t sl_tcp_idle_ns(const struct sl_tcp *t, int64_t age_ns);
 int sl_probe_tcp_state(int fd, int *state); /* TCP_INFO tcpi_state */
 /* Has the peer of this (unix stream/seqpacket) socket closed? poll(POLLRDHUP), which
  * reads nothing. */

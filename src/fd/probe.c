@@ -85,6 +85,25 @@ int sl_probe_tcp(int fd, struct sl_tcp *out)
     return 0;
 }
 
+int64_t sl_tcp_idle_ns(const struct sl_tcp *t, int64_t age_ns)
+{
+    switch (t->state) {
+    case TCP_ESTABLISHED:
+    case TCP_CLOSE_WAIT:
+    case TCP_FIN_WAIT1:
+    case TCP_FIN_WAIT2:
+    case TCP_LAST_ACK:
+    case TCP_CLOSING:
+        break;
+    default:
+        return -1; /* never connected, listening, or gone: no data to be idle from */
+    }
+    /* a direction that never carried data counts from boot: no longer than the socket's life */
+    int64_t idle = (int64_t)(t->last_data_recv_ms < t->last_data_sent_ms ? t->last_data_recv_ms : t->last_data_sent_ms)
+                 * SL_MS;
+    return age_ns >= 0 && idle > age_ns ? age_ns : idle;
+}
+
 int sl_probe_addr(int fd, bool peer, struct sockaddr_storage *ss, socklen_t *len)
 {
     *len = sizeof(*ss);

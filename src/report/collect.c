@@ -202,10 +202,7 @@ int sl_report_collect(struct sl_report *r, int reason)
                 s->listening = t.state == TCP_LISTEN;
                 if (t.state == TCP_CLOSE_WAIT)
                     s->close_wait_ns = r->mono_ns - since;
-                if (!s->listening)
-                    s->idle_ns = (int64_t)(t.last_data_recv_ms < t.last_data_sent_ms ? t.last_data_recv_ms
-                                                                                       : t.last_data_sent_ms)
-                               * SL_MS;
+                s->idle_ns = sl_tcp_idle_ns(&t, s->age_ns);
             }
         } else {
             s->listening = sl_probe_listening(i->fd);

@@ -55,6 +55,7 @@ RUNS = {
     "many": ("many", [str(MANY)], "close_wait_after=0:scan_interval=0"),
     "cxx_stripped": ("cxx_names.stripped", [], ""),
     "stripped": ("growth.stripped", [], ""),
+    "inlined_stripped": ("inlined.stripped", [], ""),
 }
 
 _reports = None  # Reports, or the exception that prevented them
@@ -106,7 +107,7 @@ def _need(cond, why):
 
 def _build(programs):
     """Compile programs/*.c (and *.cc when c++ is here) into programs; of growth and
-    cxx_names, stripped copies (NAME.stripped) and their debug files
+    cxx_names and inlined, stripped copies (NAME.stripped) and their debug files
     (debug/NAME.stripped.debug)."""
     cc, cxx = shutil.which(os.environ.get("CC", "cc")), shutil.which(os.environ.get("CXX", "c++"))
     _need(cc, "no C compiler (cc) to build the test programs")
@@ -119,7 +120,7 @@ def _build(programs):
         subprocess.run([compiler, "-O0", "-g", "-fno-omit-frame-pointer", "-Wl,--build-id=0x" + build_id(name)] +
                        inc + [src, "-o", os.path.join(programs, name)], check=True)
     os.makedirs(os.path.join(programs, "debug"))
-    for name in ("growth", "cxx_names"):
+    for name in ("growth", "cxx_names", "inlined"):
         exe = os.path.join(programs, name)
         if os.path.exists(exe):
             debug = os.path.join(programs, "debug", name + ".stripped.debug")

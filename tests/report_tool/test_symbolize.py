@@ -130,6 +130,25 @@ class Symbolize(ToolTest):
         leaky = [f for _sid, frames in got.items() for f in frames if f["function"] == "leaky"][0]
         self.assertEqual((os.path.basename(leaky["file"]), type(leaky["line"])), ("growth.c", int))
 
+    def test_calls_inlined_at_an_address_become_frames_marked_inlined(self):
+        out = os.path.join(self.dir, "sym.jsonl")
+        rc, _o, err = self.run_process("symbolize", "--debug-dir", R.debug_dir, "-o", out, R.path("inlined_stripped"))
+        self.assertEqual(rc, 0, err)
+        before = [f for _sid, frames in frames_of(R.path("inlined_stripped")) for f in frames]
+        self.assertFalse(any(f.get("inlined") for f in before))  # the shim had no debug info to expand them
+        [(sid, frames)] = [x for x in frames_of(out) if any(f["function"] == "check_backend" for f in x[1])]
+        self.assertEqual([(f["function"], f["inlined"]) for f in frames[:3]],
+                         [("connect_backend", True), ("check_backend", False), ("main", False)])
+        self.assertEqual(frames[0]["ip"], frames[1]["ip"])
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "programs", "inlined.c")
+        with open(src, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        self.assertEqual([f["line"] for f in frames[:2]],
+                         [lines.index(x) + 1 for x in lines if "the socket's line" in x or "the call's line" in x])
+        self.assertIn(sid, [s for s, _f in frames_of(R.path("inlined_stripped"))])  # the same stack id
+        rc, text, err = self.run_process("render", out)
+        self.assertIn("in connect_backend (inlined) ", text)
+
     def test_stack_ids_and_other_keys_stay(self):
         got = self.symbolize("--debug-dir", R.debug_dir)
         self.assertEqual([sid for sid, _f in frames_of(got)], [sid for sid, _f in frames_of(R.path("stripped"))])
@@ -173,15 +192,15 @@ class Symbolize(ToolTest):
         log = os.path.join(self.dir, "calls.log")
         fake = os.path.join(self.dir, "fake-addr2line")
         with open(fake, "w", encoding="utf-8") as f:
-            f.write("#!/bin/sh\necho \"$@\" >> %s\nwhile read a; do echo \"$a\" >> %s; echo \"fn_$a\"; "
+            f.write("#!/bin/sh\necho \"$@\" >> %s\nwhile read a; do echo \"$a\" >> %s; echo \"$a\"; echo \"fn_$a\"; "
                     "echo \"/src/prog.c:7:3\"; done\n" % (log, log))
         os.chmod(fake, 0o755)
         got = self.symbolize("--addr2line", fake, "--debug-dir", R.debug_dir)
         calls = []  # [(file, [offset asked])]
         with open(log, encoding="utf-8") as fh:
             for line in fh.read().splitlines():
-                if line.startswith("-f -C -e "):
-                    calls.append((line[len("-f -C -e "):], []))
+                if line.startswith("-a -i -f -C -e "):
+                    calls.append((line[len("-a -i -f -C -e "):], []))
                 else:
                     calls[-1][1].append(line)
         mine = [c for c in calls if c[0] == os.path.join(R.debug_dir, "growth.stripped.debug")]
