@@ -22,6 +22,7 @@ __thread bool sl_tls_own_table SL_TLS;
 pid_t sl_pid;
 char sl_program[256] = "?";
 int64_t sl_start_ns;
+struct sl_attached sl_attached;
 
 void sl_self_init(void)
 {

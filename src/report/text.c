@@ -34,6 +34,7 @@ static const char *called(int origin)
     case SL_ORIGIN_INHERITED: return "inherited at start-up";
     case SL_ORIGIN_SCM_RIGHTS: return "received through SCM_RIGHTS";
     case SL_ORIGIN_UNSEEN: return "found open, never seen created";
+    case SL_ORIGIN_PRE_ATTACH: return "open when sockleak attached";
     default: return "opened";
     }
 }
@@ -188,6 +189,7 @@ static void group_block(const struct sl_report *r, const struct sl_rgroup *g, co
         sl_buf_printf(b, "    (no stack: %s)\n",
                       g->origin == SL_ORIGIN_INHERITED ? "the socket predates this program"
                       : g->origin == SL_ORIGIN_UNSEEN  ? "created where the shim could not see (raw system call, io_uring)"
+                      : g->origin == SL_ORIGIN_PRE_ATTACH ? "created before sockleak attached"
                       : r->opt.stack_depth == 0        ? "stack_depth=0"
                                                        : "not captured");
     for (int i = 0; i < st->nframes; i++)
@@ -302,6 +304,11 @@ static void headline(const struct sl_report *r, struct sl_buf *b)
     sl_buf_printf(b, "==%d==report: %s of %s (pid %d) at %s, after ", pid, sl_reason_name(r->reason), r->program, pid,
                   ts);
     sl_buf_duration(b, r->uptime_ns);
+    if (r->attached.at.tv_sec) {
+        sl_format_rfc3339(&r->attached.at, ts, sizeof(ts));
+        sl_buf_printf(b, " attached (at %s; %ld %s open then, listed as pre-attach)", ts, r->attached.pre_attach,
+                      plural(r->attached.pre_attach, "socket was", "sockets were"));
+    }
     sl_buf_printf(b, "; %ld live, %ld in CLOSE_WAIT, %ld leaked (CLOSE_WAIT for ", r->live, r->close_wait,
                   r->leaked);
     sl_buf_duration(b, r->opt.close_wait_after);
