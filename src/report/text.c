@@ -260,7 +260,12 @@ static void headline(const struct sl_report *r, struct sl_buf *b)
     sl_buf_printf(b, "==%d==sockleak: ", pid);
     const struct sl_rgroup *half = half_closed_group(r);
     if (r->leaked) {
+        /* where: the most leaked group whose stack is known (after an attach, the
+         * sockets open before it lead, without one) */
         const struct sl_rgroup *g = &r->groups[0];
+        for (size_t k = 0; k < r->ngroups && r->groups[k].leaked && !r->stacks[g->stack].nframes; k++)
+            if (r->stacks[r->groups[k].stack].nframes)
+                g = &r->groups[k];
         int64_t lo = -1, hi = -1;
         for (size_t k = 0; k < r->nsocks; k++)
             if (r->socks[k].leak == SL_LEAK_CLOSE_WAIT || r->socks[k].leak == SL_LEAK_PEER_CLOSED) {
@@ -275,7 +280,7 @@ static void headline(const struct sl_report *r, struct sl_buf *b)
         leak_summary(b, &r->opt, r->leaked, r->leaks, &whole);
         sl_buf_puts(b, ", opened at ");
         sl_report_where(b, &r->stacks[g->stack]);
-        if (r->ngroups > 1 && r->groups[1].leaked)
+        if (g->leaked < r->leaked)
             sl_buf_puts(b, " and elsewhere");
         sl_buf_putc(b, '\n');
     } else if (r->late_total) {

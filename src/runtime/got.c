@@ -521,7 +521,8 @@ int sl_got_detach(struct sl_got_stats *st)
     run_pass(&p);
     *st = p.st;
     st->slots = (long)nslots;
-    st->modules = (long)nmods;
+    for (size_t i = 0; i < nmods; i++)
+        st->modules += mods[i].n > 0;
     nslots = nmods = 0;
     atomic_store(&active, 0);
     pthread_mutex_unlock(&lock);

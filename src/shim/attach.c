@@ -161,6 +161,9 @@ static int detach(char *msg, size_t len)
     int r = sl_got_detach(&st);
     if (r == 0) {
         atomic_store(&sl_core_state, 3); /* wrappers reached through pointers taken meanwhile only forward */
+        sl_work_lock();
+        sl_scan(true); /* every record gets its inode: a later attach tells the same socket from a new one */
+        sl_work_unlock();
         sl_signals_uninstall();
         memset(&sl_attached, 0, sizeof(sl_attached));
         snprintf(msg, len,

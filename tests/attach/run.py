@@ -69,7 +69,6 @@ def plain_env(**extra):
 
 
 def as_user(user):
-    import grp
     import pwd
     pw = pwd.getpwnam(user)
     return ["setpriv", "--reuid", str(pw.pw_uid), "--regid", str(pw.pw_gid), "--clear-groups", "--"]
