@@ -361,6 +361,27 @@ def permission_not_dumpable():
         p.wait()
 
 
+@test()
+def permission_messages_from_facts():
+    """The causes this machine cannot show (Yama, a container), from made-up facts."""
+    import importlib.machinery
+    import importlib.util
+    loader = importlib.machinery.SourceFileLoader("live", os.path.join(ROOT, "scripts", "sockleak-live"))
+    live = importlib.util.module_from_spec(importlib.util.spec_from_loader("live", loader))
+    loader.exec_module(live)
+    all_caps, no_ptrace = (1 << 41) - 1, ((1 << 41) - 1) & ~(1 << 19)
+    base = {"pid": 42, "comm": "svc", "exists": True, "uids": [1000] * 3, "my_uid": 1000, "cap_eff": 0,
+            "cap_bnd": all_caps, "proc_owner": 1000, "yama": None, "container": False}
+    check(live.explain(base, True) is None, "same user, dumpable, no Yama: allowed")
+    for scope, words in ((1, "ancestors"), (2, "only CAP_SYS_PTRACE"), (3, "until the next reboot")):
+        msg = live.explain(dict(base, yama=scope), True) or ""
+        check("ptrace_scope is %d" % scope in msg and words in msg, "Yama %d explained (%s)" % (scope, msg))
+        check(live.explain(dict(base, yama=scope), False) is None, "inspect does not need ptrace (Yama %d)" % scope)
+    check(live.explain(dict(base, yama=1, cap_eff=all_caps, my_uid=0), True) is None, "root passes Yama 1")
+    msg = live.explain(dict(base, my_uid=0, cap_eff=no_ptrace, cap_bnd=no_ptrace, container=True), False) or ""
+    check("container was started without it" in msg and "SYS_PTRACE" in msg, "a container without SYS_PTRACE: " + msg)
+
+
 # ---- attach and detach ----
 
 @test("gdb", timeout=90)
