@@ -7,7 +7,7 @@
  * in CLOSE_WAIT with the answer never read. fetch_ok() does the same and closes.
  * Commands, one per line on stdin (the test drives it; between commands it waits in
  * poll(), and nanosleep()s after each one, so an attach finds a safe point at once):
- *   leak N     N calls to fetch_user   -> "leaked N total=T fds=A-B"
+ *   leak N     N calls to fetch_user   -> "leaked N total=T fds=A,B,..."
  *   ok N       N calls to fetch_ok     -> "ok N"
  *   quit       exit 0 (the leaked sockets die with the process)
  * Prints "ready pid=P port=F backend=B" first. Built with -DMDWE (and -z now: its GOT
@@ -117,13 +117,10 @@ int main(void)
             break;
         int n = 0;
         if (sscanf(line, "leak %d", &n) == 1) {
-            int first = -1, last = -1;
-            for (int i = 0; i < n; i++) {
-                last = fetch_user();
-                first = first < 0 ? last : first;
-            }
-            total += n;
-            printf("leaked %d total=%ld fds=%d-%d\n", n, total, first, last);
+            printf("leaked %d total=%ld fds=", n, total += n);
+            for (int i = 0; i < n; i++)
+                printf("%s%d", i ? "," : "", fetch_user()); /* not contiguous: the backend takes numbers too */
+            printf("\n");
         } else if (sscanf(line, "ok %d", &n) == 1) {
             for (int i = 0; i < n; i++)
                 fetch_ok();
