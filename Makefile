@@ -83,12 +83,14 @@ ITESTS   := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(filter-o
             $(patsubst tests/integration/%.cc,$(B)/tests/integration/%,$(filter-out tests/integration/so_%,$(wildcard tests/integration/*.cc))) \
             $(patsubst tests/integration/%.c,$(B)/tests/integration/%.so,$(wildcard tests/integration/so_*.c)) \
             $(patsubst tests/integration/%.cc,$(B)/tests/integration/%.so,$(wildcard tests/integration/so_*.cc))
+# the programs tests/attach/run.py inspects and attaches to (started without the shim)
+ATTACH_PROGS := $(B)/tests/attach/leaky_service $(B)/tests/attach/leaky_service_now $(B)/tests/attach/static_holder
 EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
 .PHONY: all test unit integration integration-asan check-exports check-layers check-docs check-report-tool \
         check-runner demo deps docs clean bench bench-quick bench-profile check-tsan check-stress check-fuzz \
-        check-secure check-runtimes check-servers check-python check-robustness
-all: $(B)/libsockleak.so $(EXAMPLES) $(UNIT) $(ITESTS)
+        check-secure check-runtimes check-servers check-python check-robustness check-attach
+all: $(B)/libsockleak.so $(EXAMPLES) $(UNIT) $(ITESTS) $(ATTACH_PROGS)
 
 # libFuzzer target for the options parser (clang + libclang-rt)
 $(B)/fuzz_options: tests/fuzz/fuzz_options.c src/base/options.c src/base/base.h
@@ -161,6 +163,7 @@ test: all
 	@$(MAKE) --no-print-directory check-install
 	@$(MAKE) --no-print-directory check-prometheus
 	@$(MAKE) --no-print-directory check-systemd
+	@$(MAKE) --no-print-directory check-attach
 
 # robustness checks run by CI after `make test` (.ci/run): slower, or needing root,
 # clang or the servers; each prints its own summary and fails on any problem
@@ -184,6 +187,19 @@ check-servers: $(B)/libsockleak.so
 	python3 tests/servers/run.py
 check-python: $(B)/libsockleak.so
 	python3 tests/python/run.py
+# inspect, attach and detach on processes started without the shim (gdb, nginx, wrk,
+# java where installed; SKIP with the reason elsewhere)
+$(B)/tests/attach/leaky_service: tests/attach/leaky_service.c
+	@mkdir -p $(@D)
+	$(CC) -O0 -g -fno-omit-frame-pointer -std=gnu11 $(WARN) -pthread $< -o $@
+$(B)/tests/attach/leaky_service_now: tests/attach/leaky_service.c
+	@mkdir -p $(@D)
+	$(CC) -O0 -g -std=gnu11 $(WARN) -pthread -DMDWE -Wl,-z,now,-z,relro $< -o $@
+$(B)/tests/attach/static_holder: tests/attach/static_holder.c
+	@mkdir -p $(@D)
+	$(CC) -O1 -static $(WARN) $< -o $@
+check-attach: $(B)/libsockleak.so $(ATTACH_PROGS)
+	@$(TIMED) python3 tests/attach/run.py
 check-robustness: check-tsan check-stress check-fuzz check-secure check-servers check-python
 
 demo: $(B)/libsockleak.so $(EXAMPLES)
@@ -220,7 +236,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 PCDIR      ?= $(LIBDIR)/pkgconfig
 REPORTTOOL ?= $(B)/sockleak-report
-INSTALLED   = $(LIBDIR)/libsockleak.so $(BINDIR)/sockleak $(if $(REPORTTOOL),$(BINDIR)/sockleak-report) \
+INSTALLED   = $(LIBDIR)/libsockleak.so $(BINDIR)/sockleak $(if $(REPORTTOOL),$(BINDIR)/sockleak-report) $(BINDIR)/sockleak-live \
               $(INCLUDEDIR)/sockleak.h $(PCDIR)/sockleak.pc $(MANDIR)/man1/sockleak.1 $(MANDIR)/man7/sockleak-options.7
 .PHONY: install uninstall check-install
 install: $(REPORTTOOL)
@@ -231,6 +247,7 @@ install: $(B)/libsockleak.so
 	    scripts/sockleak > $(DESTDIR)$(BINDIR)/sockleak
 	chmod 0755 $(DESTDIR)$(BINDIR)/sockleak
 	$(if $(REPORTTOOL),install -m 0755 $(REPORTTOOL) $(DESTDIR)$(BINDIR)/sockleak-report)
+	install -m 0755 scripts/sockleak-live $(DESTDIR)$(BINDIR)/sockleak-live
 	install -m 0644 include/sockleak.h $(DESTDIR)$(INCLUDEDIR)/sockleak.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' sockleak.pc.in > $(DESTDIR)$(PCDIR)/sockleak.pc

@@ -14,7 +14,8 @@ from .values import cw_range, duration, num, obj, plural, string
 MAX_ADDRS_SHOWN = 4
 
 ORIGIN_TEXT = {"socket": "opened by socket()", "socketpair": "opened by socketpair()", "accept": "accepted",
-               "dup": "duplicated by dup()", "inherited": "inherited at start-up"}
+               "dup": "duplicated by dup()", "inherited": "inherited at start-up",
+               "pre-attach": "open when sockleak attached"}
 KIND_TEXT = {"close_wait": "in CLOSE_WAIT", "idle": "idle", "max_age": "open too long",
              "peer_closed": "with the peer gone"}
 UNKNOWN_PLACE = "an unknown place (no stack recorded)"
@@ -87,6 +88,8 @@ def no_stack_text(rep, g):
     """Why a group has no frames."""
     if g.origin == "inherited":
         return "the socket predates this program"
+    if g.origin == "pre-attach":
+        return "created before sockleak attached"
     if num(obj(rep.d.get("options")).get("stack_depth"), None) == 0:
         return "stack_depth=0"
     return "not captured"

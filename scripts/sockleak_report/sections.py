@@ -22,6 +22,9 @@ def environment(rep, host_only=False):
     rows += [("reason", rep.reason), ("timestamp", rep.timestamp)]
     if num(d.get("uptime_ms"), None) is not None:
         rows.append(("uptime", duration(d["uptime_ms"])))
+    att = obj(d.get("attached"))
+    if string(att.get("at")):
+        rows.append(("attached", "%s (%s open then)" % (att["at"], num(att.get("pre_attach"), 0))))
     if string(d.get("version")):
         rows.append(("sockleak", d["version"]))
     if string(d.get("unwinder")):

@@ -8,7 +8,7 @@ SUMMARY line last. table_text lays out the columns of diff and merge.
 from . import sections
 from .frames import addr_summary, called, frame_text, headline, kinds_text, no_stack_text, states_text, where_text
 from .grouping import MAX_FDS_SHOWN
-from .values import cw_range, duration, num, plural
+from .values import cw_range, duration, num, obj, plural, string
 
 MAX_LATE_SHOWN = 10  # as the shim's text report
 
@@ -19,6 +19,11 @@ def totals_text(rep):
     t = "%s of %s at %s" % (rep.reason, rep.label(), rep.timestamp)
     if num(d.get("uptime_ms"), None) is not None:
         t += ", after " + duration(d["uptime_ms"])
+    att = obj(d.get("attached"))
+    if string(att.get("at")):
+        n = num(att.get("pre_attach"), 0)
+        t += " attached (at %s; %d %s open then, listed as pre-attach)" % (
+            att["at"], n, plural(n, "socket was", "sockets were"))
     t += "; %d live, %d in CLOSE_WAIT, %d leaked" % (s["live"], s["close_wait"], s["leaked"])
     if rep.close_wait_after() is not None:
         t += " (CLOSE_WAIT for %s or more)" % duration(rep.close_wait_after())

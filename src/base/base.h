@@ -100,6 +100,13 @@ extern pid_t sl_pid;          /* this process, refreshed after fork */
 extern char sl_program[256];  /* basename of the executable */
 extern char sl_tmpdir[256];   /* $TMPDIR at start-up (absolute), else /tmp */
 extern int64_t sl_start_ns;   /* CLOCK_MONOTONIC at start-up */
+/* When the shim was attached to the running process (`sockleak attach`), and how many
+ * of its sockets were open then; at.tv_sec == 0: it was not (preloaded, or detached). */
+struct sl_attached {
+    struct timespec at;
+    long pre_attach;
+};
+extern struct sl_attached sl_attached;
 /* Fill in pid, program and start time (start-up; sl_self_after_fork in a child). */
 void sl_self_init(void);
 void sl_self_after_fork(void);

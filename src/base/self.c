@@ -25,6 +25,7 @@ pid_t sl_pid;
 char sl_program[256] = "?";
 char sl_tmpdir[256] = "/tmp";
 int64_t sl_start_ns;
+struct sl_attached sl_attached;
 
 void sl_self_init(void)
 {

@@ -130,6 +130,7 @@ enum sl_origin {
     SL_ORIGIN_UNKNOWN,
     SL_ORIGIN_SCM_RIGHTS, /* received through recvmsg(SCM_RIGHTS) */
     SL_ORIGIN_UNSEEN,     /* found open by a scan, created where the shim could not see */
+    SL_ORIGIN_PRE_ATTACH, /* open when the shim was attached to the running process */
 };
 const char *sl_origin_name(int origin);
 
@@ -181,6 +182,10 @@ bool sl_reg_insert(const struct sl_rec_info *info);
 bool sl_reg_lookup(int fd, struct sl_rec_info *out);
 /* Set fd's ignored flag if it is recorded. */
 bool sl_reg_set_ignored(int fd);
+/* Give fd's record origin if it describes the socket (dev, ino) (or has no inode yet,
+ * which it then gets) and its origin is one of those in the mask (bits 1 << origin).
+ * False if fd is not recorded, is another socket, or has another origin. */
+bool sl_reg_set_origin(int fd, uint64_t dev, uint64_t ino, unsigned from_mask, int origin);
 void sl_reg_set_peer(int fd, const struct sockaddr *addr, socklen_t len);
 /* enum sl_origin of fd's record; 0 if not tracked; -EAGAIN if its lock stayed taken
  * (never waits for it: safe from a signal handler that interrupted the shim). */
@@ -292,6 +297,11 @@ void sl_fd_accepted(int listen_fd, int fd, const struct sockaddr *peer, socklen_
 void sl_fd_dup(int oldfd, int newfd);
 void sl_fd_connect(int fd, const struct sockaddr *addr, socklen_t len);
 void sl_fd_inherited(int fd, int family, int type, int proto);
+/* Attach: fd (a socket, dev/ino) was open when the shim attached. A record that
+ * already describes it keeps its stack (a previous attach saw it created); one that
+ * only adopted it (inherited, unseen) says pre-attach; any other is replaced. Returns
+ * true if fd is now recorded as pre-attach. */
+bool sl_fd_pre_attach(int fd, int family, int type, int proto, uint64_t dev, uint64_t ino);
 /* fd arrived through SCM_RIGHTS: tracked if it is a socket. */
 void sl_fd_received(int fd);
 /* A scan found fd open, a socket, and not tracked: adopt it (origin unseen, no stack). */

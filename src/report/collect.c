@@ -41,6 +41,7 @@ void sl_report_begin(struct sl_report *r, int reason)
     r->mono_ns = sl_now_ns();
     clock_gettime(CLOCK_REALTIME, &r->wall);
     r->uptime_ns = sl_start_ns ? r->mono_ns - sl_start_ns : 0;
+    r->attached = sl_attached;
     r->since_previous_ns = -1;
 }
 

@@ -30,6 +30,15 @@ static void header(struct sl_json *j, const struct sl_report *r)
     sl_json_str(j, "timestamp", ts);
     sl_json_int(j, "uptime_ms", r->uptime_ns / SL_MS);
     sl_json_str(j, "unwinder", r->unwinder);
+    if (!r->attached.at.tv_sec) {
+        sl_json_null(j, "attached");
+        return;
+    }
+    sl_format_rfc3339(&r->attached.at, ts, sizeof(ts));
+    sl_json_obj(j, "attached");
+    sl_json_str(j, "at", ts);
+    sl_json_int(j, "pre_attach", r->attached.pre_attach);
+    sl_json_end(j);
 }
 
 static void options(struct sl_json *j, const struct sl_report *r)

@@ -169,6 +169,7 @@ struct sl_report {
     int64_t mono_ns;         /* when collected */
     struct timespec wall;
     int64_t uptime_ns;
+    struct sl_attached attached; /* when `sockleak attach` started the shim (at.tv_sec 0: preloaded) */
     int64_t since_previous_ns; /* time since the previous report, -1 for the first */
     struct sl_rsock *socks;
     size_t nsocks;

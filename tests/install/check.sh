@@ -35,6 +35,7 @@ MAKE="make --no-print-directory -s"
 S=$T/stage
 $MAKE install PREFIX=/usr/local DESTDIR="$S" REPORTTOOL= >"$T/log" 2>&1 || bad "make install DESTDIR" "$(cat "$T/log")"
 want="usr/local/bin/sockleak
+usr/local/bin/sockleak-live
 usr/local/include/sockleak.h
 usr/local/lib/libsockleak.so
 usr/local/lib/pkgconfig/sockleak.pc
@@ -77,6 +78,7 @@ export PKG_CONFIG_PATH="$P/lib/pkgconfig"
 check "pkg-config --cflags" sh -c "set -- \$(pkg-config --cflags sockleak) && test \"\$*\" = '-I$P/include'"
 check "pkg-config --libs" sh -c "set -- \$(pkg-config --libs sockleak) && test \"\$*\" = '-L$P/lib -lsockleak'"
 check "one version: pkg-config --modversion is VERSION's ($V)" test "$(pkg-config --modversion sockleak)" = "$V"
+check "the installed launcher inspects a running process (sockleak-live next to it)" sh -c "'$P/bin/sockleak' inspect --json \$\$ | grep -q '\"reason\":\"inspect\"'"
 check "one version: the installed launcher's --version" sh -c "'$P/bin/sockleak' --version | grep -qx 'sockleak $V'"
 check "one version: the checkout's launcher's --version" sh -c "scripts/sockleak --version | grep -qx 'sockleak $V'"
 CC=${CC:-cc}

@@ -20,6 +20,7 @@ KEYS = {
     "timestamp": "totals; --since",
     "uptime_ms": "totals",
     "unwinder": "markdown Environment",
+    "attached": "totals: 'attached (at T; N sockets were open then, listed as pre-attach)'; markdown Environment",
     "options.close_wait_after_ms": "totals, headline",
     "options.scan_interval_ms": "markdown Environment",
     "options.stack_depth": "'no stack: stack_depth=0'",
