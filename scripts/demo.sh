@@ -55,7 +55,7 @@ The same report for tools (JSON Lines, one object per report), into a file:
 A long-running process can be asked for a report at any time (it keeps running):
 
   \$ scripts/sockleak -- ./your-server &
-  \$ scripts/sockleak dump PID          # sends SIGUSR2, the default dump signal
+  \$ scripts/sockleak dump PID          # through its control socket: no signal
 
 The fix is in examples/fixed_client.c; examples/leaky_server.c shows the same bug
 in a poll() server. 'scripts/sockleak --help' lists every option.

@@ -109,18 +109,46 @@ def later_blocks(rep, top):
     return out
 
 
+def environment_line(rep):
+    """The shim's environment line: "Linux 6.1 x86_64; 8 fds open, limit 1024 (report at
+    819); tcp_fin_timeout=60 ..." (sysctls in the report's order); "" without one."""
+    env = obj(rep.d.get("environment"))
+    if not env:
+        return ""
+    t = string(env.get("kernel")) or "?"
+    open_fds, soft, at = (num(env.get(k), None) for k in ("open_fds", "nofile_soft", "threshold_fds"))
+    if open_fds is not None or soft is not None:
+        t += "; %s fds open, limit %s" % (open_fds if open_fds is not None else "?", soft if soft is not None else "?")
+        if at:
+            t += " (report at %d)" % at
+    ctl = obj(env.get("sysctls"))
+    if ctl:
+        t += "; " + " ".join("%s=%s" % (k, v) for k, v in ctl.items())
+    return t
+
+
+def clean_exit(rep):
+    """An exit with nothing live, nothing ever leaked, nothing missed: the shim's one line."""
+    s, d = rep.summary(), rep.d
+    late, dc, cov = obj(d.get("closed_late")), obj(d.get("unseen")), obj(d.get("coverage"))
+    return (rep.reason == "exit" and not s["live"] and not s["suppressed"] and not num(late.get("total"), 0)
+            and not num(dc.get("double_closes"), 0) and not num(cov.get("untracked"), 0)
+            and not cov.get("truncated"))
+
+
 def render_text(rep, top):
     """The report as text; top: stacks shown (0: all)."""
     pid = rep.pid if rep.pid is not None else "?"
     P = "==%s==" % pid
+    if clean_exit(rep):
+        n = rep.summary()["opened"] or 0
+        return "%ssockleak: no leaks in %s: %d %s opened, all closed\n" % (
+            P, rep.program, n, plural(n, "socket", "sockets"))
     out = []
     trig = sections.trigger_text(rep)
     if trig:
         out.append(P + "sockleak: " + trig)
     out += [P + "sockleak: " + headline(rep), P + "report: " + totals_text(rep)]
-    env = sections.environment(rep, host_only=True)
-    if env:
-        out.append(P + "environment: " + "; ".join("%s %s" % kv for kv in env))
     out.append("")
     gs = rep.groups()
     shown = gs if top == 0 else gs[:top]
@@ -141,11 +169,16 @@ def render_text(rep, top):
     sup = sections.suppressed_text(rep)
     if sup:
         out.append(P + "suppressed: " + sup)
+    env = environment_line(rep)
+    if env:
+        out.append(P + "environment: " + env)
     s = rep.summary()
     leaky = sum(1 for g in gs if g.leaked)
-    line = "SUMMARY: sockleak: %d leaked %s in %d %s; %d live in %d %s" % (
-        s["leaked"], plural(s["leaked"], "socket", "sockets"), leaky, plural(leaky, "stack", "stacks"), s["live"],
-        len(gs), plural(len(gs), "stack", "stacks"))
+    line = "SUMMARY: sockleak: %d leaked %s in %d %s; " % (
+        s["leaked"], plural(s["leaked"], "socket", "sockets"), leaky, plural(leaky, "stack", "stacks"))
+    if s["leaked_closed"]:
+        line += "%d leaked, then closed later; " % s["leaked_closed"]
+    line += "%d live in %d %s" % (s["live"], len(gs), plural(len(gs), "stack", "stacks"))
     if s["opened"] is not None and s["closed"] is not None:
         line += "; %d opened, %d closed since start" % (s["opened"], s["closed"])
     out.append(line + ".")

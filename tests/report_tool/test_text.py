@@ -33,8 +33,15 @@ class TextLikeTheShims(ToolTest):
         self.assertRegex(first, r"^==\d+==sockleak: 3 sockets stuck in CLOSE_WAIT for \S+, opened at fetch_user "
                                 r"\(leaky_client\.c:89\)$")
 
+    def test_a_clean_exit_is_one_line_as_the_shim_writes_it(self):
+        r = R.last("fixed")
+        self.assertEqual(render("fixed"), "==%d==sockleak: no leaks in fixed_client: %d sockets opened, all closed\n"
+                         % (r["pid"], r["summary"]["opened"]))
+
     def test_a_report_without_leaks_says_so(self):
-        self.assertRegex(render("fixed").splitlines()[0], r"^==\d+==sockleak: 0 live sockets, none leaked$")
+        self.assertRegex(render("no_stacks").splitlines()[0],
+                         r"^==\d+==sockleak: 7 live sockets, none leaked yet: 1 in CLOSE_WAIT for up to \S+ "
+                         r"\(leaked after 5\.0s\)")
 
 
 class Stacks(ToolTest):
@@ -112,11 +119,14 @@ class Sections(ToolTest):
         first = render("emfile", every=True).splitlines()[0]
         self.assertRegex(first, r"^==\d+==sockleak: out of file descriptors \(EMFILE\): \d+ open, limit 64$")
 
-    def test_the_environment_line(self):
-        env = [x for x in render("leaky").splitlines() if "==environment: " in x][0]
+    def test_the_environment_line_is_the_shims(self):
+        tool = [x for x in render("leaky").splitlines() if "==environment: " in x]
+        with open(R.path("leaky_text"), encoding="utf-8") as f:
+            shim = [x for x in f.read().splitlines() if "==environment: " in x]
+        self.assertEqual(len(tool), 1)
+        self.assertEqual(masked(tool[0]), masked(shim[0]))
         d = R.last("leaky")["environment"]
-        self.assertIn("kernel %s; file descriptors %d open, soft limit %d, hard limit %d" % (
-            d["kernel"], d["open_fds"], d["nofile_soft"], d["nofile_hard"]), env)
+        self.assertIn("%s; %d fds open, limit %d" % (d["kernel"], d["open_fds"], d["nofile_soft"]), tool[0])
 
 
 class Output(ToolTest):

@@ -21,6 +21,8 @@ what the launcher, the shim and the report tool said:
   static        a statically linked program: the launcher says the shim cannot load
                 there; --fail-on-leak exits 2 without running it, a plain run goes on
   setuid        a set-user-ID program of another user (root only): the same
+  readme-demo   the report in the README's "make demo" section is what the demo's
+                command prints today (pids, times, addresses and ports masked)
 
 A check whose program is missing (java, javac, node, a static libc) is SKIP with the
 reason; .ci/run installs them. One line per check; exits non-zero on any failure.
@@ -28,6 +30,7 @@ reason; .ci/run installs them. One line per check; exits non-zero on any failure
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -283,6 +286,32 @@ def setuid(tmp):
         shutil.rmtree(top)
 
 
+def masked(text):
+    """A report without what differs from run to run: pids, times, addresses, ports, fds."""
+    text = re.sub(r"==\d+==", "==PID==", text)
+    text = re.sub(r"\(pid \d+\)", "(pid PID)", text)
+    text = re.sub(r"\d{4}-\d\d-\d\dT[0-9:.]+Z", "TIME", text)
+    text = re.sub(r"\b\d+(\.\d)?(ms|s)\b", "DURATION", text)
+    text = re.sub(r"0x[0-9a-f]{8,}", "ADDR", text)
+    text = re.sub(r"\+0x[0-9a-f]+", "+OFF", text)  # another build of libc, of the example
+    text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", text)
+    text = re.sub(r"(/\S+)?/build/examples/", "BUILD/examples/", text)
+    text = re.sub(r"  fds: [\d ]+", "  fds: FDS", text)
+    return re.sub(r"==environment: .*", "==environment: ENV", text)
+
+
+def readme_demo():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    m = re.search(r"hangs up\. Its report:\n\n```\n(.*?)```", readme, re.S)
+    if not check(m is not None, "readme-demo: the README shows the demo's report"):
+        return
+    r = run([LAUNCHER, "--close-wait-after", "1s", "--", os.path.join(ROOT, "build", "examples", "leaky_client"),
+             "5", "3"])
+    check(masked(r.stderr) == masked(m.group(1)), "readme-demo: the README's demo report is what the demo prints",
+          "\n--- README\n%s--- now\n%s" % (masked(m.group(1)), masked(r.stderr)))
+
+
 def main():
     if not os.path.exists(os.path.join(ROOT, "build", "libsockleak.so")):
         print("build/libsockleak.so missing: run make")
@@ -303,6 +332,7 @@ def main():
             skip("node", "node missing (apt-get install nodejs)")
         static(tmp)
         setuid(tmp)
+        readme_demo()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("runtimes: %d passed, %d failed, %d skipped" % (counts["ok"], counts["FAIL"], counts["SKIP"]))
