@@ -5,7 +5,8 @@
  *   self.c      who we are: pid, program, start time, the per-thread guard words,
  *               which sanitizer runtime (if any) shares the process
  *   sys.c       raw system calls that return -errno, one write-all loop, the bounds of
- *               a loaded module (the one PT_LOAD walker), signal() as a sigaction
+ *               a loaded module (the one PT_LOAD walker), signal() as a sigaction, a
+ *               read of the process's own memory that cannot fault
  *   options.c   SOCKLEAK_OPTIONS: one table of every setting
  *   buf.c       growable buffers and big arrays (malloc/mmap; never in a wrapper)
  *   json.c      a JSON writer that places its own commas
@@ -142,6 +143,11 @@ bool sl_phdr_bounds(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *h
 /* The range of the loaded object that holds addr (found once per caller's cache).
  * Returns false if no object holds it. */
 bool sl_module_bounds(const void *addr, uintptr_t *lo, uintptr_t *hi);
+/* Copy n bytes of this process's memory at src into dst without ever faulting
+ * (process_vm_readv on itself): what reading another program's data structures, whose
+ * layout is only believed, needs. 0, or -EFAULT (not all of it mapped and readable),
+ * or -errno (-ENOSYS, -EPERM under a seccomp policy). Async-signal-safe; no errno. */
+int sl_peek(void *dst, uintptr_t src, size_t n);
 /* What signal()/sysv_signal() mean, as a sigaction: handler, flags, and sig itself
  * blocked during the handler when mask_self. */
 void sl_signal_as_sigaction(int sig, sighandler_t handler, int flags, bool mask_self, struct sigaction *act);
@@ -149,6 +155,7 @@ void sl_signal_as_sigaction(int sig, sighandler_t handler, int flags, bool mask_
 /* ---- options.c: every setting is one row of the table there ---- */
 enum sl_format { SL_FMT_TEXT = 0, SL_FMT_JSON = 1 };
 enum sl_scan_method { SL_SCAN_AUTO = 0, SL_SCAN_TCP_INFO, SL_SCAN_SOCK_DIAG };
+enum sl_native_frames { SL_NATIVE_BELOW = 0, SL_NATIVE_NONE, SL_NATIVE_SPLICED };
 #define SL_MAX_DEPTH 64
 
 struct sl_options {
@@ -174,6 +181,9 @@ struct sl_options {
     char suppressions[1024];   /* suppression file; "" = none */
     int default_suppressions;  /* bool: the built-in rules (sl_default_suppressions) apply */
     int follow_children;       /* bool: programs this one executes run under the shim too */
+    int python_frames;         /* bool: Python frames in stacks (core/pystack.c) */
+    int java_frames;           /* bool: Java frames in stacks (core/jvmstack.c) */
+    int native_frames;         /* enum sl_native_frames: what stacks with language frames show of the native ones */
 };
 /* The built-in suppression rules: sockets language runtimes keep open on purpose. */
 #define SL_SUPP_JDK_NIO "function:Java_sun_nio_ch_FileDispatcherImpl_init"

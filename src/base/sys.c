@@ -1,9 +1,11 @@
 /*
  * sys.c - small system helpers every layer uses: one write-all loop, one walker of a
- * loaded object's PT_LOAD segments, and signal() expressed as a sigaction.
+ * loaded object's PT_LOAD segments, signal() expressed as a sigaction, and a read of
+ * the process's own memory that cannot fault.
  */
 #define _GNU_SOURCE
 #include <string.h>
+#include <sys/uio.h>
 
 #include "base.h"
 
@@ -61,6 +63,17 @@ bool sl_module_bounds(const void *addr, uintptr_t *lo, uintptr_t *hi)
     *lo = h.lo;
     *hi = h.hi;
     return h.found;
+}
+
+int sl_peek(void *dst, uintptr_t src, size_t n)
+{
+    if (!n)
+        return 0;
+    if (src < 4096 || src + n < src || src + n > 0x800000000000ull)
+        return -EFAULT;
+    struct iovec local = { dst, n }, remote = { (void *)src, n };
+    long r = SL_SYS(SYS_process_vm_readv, SL_SYS(SYS_getpid), &local, 1, &remote, 1, 0);
+    return r == (long)n ? 0 : r < 0 ? (int)r : -EFAULT;
 }
 
 void sl_signal_as_sigaction(int sig, sighandler_t handler, int flags, bool mask_self, struct sigaction *act)

@@ -103,13 +103,20 @@ static uint32_t intern_rstack(struct interner *in, uint32_t sid)
     struct sl_rstack tmp = { .nframes = 0, .suppressed_by = -2 };
     const struct sl_stack *st = sl_stack_get(sid);
     if (st) {
-        tmp.frames = calloc(st->depth, sizeof(struct sl_frame));
+        /* the language frames first, then the native ones */
+        tmp.frames = calloc((size_t)(st->nlang + st->depth) + 1, sizeof(struct sl_frame));
         if (tmp.frames) {
-            tmp.nframes = st->depth;
+            tmp.nlang = sl_lang_frames(st, tmp.frames);
             for (int f = 0; f < st->depth; f++)
-                sl_symbolize(&r->mods, st->ip[f], st->ip[f] - 1, &tmp.frames[f]);
+                sl_symbolize(&r->mods, st->ip[f], st->ip[f] - 1, &tmp.frames[tmp.nlang + f]);
+            tmp.nframes = tmp.nlang + st->depth;
         }
-        fingerprint(tmp.frames, tmp.nframes, tmp.id);
+        if (tmp.nlang)
+            sl_lang_fingerprint(tmp.frames, tmp.nframes, tmp.id);
+        else
+            fingerprint(tmp.frames, tmp.nframes, tmp.id);
+        if (tmp.nlang && r->opt.native_frames == SL_NATIVE_SPLICED)
+            tmp.nframes = sl_lang_splice(tmp.frames, tmp.nlang, tmp.nframes, sl_stack_lframes(st));
     } else {
         strcpy(tmp.id, "none");
     }
@@ -234,7 +241,7 @@ static void add_source_lines(struct sl_report *r)
         size_t k = 0;
         for (size_t j = 0; j < r->nstacks; j++)
             for (int f = 0; f < r->stacks[j].nframes; f++) {
-                if (sl_module_is_glibc(r->stacks[j].frames[f].module))
+                if (r->stacks[j].frames[f].lang || sl_module_is_glibc(r->stacks[j].frames[f].module))
                     continue;
                 frames[k] = &r->stacks[j].frames[f];
                 addr[k++] = r->stacks[j].frames[f].ip - 1;
@@ -284,6 +291,7 @@ static void expand_inlines(struct sl_report *r)
 int sl_report_group(struct sl_report *r)
 {
     r->since_previous_ns = prev.done ? r->mono_ns - prev.at_ns : -1;
+    sl_lang_resolve(); /* names only a runtime can give now (Java's) */
     if (!r->mods.mods) {
         sl_modmap_build(&r->mods);
     }

@@ -1,0 +1,96 @@
+/*
+ * langstack.c - which language runtimes the process holds, and the language frames of
+ * the code that calls socket() now.
+ *
+ * CPython is looked for at start-up (its symbols are there from the start, in the
+ * program or its libpython); a JVM is loaded later (the java launcher dlopens
+ * libjvm.so), and an embedded libpython may be. So when a capture finds a runtime
+ * missing, it looks again, at most every PROBE_EVERY and only when the loader has
+ * loaded something since (dl_iterate_phdr's count of loads, read from its first
+ * callback): a process with neither runtime pays a clock read per socket.
+ */
+#define _GNU_SOURCE
+#include <link.h>
+#include <string.h>
+
+#include "core.h"
+
+#define PROBE_EVERY (10 * SL_MS)
+
+static _Atomic bool have_py, have_jvm;
+static _Atomic int64_t next_probe_ns;
+static _Atomic unsigned long long loads_seen;
+
+const char *sl_lang_name(int lang)
+{
+    static const char *const names[] = { NULL, "python", "java", "js" };
+    return lang > 0 && lang < (int)SL_ARRAY_LEN(names) ? names[lang] : NULL;
+}
+
+static int first_loads(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    if (size >= offsetof(struct dl_phdr_info, dlpi_adds) + sizeof(info->dlpi_adds))
+        *(unsigned long long *)arg = info->dlpi_adds;
+    return 1; /* the count is the same in every callback: one is enough */
+}
+
+/* Which runtimes' libraries are loaded: bit 0 a libpython, bit 1 libjvm.so. Names are
+ * looked at before any dlsym(): a dlsym() that fails would leave its message for the
+ * program's next dlerror(). */
+static int runtime_modules(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    const char *name = info->dlpi_name ? info->dlpi_name : "";
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    if (!strncmp(base, "libpython3", 10))
+        *(int *)arg |= 1;
+    if (!strcmp(base, "libjvm.so"))
+        *(int *)arg |= 2;
+    return 0;
+}
+
+static void probe(int modules)
+{
+    if (!atomic_load_explicit(&have_py, memory_order_relaxed) && (modules & 1) && sl_py_probe())
+        atomic_store(&have_py, true);
+    if (!atomic_load_explicit(&have_jvm, memory_order_relaxed) && (modules & 2) && sl_jvm_probe())
+        atomic_store(&have_jvm, true);
+}
+
+void sl_lang_init(void)
+{
+    int modules = 0;
+    dl_iterate_phdr(runtime_modules, &modules);
+    /* CPython linked into the program itself (Debian's python3.11) has no library to
+     * name: its symbols are asked for once, now */
+    probe(modules | 1);
+}
+
+static void maybe_probe(void)
+{
+    if (atomic_load_explicit(&have_jvm, memory_order_relaxed) && atomic_load_explicit(&have_py, memory_order_relaxed))
+        return;
+    int64_t now = sl_now_coarse_ns(), next = atomic_load_explicit(&next_probe_ns, memory_order_relaxed);
+    if (now < next || !atomic_compare_exchange_strong(&next_probe_ns, &next, now + PROBE_EVERY))
+        return;
+    unsigned long long loads = 0;
+    dl_iterate_phdr(first_loads, &loads);
+    /* libjvm may be loaded with the VM still to be made: ask again while it is */
+    if (loads == atomic_exchange(&loads_seen, loads) && !sl_jvm_loaded())
+        return;
+    int modules = 0;
+    dl_iterate_phdr(runtime_modules, &modules);
+    probe(modules);
+}
+
+int sl_lang_capture(struct sl_lframe *out, int max, uintptr_t caller, uint8_t *lang)
+{
+    maybe_probe();
+    int n = 0;
+    if (atomic_load_explicit(&have_py, memory_order_relaxed) && (n = sl_py_capture(out, max)) > 0)
+        *lang = SL_LANG_PYTHON;
+    else if (atomic_load_explicit(&have_jvm, memory_order_relaxed) && (n = sl_jvm_capture(out, max, caller)) > 0)
+        *lang = SL_LANG_JAVA;
+    return n > 0 ? n : 0;
+}
