@@ -183,6 +183,7 @@ struct sl_options {
     int follow_children;       /* bool: programs this one executes run under the shim too */
     int python_frames;         /* bool: Python frames in stacks (core/pystack.c) */
     int java_frames;           /* bool: Java frames in stacks (core/jvmstack.c) */
+    int node_frames;           /* bool: node programs load the JavaScript hook (shim/lang.c) */
     int native_frames;         /* enum sl_native_frames: what stacks with language frames show of the native ones */
 };
 /* The built-in suppression rules: sockets language runtimes keep open on purpose. */

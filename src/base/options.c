@@ -122,6 +122,11 @@ static const struct opt_def table[] = {
       "stacks of sockets made by Java code begin with its Java frames (`Class.method`, file, line), taken with "
       "JVMTI's `GetStackTrace` from the running VM (no agent flag needed) and named when reporting; `0`: native "
       "frames only" },
+    { "node_frames", K_BOOL, OFF(node_frames), "1", 0, 1,
+      "a Node program (`node`, `nodejs`) loads sockleak's hook (`sockleak-node.js`, next to the library) with "
+      "`--require`, added to `NODE_OPTIONS` at start-up: sockets get the JavaScript stack of the code that asked "
+      "for them (`net`, `tls`, `http` clients and servers, `dgram`), though the fd is made on a later tick; `0`: "
+      "native frames only" },
     { "native_frames", K_NATIVE, OFF(native_frames), "below", 0, 0,
       "what a stack with language frames (Python, Java, JavaScript) shows of its native frames: `below` (after "
       "the language frames, all of them), `none` (the language frames only), `spliced` (Python: the native "

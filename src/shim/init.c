@@ -160,6 +160,7 @@ __attribute__((constructor)) static void sl_constructor(void)
     sl_guard_enter();
     if (!sl_opt.follow_children)
         leave_preload();
+    sl_node_hook();
     int sr = sl_signals_install();
     long inherited = 0;
     sl_probe_each_fd(adopt_inherited, &inherited);

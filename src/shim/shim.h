@@ -5,6 +5,7 @@
  *   wrappers.c  the interposed functions: call the real one, tell the core
  *   api.c       the public API (include/sockleak.h)
  *   init.c      start-up (wires the hooks of the layers below, once) and exit
+ *   lang.c      what language runtimes call: the JVMTI agent, the Node-API addon
  */
 #ifndef SOCKLEAK_SHIM_H
 #define SOCKLEAK_SHIM_H
@@ -32,5 +33,10 @@ static inline bool sl_recording(void)
     return SL_LIKELY(sl_tls_guard == 0) && SL_LIKELY(atomic_load_explicit(&sl_core_state, memory_order_relaxed) == 2)
         && !sl_in_foreign_vm_child();
 }
+
+/* ---- lang.c ---- */
+/* A node program (node_frames): have it load sockleak-node.js with --require, through
+ * NODE_OPTIONS. At start-up, before main. */
+void sl_node_hook(void);
 
 #endif

@@ -182,7 +182,7 @@ static void test_option_names_list_every_key(void **state)
                                   "max_sockets", "report_interval", "max_age", "idle_after", "scan_method",
                                   "own_fd_table", "source_lines", "suppressions", "metrics_path", "syslog",
                                   "default_suppressions", "follow_children", "python_frames", "java_frames",
-                                  "native_frames" };
+                                  "node_frames", "native_frames" };
     for (size_t i = 0; i < SL_ARRAY_LEN(want); i++) {
         assert_non_null(sl_option_name(i));
         assert_string_equal(sl_option_name(i), want[i]);
