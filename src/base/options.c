@@ -129,10 +129,11 @@ static const struct opt_def table[] = {
       "native frames only" },
     { "native_frames", K_NATIVE, OFF(native_frames), "below", 0, 0,
       "what a stack with language frames (Python, Java, JavaScript) shows of its native frames: `below` (after "
-      "the language frames, all of them), `none` (the language frames only), `spliced` (Python: the native "
-      "stack with each interpreter loop's frame replaced by the Python frames it ran, as memray's `--native`; "
-      "the language frames still come first in the headline). Stack ids, suppressions and headlines do not "
-      "change" },
+      "the language frames; below Python frames, the first 6: the C code between the interpreter and the "
+      "socket call), `none` (the language frames only; Python's native frames are not even captured), "
+      "`spliced` (Python: the whole native stack, each interpreter loop's frame replaced by the Python frames "
+      "it ran, as memray's `--native`; the headline still names a language frame). Stack ids and headlines do "
+      "not change" },
 };
 
 const char *const sl_default_suppressions[] = { SL_SUPP_JDK_NIO, NULL };

@@ -133,9 +133,14 @@ int sl_jvm_agent(void *javavm);
 
 /* langstack.c */
 void sl_lang_init(void);
-/* The language frames of the calling thread's code (caller: the first native frame
- * outside the shim): the count, and *lang. No malloc; safe in wrappers. */
-int sl_lang_capture(struct sl_lframe *out, int max, uintptr_t caller, uint8_t *lang);
+/* The language frames of the calling thread's code, innermost first: the count, and
+ * *lang. No malloc; safe in wrappers. capture: the runtimes read before the native
+ * stack (Python); capture_native: those that look at the first native frame outside
+ * the shim, caller (Java). */
+int sl_lang_capture(struct sl_lframe *out, int max, uint8_t *lang);
+int sl_lang_capture_native(struct sl_lframe *out, int max, uintptr_t caller, uint8_t *lang);
+/* How many native frames to keep (of depth) below language frames (native_frames). */
+int sl_lang_native_depth(int depth);
 
 /* jsstack.c: Node's hook says the socket on fd (made by this thread) was asked for
  * by this JavaScript stack: "function\tfile\tline\tcolumn" lines, innermost first.

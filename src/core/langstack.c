@@ -8,6 +8,11 @@
  * missing, it looks again, at most every PROBE_EVERY and only when the loader has
  * loaded something since (dl_iterate_phdr's count of loads, read from its first
  * callback): a process with neither runtime pays a clock read per socket.
+ *
+ * Python frames are read before the native stack is unwound, and when there are some,
+ * fewer native frames are unwound (native_frames): the unwinder's cost grows with
+ * every frame, and below the first few they are the interpreter's. Java frames come
+ * after the native ones: a socket the VM makes itself (its caller is in libjvm) gets none.
  */
 #define _GNU_SOURCE
 #include <link.h>
@@ -16,6 +21,10 @@
 #include "core.h"
 
 #define PROBE_EVERY (10 * SL_MS)
+/* Native frames kept below Python frames (native_frames=below): the C code between
+ * the interpreter and socket() (an extension module, libpq...); deeper down they are
+ * the interpreter's own, and each costs the unwinder time on every socket. */
+#define LANG_NATIVE_DEPTH 6
 
 static _Atomic bool have_py, have_jvm;
 static _Atomic int64_t next_probe_ns;
@@ -84,13 +93,28 @@ static void maybe_probe(void)
     probe(modules);
 }
 
-int sl_lang_capture(struct sl_lframe *out, int max, uintptr_t caller, uint8_t *lang)
+int sl_lang_capture(struct sl_lframe *out, int max, uint8_t *lang)
 {
     maybe_probe();
-    int n = 0;
-    if (atomic_load_explicit(&have_py, memory_order_relaxed) && (n = sl_py_capture(out, max)) > 0)
+    int n = atomic_load_explicit(&have_py, memory_order_relaxed) ? sl_py_capture(out, max) : 0;
+    if (n > 0)
         *lang = SL_LANG_PYTHON;
-    else if (atomic_load_explicit(&have_jvm, memory_order_relaxed) && (n = sl_jvm_capture(out, max, caller)) > 0)
+    return n > 0 ? n : 0;
+}
+
+int sl_lang_capture_native(struct sl_lframe *out, int max, uintptr_t caller, uint8_t *lang)
+{
+    int n = atomic_load_explicit(&have_jvm, memory_order_relaxed) ? sl_jvm_capture(out, max, caller) : 0;
+    if (n > 0)
         *lang = SL_LANG_JAVA;
     return n > 0 ? n : 0;
+}
+
+int sl_lang_native_depth(int depth)
+{
+    if (sl_opt.native_frames == SL_NATIVE_NONE)
+        return 0;
+    if (sl_opt.native_frames == SL_NATIVE_SPLICED || depth < LANG_NATIVE_DEPTH)
+        return depth;
+    return LANG_NATIVE_DEPTH;
 }

@@ -101,6 +101,15 @@ static inline int rd(bool checked, void *dst, uintptr_t src, size_t n)
     return 0;
 }
 
+/* An object's bytes: a checked copy in buf, or, once the layout has proved itself, the
+ * object in place (no copy on the hot path). NULL if it cannot be read. */
+static inline const unsigned char *view(bool checked, unsigned char *buf, uintptr_t src, size_t n)
+{
+    if (!checked)
+        return (const unsigned char *)src;
+    return sl_peek(buf, src, n) == 0 ? buf : NULL;
+}
+
 #define AT(buf, off, type) (*(const type *)((const char *)(buf) + (off)))
 
 static bool version_layout(unsigned long v)
@@ -367,8 +376,9 @@ static int walk(bool checked, struct sl_lframe *out, int max)
         return -1;
     int n = 0;
     for (int hops = 0; f && n < max; hops++) {
-        unsigned char fr[FRAME_READ], co[CODE_READ];
-        if (hops >= WALK_LIMIT || !plausible(f) || rd(checked, fr, f, FRAME_READ) != 0)
+        unsigned char frbuf[FRAME_READ], cobuf[CODE_READ];
+        const unsigned char *fr, *co;
+        if (hops >= WALK_LIMIT || !plausible(f) || !(fr = view(checked, frbuf, f, FRAME_READ)))
             return -1;
         uintptr_t code = AT(fr, L.fr_code, uintptr_t), instr = AT(fr, L.fr_instr, uintptr_t);
         int owner = AT(fr, L.fr_owner, unsigned char);
@@ -380,7 +390,7 @@ static int walk(bool checked, struct sl_lframe *out, int max)
                 out[n - 1].pos |= SL_LF_ENTRY;
             continue;
         }
-        if (!plausible(code) || rd(checked, co, code, L.co_code) != 0)
+        if (!plausible(code) || !(co = view(checked, cobuf, code, L.co_code)))
             return -1;
         if (AT(co, 8, uintptr_t) != code_type) {
             if (L.minor >= 13)
@@ -430,17 +440,33 @@ int sl_py_capture(struct sl_lframe *out, int max)
     return n;
 }
 
+/* The code objects of socket.socket's close path (socket._real_close, socket.close),
+ * once seen: what the close that follows it is, without resolving a location. */
+static _Atomic uintptr_t closers[4];
+
 int sl_py_close_kind(void)
 {
     if (atomic_load_explicit(&state, memory_order_acquire) != PY_PROVED)
         return SL_PY_CLOSE_PROGRAM;
+    uintptr_t ts, code = 0, f = top_frame(false, &ts);
+    if (f > 1 && plausible(f))
+        code = *(const uintptr_t *)(f + L.fr_code);
+    for (size_t k = 0; code && k < SL_ARRAY_LEN(closers); k++)
+        if (atomic_load_explicit(&closers[k], memory_order_relaxed) == code)
+            return SL_PY_CLOSE_PROGRAM; /* socket.socket.close() */
     struct sl_lframe top;
     const struct sl_loc *l = walk(false, &top, 1) == 1 ? sl_loc_get((uint32_t)top.ref) : NULL;
     size_t fl = l ? strlen(l->file) : 0;
     if (l && fl >= 10 && !strcmp(l->file + fl - 10, "/socket.py")
-        && (!strcmp(l->function, "socket._real_close") || !strcmp(l->function, "socket.close")))
-        return SL_PY_CLOSE_PROGRAM; /* socket.socket.close() */
-    uintptr_t ts = (uintptr_t)thread_state(), interp = 0;
+        && (!strcmp(l->function, "socket._real_close") || !strcmp(l->function, "socket.close"))) {
+        for (size_t k = 0; code && k < SL_ARRAY_LEN(closers); k++) {
+            uintptr_t none = 0;
+            if (atomic_compare_exchange_strong(&closers[k], &none, code) || none == code)
+                break;
+        }
+        return SL_PY_CLOSE_PROGRAM;
+    }
+    uintptr_t interp = 0;
     int collecting = 0;
     if (plausible(ts) && sl_peek(&interp, ts + L.ts_interp, 8) == 0 && plausible(interp)
         && sl_peek(&collecting, interp + L.interp_gc_collecting, sizeof(collecting)) == 0 && collecting)

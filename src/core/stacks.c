@@ -39,6 +39,9 @@
 #define SLOTS (1u << 16)
 #define MAX_STACKS (SLOTS / 4 * 3)
 #define SKIP_SLACK 8          /* our own frames above the host's, at most */
+/* Frames to unwind beyond those kept: our own (and a sanitizer's interceptors) at the
+ * top. It starts low and grows to what a capture found: every frame unwound costs. */
+static _Atomic int slack = 4;
 #define ARENA_CHUNK (256 * 1024)
 
 struct counts {
@@ -263,13 +266,19 @@ uint32_t sl_stack_intern_lang(const uintptr_t *ip, int depth, int lang, const st
  * index of the first in buf, and the count after it. */
 static int unwind(void **buf, int depth, int *first)
 {
-    sl_tls_in_unwind++;
-    int n = unwind_fn(buf, depth + SKIP_SLACK);
-    sl_tls_in_unwind--;
-    *first = 0;
-    while (*first < n && skippable((uintptr_t)buf[*first]))
-        (*first)++;
-    return n - *first < depth ? n - *first : depth;
+    for (;;) {
+        int extra = atomic_load_explicit(&slack, memory_order_relaxed);
+        sl_tls_in_unwind++;
+        int n = unwind_fn(buf, depth + extra);
+        sl_tls_in_unwind--;
+        *first = 0;
+        while (*first < n && skippable((uintptr_t)buf[*first]))
+            (*first)++;
+        /* the buffer was full and ours took more than the slack: unwind again with more */
+        if (n < depth + extra || *first <= extra || extra >= SKIP_SLACK)
+            return n - *first < depth ? n - *first : depth;
+        atomic_compare_exchange_strong(&slack, &extra, *first < SKIP_SLACK ? *first : SKIP_SLACK);
+    }
 }
 
 uint32_t sl_stack_capture(void)
@@ -280,12 +289,14 @@ uint32_t sl_stack_capture(void)
     if (depth > SL_MAX_DEPTH)
         depth = SL_MAX_DEPTH;
     void *buf[SL_MAX_DEPTH + SKIP_SLACK];
-    int first, keep = unwind(buf, depth, &first);
-    if (keep < 0)
-        keep = 0;
     struct sl_lframe lf[SL_MAX_DEPTH];
     uint8_t lang = SL_LANG_NONE;
-    int nlang = sl_lang_capture(lf, depth, keep ? (uintptr_t)buf[first] : 0, &lang);
+    int nlang = sl_lang_capture(lf, depth, &lang), first = 0, keep = 0;
+    int native = nlang ? sl_lang_native_depth(depth) : depth;
+    if (native > 0 && (keep = unwind(buf, native, &first)) < 0)
+        keep = 0;
+    if (!nlang)
+        nlang = sl_lang_capture_native(lf, depth, keep ? (uintptr_t)buf[first] : 0, &lang);
     return sl_stack_intern_lang((const uintptr_t *)(buf + first), keep, lang, lf, nlang);
 }
 

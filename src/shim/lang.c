@@ -14,15 +14,12 @@
  * gives it note(fd, stack)). The Node-API functions are the running node's own,
  * looked up when the addon is registered: no node header or library at build time.
  * For node programs the shim adds the --require to NODE_OPTIONS at start-up
- * (node_frames), from the copy of the module next to the library.
+ * (init.c, node_frames), from the copy of the module next to the library.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "shim.h"
 
@@ -90,30 +87,4 @@ SL_EXPORT napi_value napi_register_module_v1(napi_env env, napi_value exports)
     if (napi.create_int32(env, sl_opt.stack_depth, &depth) == 0)
         napi.set_named_property(env, exports, "depth", depth);
     return exports;
-}
-
-/* A node program: load the hook with --require, through NODE_OPTIONS (start-up, before
- * node reads it). The module sits next to the library, as sockleak-node.js. */
-void sl_node_hook(void)
-{
-    const char *base = strrchr(sl_program, '/');
-    base = base ? base + 1 : sl_program;
-    if (!sl_opt.node_frames || (strcmp(base, "node") && strcmp(base, "nodejs")))
-        return;
-    const char *cur = getenv("NODE_OPTIONS");
-    if (cur && strstr(cur, "sockleak-node.js"))
-        return; /* the launcher's, or a parent's */
-    Dl_info self;
-    if (!dladdr((void *)sl_node_hook, &self) || !self.dli_fname)
-        return;
-    char lib[PATH_MAX], path[PATH_MAX + 32], opts[8192];
-    if (!realpath(self.dli_fname, lib)) /* absolute: --require takes a bare name for a package */
-        return;
-    *strrchr(lib, '/') = '\0';
-    snprintf(path, sizeof(path), "%s/sockleak-node.js", lib);
-    if (access(path, R_OK) != 0 || strchr(path, '"') || strchr(path, '\\'))
-        return;
-    if ((size_t)snprintf(opts, sizeof(opts), "%s%s--require \"%s\"", cur ? cur : "", cur && *cur ? " " : "", path)
-        < sizeof(opts))
-        setenv("NODE_OPTIONS", opts, 1);
 }

@@ -34,9 +34,4 @@ static inline bool sl_recording(void)
         && !sl_in_foreign_vm_child();
 }
 
-/* ---- lang.c ---- */
-/* A node program (node_frames): have it load sockleak-node.js with --require, through
- * NODE_OPTIONS. At start-up, before main. */
-void sl_node_hook(void);
-
 #endif
