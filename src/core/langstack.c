@@ -7,7 +7,8 @@
  * libjvm.so), and an embedded libpython may be. So when a capture finds a runtime
  * missing, it looks again, at most every PROBE_EVERY and only when the loader has
  * loaded something since (dl_iterate_phdr's count of loads, read from its first
- * callback): a process with neither runtime pays a clock read per socket.
+ * callback), and only at a thread's first capture and every 16th after it: a process
+ * with neither runtime pays a thread-local increment per socket.
  *
  * Python frames are read before the native stack is unwound, and when there are some,
  * fewer native frames are unwound (native_frames): the unwinder's cost grows with
@@ -78,15 +79,22 @@ void sl_lang_init(void)
 
 static void maybe_probe(void)
 {
+    static __thread unsigned tick SL_TLS; /* each thread looks at its 1st, 17th... capture */
     if (atomic_load_explicit(&have_jvm, memory_order_relaxed) && atomic_load_explicit(&have_py, memory_order_relaxed))
+        return;
+    if (sl_jvm_loaded()) { /* libjvm is loaded, its VM not made yet: ask at every socket */
+        if (sl_jvm_probe())
+            atomic_store(&have_jvm, true);
+        return;
+    }
+    if (tick++ & 15)
         return;
     int64_t now = sl_now_coarse_ns(), next = atomic_load_explicit(&next_probe_ns, memory_order_relaxed);
     if (now < next || !atomic_compare_exchange_strong(&next_probe_ns, &next, now + PROBE_EVERY))
         return;
     unsigned long long loads = 0;
     dl_iterate_phdr(first_loads, &loads);
-    /* libjvm may be loaded with the VM still to be made: ask again while it is */
-    if (loads == atomic_exchange(&loads_seen, loads) && !sl_jvm_loaded())
+    if (loads == atomic_exchange(&loads_seen, loads))
         return;
     int modules = 0;
     dl_iterate_phdr(runtime_modules, &modules);

@@ -167,7 +167,7 @@ static uint64_t hash_words(uint64_t h, const uintptr_t *w, int n)
 /* A plain loop, not memcmp: a sanitizer runtime in the host (TSan) intercepts memcmp
  * and, not seeing the atomics that published s (this library is not instrumented),
  * would report the lock-free lookup as a data race in the host's name. */
-static bool same_words(const uintptr_t *a, const uintptr_t *b, int n)
+static inline __attribute__((always_inline)) bool same_words(const uintptr_t *a, const uintptr_t *b, int n)
 {
     for (int i = 0; i < n; i++)
         if (a[i] != b[i])
@@ -175,8 +175,8 @@ static bool same_words(const uintptr_t *a, const uintptr_t *b, int n)
     return true;
 }
 
-static bool same(const struct sl_stack *s, uint64_t h, const uintptr_t *ip, int depth, int lang,
-                 const struct sl_lframe *lf, int nlang)
+static inline __attribute__((always_inline)) bool same(const struct sl_stack *s, uint64_t h, const uintptr_t *ip,
+                                                       int depth, int lang, const struct sl_lframe *lf, int nlang)
 {
     return s->hash == h && s->depth == depth && s->lang == lang && s->nlang == nlang && same_words(s->ip, ip, depth)
         && same_words(s->ip + depth, (const uintptr_t *)lf, 2 * nlang);
@@ -264,7 +264,7 @@ uint32_t sl_stack_intern_lang(const uintptr_t *ip, int depth, int lang, const st
 
 /* The native return addresses of the caller, the shim's own frames left out: the
  * index of the first in buf, and the count after it. */
-static int unwind(void **buf, int depth, int *first)
+static inline __attribute__((always_inline)) int unwind(void **buf, int depth, int *first)
 {
     for (;;) {
         int extra = atomic_load_explicit(&slack, memory_order_relaxed);
