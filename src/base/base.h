@@ -110,6 +110,18 @@ pid_t sl_gettid(void);
 bool sl_sanitized(void);
 bool sl_tsan(void);
 
+/* FNV-1a over n bytes, from h (SL_FNV_BASIS to start): what fingerprints are made of. */
+#define SL_FNV_BASIS 0xcbf29ce484222325ull
+static inline uint64_t sl_fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= c[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
 /* ---- sys.c ---- */
 /* A raw system call: returns the result or -errno, never touches errno, and is out of
  * sight of a sanitizer runtime's interceptors (x86-64). */
@@ -143,6 +155,9 @@ bool sl_phdr_bounds(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *h
 /* The range of the loaded object that holds addr (found once per caller's cache).
  * Returns false if no object holds it. */
 bool sl_module_bounds(const void *addr, uintptr_t *lo, uintptr_t *hi);
+/* len bytes of zeroed anonymous memory (mmap, MAP_NORESERVE): no malloc, for tables
+ * made in wrappers. NULL if it cannot be had. */
+void *sl_map_zeroed(size_t len);
 /* Copy n bytes of this process's memory at src into dst without ever faulting
  * (process_vm_readv on itself): what reading another program's data structures, whose
  * layout is only believed, needs. 0, or -EFAULT (not all of it mapped and readable),

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 
 #include "base.h"
@@ -63,6 +64,12 @@ bool sl_module_bounds(const void *addr, uintptr_t *lo, uintptr_t *hi)
     *lo = h.lo;
     *hi = h.hi;
     return h.found;
+}
+
+void *sl_map_zeroed(size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
 }
 
 int sl_peek(void *dst, uintptr_t src, size_t n)

@@ -12,7 +12,6 @@
  */
 #define _GNU_SOURCE
 #include <string.h>
-#include <sys/mman.h>
 
 #include "core.h"
 
@@ -22,19 +21,13 @@
 static struct sl_itab *_Atomic tables[8];
 static _Atomic int ntables;
 
-static void *map_zeroed(size_t len)
-{
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
-
 /* lock held */
 static bool ready(struct sl_itab *t)
 {
     if (t->slot)
         return true;
-    t->slot = map_zeroed(((size_t)t->max * 4 / 3 + 1) * 2 * sizeof(*t->slot));
-    t->by_id = map_zeroed(((size_t)t->max + 1) * sizeof(*t->by_id));
+    t->slot = sl_map_zeroed(((size_t)t->max * 4 / 3 + 1) * 2 * sizeof(*t->slot));
+    t->by_id = sl_map_zeroed(((size_t)t->max + 1) * sizeof(*t->by_id));
     if (!t->slot || !t->by_id)
         return false;
     size_t n = 1;
@@ -89,7 +82,7 @@ void *sl_itab_add(struct sl_itab *t, uint64_t hash, bool (*eq)(const void *entry
     if (size > ARENA)
         goto out;
     if ((size_t)(t->end - t->cur) < size) {
-        char *p = map_zeroed(ARENA);
+        char *p = sl_map_zeroed(ARENA);
         if (!p)
             goto out;
         t->cur = p;

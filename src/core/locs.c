@@ -28,16 +28,6 @@ struct loc_key {
     size_t flen, filelen;
 };
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= c[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 static bool same(const void *entry, const void *key)
 {
     const struct loc_entry *e = entry;
@@ -70,9 +60,9 @@ uint32_t sl_loc_intern(int lang, const char *function, size_t flen, const char *
     k.flen = strnlen(k.function, k.flen < SL_LOC_TEXT ? k.flen : SL_LOC_TEXT);
     k.filelen = strnlen(k.file, k.filelen < SL_LOC_TEXT ? k.filelen : SL_LOC_TEXT);
     int nums[3] = { lang, line, column };
-    uint64_t h = fnv(0xcbf29ce484222325ull, nums, sizeof(nums));
-    h = fnv(h, k.function, k.flen);
-    h = fnv(h ^ 0xff, k.file, k.filelen);
+    uint64_t h = sl_fnv(SL_FNV_BASIS, nums, sizeof(nums));
+    h = sl_fnv(h, k.function, k.flen);
+    h = sl_fnv(h ^ 0xff, k.file, k.filelen);
     struct loc_entry *e = sl_itab_find(&locs, h, same, &k);
     if (!e)
         e = sl_itab_add(&locs, h, same, &k, sizeof(*e) + k.flen + k.filelen + 2, fill);

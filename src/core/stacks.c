@@ -101,21 +101,15 @@ static bool skippable(uintptr_t ip)
     return false;
 }
 
-static void *map_zeroed(size_t len)
-{
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
-
 int sl_stacks_init(void)
 {
     if (slots)
         return 0;
     sl_module_bounds(&self_marker, &self_range.lo, &self_range.hi);
     dl_iterate_phdr(find_ranges, NULL);
-    slots = map_zeroed(SLOTS * sizeof(*slots));
-    by_id = map_zeroed((MAX_STACKS + 1) * sizeof(*by_id));
-    counts = map_zeroed((MAX_STACKS + 1) * sizeof(*counts));
+    slots = sl_map_zeroed(SLOTS * sizeof(*slots));
+    by_id = sl_map_zeroed((MAX_STACKS + 1) * sizeof(*by_id));
+    counts = sl_map_zeroed((MAX_STACKS + 1) * sizeof(*counts));
     if (!slots || !by_id || !counts)
         return -ENOMEM;
 

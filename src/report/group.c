@@ -28,23 +28,13 @@ static struct {
     long *opened, *closed;    /* by stack id, 0..n */
 } prev;
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= c[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 /* A stack's fingerprint: where each frame is inside its module (build-id, or the
  * module's file name when it has none, and the module offset). Independent of ASLR,
  * of the host and of the install path, so the same leak has the same id everywhere.
  * Frames outside any module (JIT code) are left out: their addresses change. */
 static void fingerprint(const struct sl_frame *f, int n, char *out)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = SL_FNV_BASIS;
     for (int i = 0; i < n; i++) {
         if (!f[i].module)
             continue; /* JIT code, a trampoline: an address that differs from run to run */
@@ -53,9 +43,9 @@ static void fingerprint(const struct sl_frame *f, int n, char *out)
             mod = strrchr(f[i].module, '/');
             mod = mod ? mod + 1 : f[i].module;
         }
-        h = fnv(h, mod, strlen(mod) + 1);
+        h = sl_fnv(h, mod, strlen(mod) + 1);
         uint64_t off = (uint64_t)f[i].module_offset;
-        h = fnv(h, &off, sizeof(off));
+        h = sl_fnv(h, &off, sizeof(off));
     }
     snprintf(out, 24, "%016llx", (unsigned long long)h);
 }

@@ -35,7 +35,7 @@ int sl_lang_frames(const struct sl_stack *st, struct sl_frame *out)
         f->lang = st->lang;
         if (st->lang == SL_LANG_JAVA) {
             if (!sl_jvm_method(lf[i].ref, lf[i].pos, &f->function, &f->file, &f->line))
-                f->function = "(a Java method not named: the VM was gone)";
+                f->ip = lf[i].ref; /* not named (the VM went without a word): its jmethodID */
             continue;
         }
         const struct sl_loc *l = sl_loc_get((uint32_t)lf[i].ref);
@@ -87,19 +87,9 @@ const struct sl_frame *sl_lang_headline(const struct sl_frame *f, int n)
     return first ? first : n > 0 ? &f[0] : NULL;
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= c[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 static uint64_t fnv_str(uint64_t h, const char *s)
 {
-    return fnv(h, s ? s : "", (s ? strlen(s) : 0) + 1);
+    return sl_fnv(h, s ? s : "", (s ? strlen(s) : 0) + 1);
 }
 
 void sl_lang_fingerprint(const struct sl_frame *f, int n, char out[24])
@@ -113,7 +103,9 @@ void sl_lang_fingerprint(const struct sl_frame *f, int n, char out[24])
         h = fnv_str(h, sl_lang_name(f[i].lang));
         h = fnv_str(h, f[i].function);
         h = fnv_str(h, base ? base + 1 : f[i].file);
-        h = fnv(h, &line, sizeof(line));
+        h = sl_fnv(h, &line, sizeof(line));
+        if (!f[i].function) /* a frame nobody could name: at least never another's */
+            h = sl_fnv(h, &f[i].ip, sizeof(f[i].ip));
     }
     snprintf(out, 24, "%016llx", (unsigned long long)h);
 }

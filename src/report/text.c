@@ -41,7 +41,7 @@ static const char *called(int origin)
 static void frame_line(struct sl_buf *b, int i, const struct sl_frame *f)
 {
     if (f->lang) { /* "#0 fetch_item /srv/app/client.py:11 (python)" */
-        sl_buf_printf(b, "    #%d %s", i, f->function ? f->function : "?");
+        sl_buf_printf(b, "    #%d %s", i, f->function ? f->function : "(unnamed)");
         if (f->file && f->line > 0)
             sl_buf_printf(b, " %s:%d", f->file, f->line);
         else if (f->file)
