@@ -87,7 +87,9 @@ static void maybe_probe(void)
             atomic_store(&have_jvm, true);
         return;
     }
-    if (tick++ & 15)
+    /* (ThreadSanitizer sees the loader write module names, not the lock dl_iterate_phdr
+     * takes to read them: under it, runtimes are looked for at start-up only) */
+    if ((tick++ & 15) || sl_tsan())
         return;
     int64_t now = sl_now_coarse_ns(), next = atomic_load_explicit(&next_probe_ns, memory_order_relaxed);
     if (now < next || !atomic_compare_exchange_strong(&next_probe_ns, &next, now + PROBE_EVERY))
