@@ -87,12 +87,14 @@ ITESTS   := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(filter-o
             $(patsubst tests/integration/%.cc,$(B)/tests/integration/%,$(filter-out tests/integration/so_%,$(wildcard tests/integration/*.cc))) \
             $(patsubst tests/integration/%.c,$(B)/tests/integration/%.so,$(wildcard tests/integration/so_*.c)) \
             $(patsubst tests/integration/%.cc,$(B)/tests/integration/%.so,$(wildcard tests/integration/so_*.cc))
+# the programs tests/attach/run.py inspects and attaches to (started without the shim)
+ATTACH_PROGS := $(B)/tests/attach/leaky_service $(B)/tests/attach/leaky_service_now $(B)/tests/attach/static_holder
 EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
 .PHONY: all test unit integration integration-asan check-exports check-layers check-docs check-report-tool \
         check-runner demo deps docs clean bench bench-quick bench-profile check-tsan check-stress check-fuzz \
-        check-secure check-servers check-python check-robustness
-all: $(B)/libsockleak.so $(EXAMPLES) $(UNIT) $(ITESTS)
+        check-secure check-runtimes check-servers check-python check-robustness check-attach
+all: $(B)/libsockleak.so $(EXAMPLES) $(UNIT) $(ITESTS) $(ATTACH_PROGS)
 
 # libFuzzer target for the options parser (clang + libclang-rt)
 $(B)/fuzz_options: tests/fuzz/fuzz_options.c src/base/options.c src/base/base.h
@@ -133,8 +135,10 @@ unit: $(UNIT)
 	  [ $$rc = 124 ] || [ $$rc = 137 ] && echo "FAIL $$t: timed out after $(UNIT_TIMEOUT) s"; done; exit $$fail
 check-docs:
 	@$(TIMED) python3 tests/check_docs.py
-check-report-tool:
-	@$(TIMED) python3 tests/test_report_tool.py
+# the report tool's tests (they import the package) and its lint
+check-report-tool: $(B)/libsockleak.so $(EXAMPLES)
+	@$(TIMED) env $(REPORT_TESTS)
+	@$(MAKE) --no-print-directory lint-python
 # the integration runner, tested on made-up tests
 check-runner:
 	@$(TIMED) python3 tests/test_runner.py
@@ -147,8 +151,9 @@ check-layers: $(obj_OBJS)
 	@python3 tests/check_layers.py --layers "$(LAYERS)" $(obj_OBJS)
 integration: $(B)/libsockleak.so $(ITESTS) $(EXAMPLES)
 	python3 tests/run_integration.py --lib $(B)/libsockleak.so
+# under ASan, every stack is also taken by libunwind: the fast unwinder must agree
 integration-asan: $(B)/asan/libsockleak.so $(ITESTS) $(EXAMPLES)
-	python3 tests/run_integration.py --lib $(B)/asan/libsockleak.so --asan
+	python3 tests/run_integration.py --lib $(B)/asan/libsockleak.so --asan --verify-unwinder
 test: all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory check-layers
@@ -158,9 +163,11 @@ test: all
 	@$(MAKE) --no-print-directory check-runner
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory integration-asan
+	@$(MAKE) --no-print-directory check-runtimes
 	@$(MAKE) --no-print-directory check-install
 	@$(MAKE) --no-print-directory check-prometheus
 	@$(MAKE) --no-print-directory check-systemd
+	@$(MAKE) --no-print-directory check-attach
 
 # robustness checks run by CI after `make test` (.ci/run): slower, or needing root,
 # clang or the servers; each prints its own summary and fails on any problem
@@ -178,28 +185,65 @@ check-fuzz: $(B)/fuzz_options
 	  -print_final_stats=1 -dict=tests/fuzz/options.dict $(B)/fuzz-corpus tests/fuzz/corpus
 check-secure: $(B)/libsockleak.so $(B)/tests/secure_prog
 	python3 tests/secure/run.py
+check-runtimes: $(B)/libsockleak.so $(B)/sockleak-report
+	@$(TIMED) python3 tests/runtimes/run.py
 check-servers: $(B)/libsockleak.so
 	python3 tests/servers/run.py
 check-python: $(B)/libsockleak.so
 	python3 tests/python/run.py
+# inspect, attach and detach on processes started without the shim (gdb, nginx, wrk,
+# java where installed; SKIP with the reason elsewhere)
+$(B)/tests/attach/leaky_service: tests/attach/leaky_service.c
+	@mkdir -p $(@D)
+	$(CC) -O0 -g -fno-omit-frame-pointer -std=gnu11 $(WARN) -pthread $< -o $@
+$(B)/tests/attach/leaky_service_now: tests/attach/leaky_service.c
+	@mkdir -p $(@D)
+	$(CC) -O0 -g -std=gnu11 $(WARN) -pthread -DMDWE -Wl,-z,now,-z,relro $< -o $@
+$(B)/tests/attach/static_holder: tests/attach/static_holder.c
+	@mkdir -p $(@D)
+	$(CC) -O1 -static $(WARN) $< -o $@
+check-attach: $(B)/libsockleak.so $(ATTACH_PROGS)
+	@$(TIMED) python3 tests/attach/run.py
 check-robustness: check-tsan check-stress check-fuzz check-secure check-servers check-python
 
 demo: $(B)/libsockleak.so $(EXAMPLES)
 	@scripts/demo.sh
 
+# the report tool (`sockleak report`, the launcher's dump and --fail-on-leak): the package
+# scripts/sockleak_report as one file, a zipapp; its tests import the package
+REPORT_PY    := $(wildcard scripts/sockleak_report/*.py)
+REPORT_TESTS := PYTHONPATH=scripts python3 -m unittest discover -s tests/report_tool
+all: $(B)/sockleak-report
+unit integration integration-asan check-report-tool: $(B)/sockleak-report $(EXAMPLES)
+$(B)/sockleak-report: $(REPORT_PY)
+	@rm -rf $(B)/zipapp && mkdir -p $(B)/zipapp/sockleak_report
+	cp $(REPORT_PY) $(B)/zipapp/sockleak_report/ && cp scripts/sockleak_report/__main__.py $(B)/zipapp/
+	python3 -m zipapp $(B)/zipapp -p '/usr/bin/env python3' -o $@
+# ruff if installed, else Debian's flake8 or pyflakes (apt-get install flake8 python3-pyflakes)
+.PHONY: lint-python
+LINT_PY := scripts/sockleak_report tests/report_tool
+lint-python:
+	@if command -v ruff >/dev/null 2>&1; then ruff check $(LINT_PY); \
+	elif command -v flake8 >/dev/null 2>&1; then flake8 --max-line-length 120 $(LINT_PY); \
+	elif command -v pyflakes3 >/dev/null 2>&1; then pyflakes3 $(LINT_PY); \
+	elif python3 -m pyflakes --version >/dev/null 2>&1; then python3 -m pyflakes $(LINT_PY); \
+	else echo "SKIP [lint-python] no ruff, flake8 or pyflakes (apt-get install flake8)"; exit 0; fi \
+	  && echo "lint-python: $(LINT_PY) clean"
+
 # install: what `make install PREFIX=... DESTDIR=...` puts, and all `uninstall` removes.
 # The launcher gets the library directory (so the two find each other) and the version
-# written in; scripts/sockleak-report (the report tool) goes next to it when the tree has one.
+# written in; the report tool (build/sockleak-report) goes next to it (REPORTTOOL= leaves it out).
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 PCDIR      ?= $(LIBDIR)/pkgconfig
-REPORTTOOL ?= $(wildcard scripts/sockleak-report)
-INSTALLED   = $(LIBDIR)/libsockleak.so $(LIBDIR)/sockleak-node.js $(BINDIR)/sockleak $(if $(REPORTTOOL),$(BINDIR)/sockleak-report) \
+REPORTTOOL ?= $(B)/sockleak-report
+INSTALLED   = $(LIBDIR)/libsockleak.so $(LIBDIR)/sockleak-node.js $(BINDIR)/sockleak $(if $(REPORTTOOL),$(BINDIR)/sockleak-report) $(BINDIR)/sockleak-live \
               $(INCLUDEDIR)/sockleak.h $(PCDIR)/sockleak.pc $(MANDIR)/man1/sockleak.1 $(MANDIR)/man7/sockleak-options.7
 .PHONY: install uninstall check-install
+install: $(REPORTTOOL)
 install: $(B)/libsockleak.so
 	install -d $(addprefix $(DESTDIR),$(LIBDIR) $(BINDIR) $(INCLUDEDIR) $(PCDIR) $(MANDIR)/man1 $(MANDIR)/man7)
 	install -m 0755 $(B)/libsockleak.so $(DESTDIR)$(LIBDIR)/libsockleak.so
@@ -208,6 +252,7 @@ install: $(B)/libsockleak.so
 	    scripts/sockleak > $(DESTDIR)$(BINDIR)/sockleak
 	chmod 0755 $(DESTDIR)$(BINDIR)/sockleak
 	$(if $(REPORTTOOL),install -m 0755 $(REPORTTOOL) $(DESTDIR)$(BINDIR)/sockleak-report)
+	install -m 0755 scripts/sockleak-live $(DESTDIR)$(BINDIR)/sockleak-live
 	install -m 0644 include/sockleak.h $(DESTDIR)$(INCLUDEDIR)/sockleak.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' sockleak.pc.in > $(DESTDIR)$(PCDIR)/sockleak.pc

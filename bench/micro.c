@@ -11,7 +11,10 @@
  *   open      open() of a regular file + close(): the untracked fast path
  *
  * Each run does ITERATIONS/10 untimed iterations first (the shim's lazy start-up, the
- * first stack capture, the kernel's caches), then times ITERATIONS iterations with
+ * first stack capture, the kernel's caches), pauses 50 ms (MICRO_PAUSE_MS; the steady state of a
+ * service: the shim's background thread has had a moment to make its unwinding rules;
+ * under valgrind, which runs one thread at a time, it would otherwise wait for the end),
+ * then times ITERATIONS iterations with
  * CLOCK_MONOTONIC and CLOCK_PROCESS_CPUTIME_ID, and prints one line:
  *   MODE ITERATIONS WALL_NS WALL_NS_PER_ITERATION CPU_NS CPU_NS_PER_ITERATION
  * CPU time (user + system, all threads) leaves out the time the process waited for a
@@ -187,10 +190,21 @@ int main(int argc, char **argv)
 
     long long ns;
     if (work) {
-        work(n / 10);
-        long long t0 = now_ns();
-        cpu_start = cpu_ns();
-        work(n);
+        const char *ms = getenv("MICRO_PAUSE_MS"); /* bench/profile.py: longer under valgrind */
+        long pause_ms = ms ? atol(ms) : 50;
+        struct timespec pause = { pause_ms / 1000, pause_ms % 1000 * 1000000 };
+        long long t0 = 0;
+        /* warm-up, pause, timed: all three from this one call site, so that the timed
+         * run meets only the stacks the warm-up made (the same return addresses) */
+        for (int phase = 0; phase < 3; phase++) {
+            if (phase == 2) {
+                t0 = now_ns();
+                cpu_start = cpu_ns();
+            }
+            work(phase < 2 ? n / 20 : n);
+            if (phase < 2)
+                nanosleep(&pause, NULL);
+        }
         ns = now_ns() - t0;
     } else {
         ns = two_threads(n);

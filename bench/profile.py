@@ -27,7 +27,8 @@ def callgrind(tmp, micro, mode, iters, lib, options):
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     env["SOCKLEAK_OPTIONS"] = "report_at_exit=0" + (":" + options if options else "")
-    cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
+    env["MICRO_PAUSE_MS"] = "3000"  # the shim's thread makes its unwinding rules: slow under valgrind
+    cmd = ["valgrind", "--tool=callgrind", "--fair-sched=yes", f"--callgrind-out-file={out}"]
     if lib:  # through env(1), so that valgrind, not its launcher, sees the preload
         cmd += ["--trace-children=yes", "env", f"LD_PRELOAD={lib}"]
     subprocess.run(cmd + [micro, mode, str(iters)], env=env, check=True, stdout=subprocess.DEVNULL,

@@ -235,7 +235,7 @@ class Ctx:
                 "tuple": tuple}
 
 
-def run_test(name, binary, lib, asan, keep, tsan=False):
+def run_test(name, binary, lib, asan, keep, tsan=False, verify_unwinder=False):
     path = next(p for p in (os.path.join(SRC, name + ".c"), os.path.join(SRC, name + ".cc")) if os.path.exists(p))
     d = parse_directives(path)
     if not (d["expect"] or d["check"] or d["stdout"]):
@@ -254,6 +254,8 @@ def run_test(name, binary, lib, asan, keep, tsan=False):
         ext = "jsonl" if d["format"] == "json" else "txt"
         log = os.path.join(tmp, "report.%p." + ext)
         opts = ["format=%s" % d["format"], "log_path=" + log] + d["options"]
+        if verify_unwinder:  # every stack taken by both unwinders; none may differ
+            opts.append("unwinder=verify")
         env = dict(os.environ)
         env.pop("SOCKLEAK_OPTIONS", None)
         env.update({"SOCKLEAK_OPTIONS": ":".join(opts), "SOCKLEAK_TEST_DIR": tmp, "SOCKLEAK_LIB": lib})
@@ -339,6 +341,11 @@ def run_test(name, binary, lib, asan, keep, tsan=False):
                         problems.append("%s line %d is not JSON: %s" % (os.path.basename(f), i + 1, e))
             else:
                 text += data
+        if verify_unwinder:
+            bad = [x for x in reports if x.get("coverage", {}).get("unwinder_mismatches")]
+            if bad:
+                problems.append("the fast unwinder and libunwind differed on %d stacks"
+                                % sum(x["coverage"]["unwinder_mismatches"] for x in bad))
         # the main process: the one the shell exec'd (RUN lines may run several)
         main_pid = p.pid
         if d["run"]:
@@ -389,6 +396,9 @@ def main():
     ap.add_argument("--asan", action="store_true", help="the shim is the ASan+UBSan build")
     ap.add_argument("--tsan", action="store_true", help="the shim is the ThreadSanitizer build")
     ap.add_argument("--keep", action="store_true", help="keep temporary directories")
+    ap.add_argument("--verify-unwinder", action="store_true",
+                    help="run with unwinder=verify and fail a test whose reports count a stack where the fast "
+                         "unwinder and libunwind differed")
     ap.add_argument("--bindir", default=os.path.join(ROOT, "build", "tests", "integration"),
                     help="where the test programs are (make check-tsan builds some with TSan elsewhere)")
     ap.add_argument("--srcdir", default=SRC, help="where the test sources are (default tests/integration)")
@@ -408,7 +418,7 @@ def main():
     passed = failed = skipped = 0
     label = "asan" if a.asan else "tsan" if a.tsan else "shim"
     with concurrent.futures.ThreadPoolExecutor(max_workers=a.j) as pool:
-        futs = [pool.submit(run_test, n, binaries[n], lib, a.asan, a.keep, a.tsan) for n in names]
+        futs = [pool.submit(run_test, n, binaries[n], lib, a.asan, a.keep, a.tsan, a.verify_unwinder) for n in names]
         for f in concurrent.futures.as_completed(futs):
             name, status, detail = f.result()
             if status == "pass":

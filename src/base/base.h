@@ -99,7 +99,15 @@ static inline void sl_guard_leave(void)
 
 extern pid_t sl_pid;          /* this process, refreshed after fork */
 extern char sl_program[256];  /* basename of the executable */
+extern char sl_tmpdir[256];   /* $TMPDIR at start-up (absolute), else /tmp */
 extern int64_t sl_start_ns;   /* CLOCK_MONOTONIC at start-up */
+/* When the shim was attached to the running process (`sockleak attach`), and how many
+ * of its sockets were open then; at.tv_sec == 0: it was not (preloaded, or detached). */
+struct sl_attached {
+    struct timespec at;
+    long pre_attach;
+};
+extern struct sl_attached sl_attached;
 /* Fill in pid, program and start time (start-up; sl_self_after_fork in a child). */
 void sl_self_init(void);
 void sl_self_after_fork(void);
@@ -163,6 +171,13 @@ void *sl_map_zeroed(size_t len);
  * layout is only believed, needs. 0, or -EFAULT (not all of it mapped and readable),
  * or -errno (-ENOSYS, -EPERM under a seccomp policy). Async-signal-safe; no errno. */
 int sl_peek(void *dst, uintptr_t src, size_t n);
+/* Held around the shim's own dl_iterate_phdr/dladdr; the fork handlers take it too. */
+void sl_dl_lock(void);
+void sl_dl_unlock(void);
+bool sl_dl_trylock(void); /* false: another walk holds it (or this thread: a signal handler) */
+/* elfutils' libdw (libdw1), dlopened RTLD_LOCAL the first time it is wanted, never
+ * linked: the shim must load where it is not installed. NULL if it is not. */
+void *sl_libdw(void);
 /* What signal()/sysv_signal() mean, as a sigaction: handler, flags, and sig itself
  * blocked during the handler when mask_self. */
 void sl_signal_as_sigaction(int sig, sighandler_t handler, int flags, bool mask_self, struct sigaction *act);
@@ -171,6 +186,7 @@ void sl_signal_as_sigaction(int sig, sighandler_t handler, int flags, bool mask_
 enum sl_format { SL_FMT_TEXT = 0, SL_FMT_JSON = 1 };
 enum sl_scan_method { SL_SCAN_AUTO = 0, SL_SCAN_TCP_INFO, SL_SCAN_SOCK_DIAG };
 enum sl_native_frames { SL_NATIVE_BELOW = 0, SL_NATIVE_NONE, SL_NATIVE_SPLICED };
+enum sl_unwinder { SL_UNWIND_FAST = 0, SL_UNWIND_LIBUNWIND, SL_UNWIND_VERIFY };
 #define SL_MAX_DEPTH 64
 
 struct sl_options {
@@ -194,6 +210,7 @@ struct sl_options {
     int source_lines;          /* bool: file:line in frames, through libdw when present */
     int own_fd_table;          /* bool: the shim's thread unshares the fd table (fd/owntable.c) */
     char suppressions[1024];   /* suppression file; "" = none */
+    int unwinder;              /* enum sl_unwinder */
     int default_suppressions;  /* bool: the built-in rules (sl_default_suppressions) apply */
     int follow_children;       /* bool: programs this one executes run under the shim too */
     int python_frames;         /* bool: Python frames in stacks (core/pystack.c) */

@@ -29,7 +29,8 @@
 
 struct sl_options sl_opt;
 
-enum kind { K_BOOL, K_INT, K_LONG, K_DURATION, K_PATH, K_FORMAT, K_SIGNAL, K_SCAN, K_FILE, K_SYSLOG, K_NATIVE };
+enum kind { K_BOOL, K_INT, K_LONG, K_DURATION, K_PATH, K_FORMAT, K_SIGNAL, K_SCAN, K_FILE, K_SYSLOG, K_UNWINDER,
+            K_NATIVE };
 
 struct opt_def {
     const char *name;
@@ -48,7 +49,7 @@ static const struct opt_def table[] = {
       "where reports go: `stderr`, `stdout`, or a file, appended to, created mode 0600; `%p` becomes the pid. "
       "A symbolic link or another user's file is refused (one warning; the report goes to stderr). Reports never "
       "go into a network socket, nor into a stderr the program has replaced since it started (a daemon's data "
-      "file on fd 2): then they go to `$TMPDIR/sockleak.PID.log`, whose first line says why" },
+      "file on fd 2): then they go to `$TMPDIR/sockleak.PID.log` ($TMPDIR as the program started), whose first line says why" },
     { "format", K_FORMAT, OFF(format), "text", 0, 0,
       "`text` for people, `json` for tools (JSON Lines: one report object per line)" },
     { "report_at_exit", K_BOOL, OFF(report_at_exit), "1", 0, 1,
@@ -106,6 +107,11 @@ static const struct opt_def table[] = {
     { "syslog", K_SYSLOG, OFF(syslog_path), "0", 0, 0,
       "`1`: also send one line per report to syslog (`/dev/log`): the counts, where the worst leak was opened, "
       "and where the report went; or the absolute path of another syslog datagram socket; `0` disables" },
+    { "unwinder", K_UNWINDER, OFF(unwinder), "fast", 0, 0,
+      "how allocation stacks are captured: `fast` (a rule cached per return address, read once from the "
+      "module's `.eh_frame` with elfutils' libdw; stacks through frames the rules cannot express, and the "
+      "first ones through new code, are taken by libunwind), `libunwind` (libunwind for every stack), "
+      "`verify` (both, the report counting each stack where they differ: a check for tests)" },
     { "default_suppressions", K_BOOL, OFF(default_suppressions), "1", 0, 1,
       "apply the built-in suppression rules, for sockets language runtimes keep open on purpose: `" SL_SUPP_JDK_NIO
       "` (the JDK's NIO socketpair, whose other end it closes at start-up); `0` applies only the `suppressions` "
@@ -347,6 +353,7 @@ static const char *kind_expect(const struct opt_def *d, char *buf, size_t len)
     case K_FORMAT: return "text or json";
     case K_SIGNAL: return "a catchable signal name or number (SIGUSR2, USR2, 12), or none";
     case K_SCAN: return "auto, tcp_info or sock_diag";
+    case K_UNWINDER: return "fast, libunwind or verify";
     case K_FILE: return "a path shorter than 1024 bytes, or none";
     case K_SYSLOG: return "0, 1 or the absolute path of a socket (shorter than 108 bytes)";
     case K_NATIVE: return "below, none or spliced";
@@ -426,6 +433,16 @@ static int set_value(struct sl_options *o, const struct opt_def *d, const char *
             *(int *)field = SL_SCAN_TCP_INFO;
         else if (!strcasecmp(v, "sock_diag"))
             *(int *)field = SL_SCAN_SOCK_DIAG;
+        else
+            return -EINVAL;
+        return 0;
+    case K_UNWINDER:
+        if (!strcasecmp(v, "fast"))
+            *(int *)field = SL_UNWIND_FAST;
+        else if (!strcasecmp(v, "libunwind"))
+            *(int *)field = SL_UNWIND_LIBUNWIND;
+        else if (!strcasecmp(v, "verify"))
+            *(int *)field = SL_UNWIND_VERIFY;
         else
             return -EINVAL;
         return 0;
@@ -553,7 +570,7 @@ static const char *kind_meta(enum kind k)
     static const char *meta[] = { [K_BOOL] = "BOOL", [K_INT] = "N", [K_LONG] = "N", [K_DURATION] = "DUR",
                                   [K_PATH] = "PATH", [K_FORMAT] = "FORMAT", [K_SIGNAL] = "SIG",
                                   [K_SCAN] = "METHOD", [K_FILE] = "PATH", [K_SYSLOG] = "VALUE",
-                                  [K_NATIVE] = "WHICH" };
+                                  [K_UNWINDER] = "UNWINDER", [K_NATIVE] = "WHICH" };
     return meta[k];
 }
 

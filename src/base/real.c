@@ -110,6 +110,11 @@ static int fb_sigqueue(pid_t pid, int sig, const union sigval value)
     si.si_value = value;
     return (int)RAW(SYS_rt_sigqueueinfo, pid, sig, &si);
 }
+static int fb_dlclose(void *handle)
+{
+    (void)handle;
+    return 0; /* glibc always has it: never reached */
+}
 static int fb_clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 {
     (void)fn, (void)stack, (void)flags, (void)arg;
@@ -165,12 +170,13 @@ static void *lookup(const char *name, void *fallback, bool required)
     if (!p) {
         /* libc loaded before us (LD_PRELOAD="libc.so.6 libsockleak.so"): RTLD_NEXT
          * looks only after us; ask libc itself */
-        void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+        static void *libc; /* a reference kept for good (libc is never unloaded): no dlclose, which is ours */
+        if (!libc)
+            libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
         if (libc) {
             p = dlsym(libc, name);
             if (p && in_self(p))
                 p = NULL;
-            dlclose(libc);
         }
     }
     if (!p && required && sl_opt.verbose)

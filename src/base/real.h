@@ -40,7 +40,8 @@
     X(int, raise, (int sig), (sig), 1)                                                          \
     X(int, pthread_kill, (pthread_t thread, int sig), (thread, sig), 1)                         \
     X(int, tgkill, (pid_t tgid, pid_t tid, int sig), (tgid, tid, sig), 0)                       \
-    X(int, sigqueue, (pid_t pid, int sig, const union sigval value), (pid, sig, value), 1)
+    X(int, sigqueue, (pid_t pid, int sig, const union sigval value), (pid, sig, value), 1)      \
+    X(int, dlclose, (void *handle), (handle), 1)
 
 /* Variadic ones, resolved the same way but forwarded by hand. */
 #define SL_REAL_VARIADIC(X)                                                                     \

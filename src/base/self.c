@@ -9,7 +9,9 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "base.h"
@@ -21,7 +23,9 @@ __thread bool sl_tls_own_table SL_TLS;
 
 pid_t sl_pid;
 char sl_program[256] = "?";
+char sl_tmpdir[256] = "/tmp";
 int64_t sl_start_ns;
+struct sl_attached sl_attached;
 
 void sl_self_init(void)
 {
@@ -29,6 +33,12 @@ void sl_self_init(void)
     snprintf(sl_program, sizeof(sl_program), "%s",
              program_invocation_short_name && *program_invocation_short_name ? program_invocation_short_name : "?");
     sl_start_ns = sl_now_ns();
+    /* $TMPDIR as the program started: a server may clear its environment later (nginx's
+     * workers keep only TZ), and its reports' fallback file must not move. Not trusted
+     * under secure execution. */
+    const char *tmp = secure_getenv("TMPDIR");
+    if (tmp && *tmp == '/' && strlen(tmp) < sizeof(sl_tmpdir))
+        snprintf(sl_tmpdir, sizeof(sl_tmpdir), "%s", tmp);
 }
 
 void sl_self_after_fork(void)

@@ -4,6 +4,8 @@
  * the process's own memory that cannot fault.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
@@ -91,4 +93,40 @@ void sl_signal_as_sigaction(int sig, sighandler_t handler, int flags, bool mask_
     if (mask_self)
         sigaddset(&act->sa_mask, sig);
     act->sa_flags = flags;
+}
+
+/* The loader's own lock (taken by dl_iterate_phdr, dladdr) is not taken by glibc's fork:
+ * a fork while the report thread walks the loaded modules leaves the child with it
+ * locked forever. So the shim's walks happen under sl_dl_lock, which the fork handlers
+ * take (runtime/children.c): the fork waits for the walk to end. */
+static pthread_mutex_t dl_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void sl_dl_lock(void)
+{
+    pthread_mutex_lock(&dl_lock);
+}
+
+bool sl_dl_trylock(void)
+{
+    return pthread_mutex_trylock(&dl_lock) == 0;
+}
+
+void sl_dl_unlock(void)
+{
+    pthread_mutex_unlock(&dl_lock);
+}
+
+
+static void *libdw;
+static pthread_once_t libdw_once = PTHREAD_ONCE_INIT;
+
+static void load_libdw(void)
+{
+    libdw = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
+}
+
+void *sl_libdw(void)
+{
+    pthread_once(&libdw_once, load_libdw);
+    return libdw;
 }

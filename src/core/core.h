@@ -10,7 +10,9 @@
  *   pystack.c   the calling thread's Python frames, read from CPython's memory
  *   jvmstack.c  the calling thread's Java frames (JVMTI); their names when reporting
  *   langstack.c which runtimes the process holds; the language frames of a capture
- *   stacks.c    allocation stacks: capture (libunwind) and a deduplicated table
+ *   unwind.c    a fast unwinder: one rule per return address, from the modules' CFI
+ *   stacks.c    allocation stacks: capture (unwind.c, else libunwind; and language
+ *               frames) and a deduplicated table
  *   requests.c  reports asked for (bits and a futex), the work lock, the hooks
  *   registry.c  the lock-striped table of live sockets (uthash) and its counters
  *   triggers.c  reports when trouble starts (EMFILE, fd_threshold, max_sockets)
@@ -182,6 +184,26 @@ void sl_stack_move(uint32_t from, uint32_t to); /* a socket counted as opened by
 void sl_stacks_lock(void);        /* fork: keep the table consistent in the child */
 void sl_stacks_unlock(void);
 
+/* ---- unwind.c: the fast unwinder (rules cached per return address) ---- */
+int sl_unwind_init(void);
+/* Return addresses from the caller up, at most max, leaving out the first frames that
+ * are in [skip_lo, skip_hi) (the shim's own); -1 when a frame has no rule yet (it is
+ * queued for the worker) or cannot have one; SL_UNWIND_REPLAYED, with *tag set, when
+ * the stack is one this thread walked lately and tagged with sl_unwind_remember (then
+ * out is not filled). No lock, no allocation, no system call. */
+#define SL_UNWIND_REPLAYED (-2)
+int sl_unwind_fast(uintptr_t *out, int max, uintptr_t skip_lo, uintptr_t skip_hi, uint32_t *tag);
+/* Tag this thread's last complete walk (with its stack id), for a replay. */
+void sl_unwind_remember(uint32_t tag);
+/* Queue the addresses of a stack another unwinder walked, for rules. */
+void sl_unwind_want(const uintptr_t *ips, int n);
+/* The worker: make and publish the rules asked for (files read in the I/O child). */
+void sl_unwind_fill(void);
+/* dlclose(): addresses may be reused by the next module; the rules are dropped. */
+void sl_unwind_forget(void);
+void sl_unwind_note_mismatch(void);
+void sl_unwind_stats(long *fast, long *fallback, long *mismatch);
+
 /* ---- requests.c: reports asked for, and the work they take ----
  * Anything may ask for a report (a signal handler, a trigger in a wrapper): the
  * reason's bit is set and the worker woken (atomics and one futex wake:
@@ -197,6 +219,8 @@ void sl_core_set_hooks(const struct sl_core_hooks *h); /* once, at start-up */
 void sl_need_worker(void);
 /* Async-signal-safe: ask for a report with this reason. */
 void sl_request(int reason);
+/* Async-signal-safe: wake the worker for its own work (no report). */
+void sl_wake_worker(void);
 unsigned sl_requests_take(void);        /* the pending bits, cleared */
 bool sl_requests_pending(void);
 /* The futex word the worker sleeps on, and its wake-up count. */
@@ -222,6 +246,7 @@ enum sl_origin {
     SL_ORIGIN_UNKNOWN,
     SL_ORIGIN_SCM_RIGHTS, /* received through recvmsg(SCM_RIGHTS) */
     SL_ORIGIN_UNSEEN,     /* found open by a scan, created where the shim could not see */
+    SL_ORIGIN_PRE_ATTACH, /* open when the shim was attached to the running process */
 };
 const char *sl_origin_name(int origin);
 
@@ -273,6 +298,10 @@ bool sl_reg_insert(const struct sl_rec_info *info);
 bool sl_reg_lookup(int fd, struct sl_rec_info *out);
 /* Set fd's ignored flag if it is recorded. */
 bool sl_reg_set_ignored(int fd);
+/* Give fd's record origin if it describes the socket (dev, ino) (or has no inode yet,
+ * which it then gets) and its origin is one of those in the mask (bits 1 << origin).
+ * False if fd is not recorded, is another socket, or has another origin. */
+bool sl_reg_set_origin(int fd, uint64_t dev, uint64_t ino, unsigned from_mask, int origin);
 void sl_reg_set_peer(int fd, const struct sockaddr *addr, socklen_t len);
 /* enum sl_origin of fd's record; 0 if not tracked; -EAGAIN if its lock stayed taken
  * (never waits for it: safe from a signal handler that interrupted the shim). */
@@ -387,6 +416,11 @@ void sl_fd_accepted(int listen_fd, int fd, const struct sockaddr *peer, socklen_
 void sl_fd_dup(int oldfd, int newfd);
 void sl_fd_connect(int fd, const struct sockaddr *addr, socklen_t len);
 void sl_fd_inherited(int fd, int family, int type, int proto);
+/* Attach: fd (a socket, dev/ino) was open when the shim attached. A record that
+ * already describes it keeps its stack (a previous attach saw it created); one that
+ * only adopted it (inherited, unseen) says pre-attach; any other is replaced. Returns
+ * true if fd is now recorded as pre-attach. */
+bool sl_fd_pre_attach(int fd, int family, int type, int proto, uint64_t dev, uint64_t ino);
 /* fd arrived through SCM_RIGHTS: tracked if it is a socket. */
 void sl_fd_received(int fd);
 /* A scan found fd open, a socket, and not tracked: adopt it (origin unseen, no stack). */

@@ -83,7 +83,7 @@ static void maybe_probe(void)
     if (atomic_load_explicit(&have_jvm, memory_order_relaxed) && atomic_load_explicit(&have_py, memory_order_relaxed))
         return;
     if (sl_jvm_loaded()) { /* libjvm is loaded, its VM not made yet: ask at every socket */
-        if (sl_jvm_probe())
+        if (sl_jvm_probe()) /* (no walk of the modules: libjvm's bounds are known) */
             atomic_store(&have_jvm, true);
         return;
     }
@@ -94,13 +94,16 @@ static void maybe_probe(void)
     int64_t now = sl_now_coarse_ns(), next = atomic_load_explicit(&next_probe_ns, memory_order_relaxed);
     if (now < next || !atomic_compare_exchange_strong(&next_probe_ns, &next, now + PROBE_EVERY))
         return;
+    if (!sl_dl_trylock()) /* the shim's walks of the loaded modules hold off fork (sys.c) */
+        return;
     unsigned long long loads = 0;
     dl_iterate_phdr(first_loads, &loads);
-    if (loads == atomic_exchange(&loads_seen, loads))
-        return;
-    int modules = 0;
-    dl_iterate_phdr(runtime_modules, &modules);
-    probe(modules);
+    if (loads != atomic_exchange(&loads_seen, loads)) {
+        int modules = 0;
+        dl_iterate_phdr(runtime_modules, &modules);
+        probe(modules);
+    }
+    sl_dl_unlock();
 }
 
 int sl_lang_capture(struct sl_lframe *out, int max, uint8_t *lang)

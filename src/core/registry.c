@@ -111,6 +111,7 @@ const char *sl_origin_name(int origin)
     case SL_ORIGIN_INHERITED: return "inherited";
     case SL_ORIGIN_SCM_RIGHTS: return "scm_rights";
     case SL_ORIGIN_UNSEEN: return "unseen";
+    case SL_ORIGIN_PRE_ATTACH: return "pre-attach";
     default: return "unknown";
     }
 }
@@ -378,6 +379,22 @@ bool sl_reg_set_ignored(int fd)
         r->info.ignored = 1;
     unlock(&s->lock);
     return r != NULL;
+}
+
+bool sl_reg_set_origin(int fd, uint64_t dev, uint64_t ino, unsigned from_mask, int origin)
+{
+    struct stripe *s = stripe_of(fd);
+    lock(&s->lock);
+    struct sl_rec *r = NULL;
+    HASH_FIND(hh, s->head, &fd, sizeof(int), r);
+    bool same = r && (!r->info.ino || (r->info.ino == ino && r->info.dev == dev));
+    if (same && (from_mask >> r->info.origin & 1)) {
+        r->info.origin = (uint8_t)origin;
+        r->info.dev = dev, r->info.ino = ino;
+    }
+    bool done = same && r->info.origin == origin;
+    unlock(&s->lock);
+    return done;
 }
 
 void sl_reg_set_peer(int fd, const struct sockaddr *addr, socklen_t len)

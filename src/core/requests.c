@@ -40,6 +40,11 @@ void sl_need_worker(void)
 void sl_request(int reason)
 {
     atomic_fetch_or(&pending, 1u << reason);
+    sl_wake_worker();
+}
+
+void sl_wake_worker(void)
+{
     atomic_fetch_add(&sl_wake_word, 1);
     SL_SYS(SYS_futex, &sl_wake_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
     int fd = atomic_load(&wake_fd);

@@ -39,9 +39,6 @@
 #define SLOTS (1u << 16)
 #define MAX_STACKS (SLOTS / 4 * 3)
 #define SKIP_SLACK 8          /* our own frames above the host's, at most */
-/* Frames to unwind beyond those kept: our own (and a sanitizer's interceptors) at the
- * top. It starts low and grows to what a capture found: every frame unwound costs. */
-static _Atomic int slack = 4;
 #define ARENA_CHUNK (256 * 1024)
 
 struct counts {
@@ -112,6 +109,7 @@ int sl_stacks_init(void)
     counts = sl_map_zeroed((MAX_STACKS + 1) * sizeof(*counts));
     if (!slots || !by_id || !counts)
         return -ENOMEM;
+    sl_unwind_init();
 
     /* The unwinder. RTLD_LOCAL keeps its _Unwind_* out of the host's symbol scope.
      * Not under ThreadSanitizer: libunwind frees its per-thread cache from a TSD
@@ -143,8 +141,16 @@ int sl_stacks_init(void)
     return 0;
 }
 
+/* The report's "unwinder": the mode in use (fast and verify fall back to libunwind,
+ * or to glibc's backtrace() without it, which is then named) */
 const char *sl_stack_unwinder(void)
 {
+    if (unwind_fn && unwind_fn != backtrace) {
+        if (sl_opt.unwinder == SL_UNWIND_FAST)
+            return "fast";
+        if (sl_opt.unwinder == SL_UNWIND_VERIFY)
+            return "verify";
+    }
     return unwinder;
 }
 
@@ -256,23 +262,68 @@ uint32_t sl_stack_intern_lang(const uintptr_t *ip, int depth, int lang, const st
     return id;
 }
 
-/* The native return addresses of the caller, the shim's own frames left out: the
- * index of the first in buf, and the count after it. */
-static inline __attribute__((always_inline)) int unwind(void **buf, int depth, int *first)
+/* The first frame of buf[0..n) outside the shim (and a sanitizer runtime). */
+static int first_outside(void *const *buf, int n)
 {
-    for (;;) {
-        int extra = atomic_load_explicit(&slack, memory_order_relaxed);
-        sl_tls_in_unwind++;
-        int n = unwind_fn(buf, depth + extra);
-        sl_tls_in_unwind--;
-        *first = 0;
-        while (*first < n && skippable((uintptr_t)buf[*first]))
-            (*first)++;
-        /* the buffer was full and ours took more than the slack: unwind again with more */
-        if (n < depth + extra || *first <= extra || extra >= SKIP_SLACK)
-            return n - *first < depth ? n - *first : depth;
-        atomic_compare_exchange_strong(&slack, &extra, *first < SKIP_SLACK ? *first : SKIP_SLACK);
+    int first = 0;
+    while (first < n && skippable((uintptr_t)buf[first]))
+        first++;
+    return first;
+}
+
+static bool same_frames(void *const *a, int na, void *const *b, int nb)
+{
+    if (na != nb)
+        return false;
+    for (int i = 0; i < na; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
+/* The caller's native return addresses, at most depth, into *ips (which then points
+ * into buf, or into a stack of the table when the fast unwinder replayed a walk this
+ * thread tagged: *tag is that stack, native frames only). Returns the count; *walked:
+ * a whole fast walk, which a replay may take next time once tagged. */
+static int natives(void **buf, int depth, const uintptr_t **ips, uint32_t *tag, bool *walked)
+{
+    void *lib[SL_MAX_DEPTH + SKIP_SLACK];
+    uint32_t id = 0;
+    int n = sl_opt.unwinder != SL_UNWIND_LIBUNWIND
+              ? sl_unwind_fast((uintptr_t *)buf, depth + (nskip ? SKIP_SLACK : 0), self_range.lo, self_range.hi, &id)
+              : -1;
+    *tag = 0;
+    if (SL_LIKELY(n == SL_UNWIND_REPLAYED && sl_opt.unwinder != SL_UNWIND_VERIFY)) {
+        const struct sl_stack *st = sl_stack_get(id);
+        *walked = false;
+        *tag = st ? id : 0;
+        *ips = st ? st->ip : NULL;
+        return st ? st->depth : 0;
     }
+    int first = n >= 0 && nskip ? first_outside(buf, n) : 0; /* the shim's frames are left out already */
+    *walked = n >= 0;
+    if (SL_UNLIKELY(n < 0 || sl_opt.unwinder == SL_UNWIND_VERIFY)) {
+        sl_tls_in_unwind++;
+        int m = unwind_fn(lib, depth + SKIP_SLACK);
+        sl_tls_in_unwind--;
+        int lfirst = first_outside(lib, m), lkeep = m - lfirst < depth ? m - lfirst : depth;
+        if (n >= 0 || n == SL_UNWIND_REPLAYED) { /* verify: the fast stack must be libunwind's */
+            const struct sl_stack *st = n == SL_UNWIND_REPLAYED ? sl_stack_get(id) : NULL;
+            int keep = n - first < depth ? n - first : depth;
+            if (st ? !same_frames((void *const *)st->ip, st->depth, lib + lfirst, lkeep)
+                   : !same_frames(buf + first, keep, lib + lfirst, lkeep)) {
+                sl_unwind_note_mismatch();
+                *walked = false;
+            }
+        } else if (unwind_fn != backtrace) {
+            sl_unwind_want((const uintptr_t *)lib, m); /* rules for the next time */
+        }
+        memcpy(buf, lib, (size_t)m * sizeof(void *));
+        n = m;
+        first = lfirst;
+    }
+    *ips = (const uintptr_t *)(buf + first);
+    return n - first < depth ? (n - first > 0 ? n - first : 0) : depth;
 }
 
 uint32_t sl_stack_capture(void)
@@ -282,16 +333,24 @@ uint32_t sl_stack_capture(void)
         return 0;
     if (depth > SL_MAX_DEPTH)
         depth = SL_MAX_DEPTH;
-    void *buf[SL_MAX_DEPTH + SKIP_SLACK];
+    /* Python frames first: with them, fewer native frames are walked */
     struct sl_lframe lf[SL_MAX_DEPTH];
     uint8_t lang = SL_LANG_NONE;
-    int nlang = sl_lang_capture(lf, depth, &lang), first = 0, keep = 0;
+    int nlang = sl_lang_capture(lf, depth, &lang);
     int native = nlang ? sl_lang_native_depth(depth) : depth;
-    if (native > 0 && (keep = unwind(buf, native, &first)) < 0)
-        keep = 0;
-    if (!nlang)
-        nlang = sl_lang_capture_native(lf, depth, keep ? (uintptr_t)buf[first] : 0, &lang);
-    return sl_stack_intern_lang((const uintptr_t *)(buf + first), keep, lang, lf, nlang);
+    void *buf[SL_MAX_DEPTH + SKIP_SLACK];
+    const uintptr_t *ips = NULL;
+    uint32_t tag = 0;
+    bool walked = false;
+    int keep = native > 0 ? natives(buf, native, &ips, &tag, &walked) : 0;
+    if (!nlang) /* Java frames, which look at the caller */
+        nlang = sl_lang_capture_native(lf, depth, keep ? ips[0] : 0, &lang);
+    if (!nlang && tag)
+        return tag; /* a replayed walk, and no language frames: its stack */
+    uint32_t got = sl_stack_intern_lang(ips, keep, lang, lf, nlang);
+    if (walked) /* a replay gives the native frames: the tag is the stack of those alone */
+        sl_unwind_remember(nlang ? sl_stack_intern(ips, keep) : got);
+    return got;
 }
 
 int sl_stack_unwind(uintptr_t *ip, int max)
@@ -300,7 +359,10 @@ int sl_stack_unwind(uintptr_t *ip, int max)
         return 0;
     max = max > SL_MAX_DEPTH ? SL_MAX_DEPTH : max;
     void *buf[SL_MAX_DEPTH + SKIP_SLACK];
-    int first, n = unwind(buf, max, &first);
+    sl_tls_in_unwind++;
+    int m = unwind_fn(buf, max + SKIP_SLACK);
+    sl_tls_in_unwind--;
+    int first = first_outside(buf, m), n = m - first < max ? m - first : max;
     for (int i = 0; i < n; i++)
         ip[i] = (uintptr_t)buf[first + i];
     return n > 0 ? n : 0;

@@ -14,12 +14,13 @@
 #include "core.h"
 
 /* Into the registry; then the worker (the first socket needs one) and the triggers. */
-static void record(const struct sl_rec_info *i)
+static bool record(const struct sl_rec_info *i)
 {
-    if (sl_reg_insert(i)) {
-        sl_need_worker();
-        sl_trigger_created(i->fd);
-    }
+    if (!sl_reg_insert(i))
+        return false;
+    sl_need_worker();
+    sl_trigger_created(i->fd);
+    return true;
 }
 
 static void base_info(struct sl_rec_info *i, int fd, int origin)
@@ -111,6 +112,23 @@ void sl_fd_inherited(int fd, int family, int type, int proto)
     sl_rec_set_meta(&i, family, type, proto);
     record(&i);
     sl_guard_leave();
+}
+
+bool sl_fd_pre_attach(int fd, int family, int type, int proto, uint64_t dev, uint64_t ino)
+{
+    sl_guard_enter();
+    struct sl_rec_info o;
+    unsigned adopted = 1u << SL_ORIGIN_INHERITED | 1u << SL_ORIGIN_UNSEEN | 1u << SL_ORIGIN_PRE_ATTACH;
+    bool done = sl_reg_set_origin(fd, dev, ino, adopted, SL_ORIGIN_PRE_ATTACH);
+    if (!done && !(sl_reg_lookup(fd, &o) && o.ino == ino && o.dev == dev)) {
+        struct sl_rec_info i; /* not recorded, or a record of a socket closed meanwhile */
+        base_info(&i, fd, SL_ORIGIN_PRE_ATTACH);
+        sl_rec_set_meta(&i, family, type, proto);
+        i.dev = dev, i.ino = ino;
+        done = record(&i);
+    }
+    sl_guard_leave();
+    return done;
 }
 
 void sl_fd_received(int fd)

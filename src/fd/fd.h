@@ -143,6 +143,9 @@ struct sl_tcp {                    /* what TCP_INFO says, in the units we use */
     uint32_t last_data_sent_ms, last_data_recv_ms, last_ack_recv_ms;
 };
 int sl_probe_tcp(int fd, struct sl_tcp *out);
+/* How long a connection has carried no data (-1: a state that carries none, never
+ * connected or listening); at most age_ns, the socket's life. */
+int64_t sl_tcp_idle_ns(const struct sl_tcp *t, int64_t age_ns);
 int sl_probe_tcp_state(int fd, int *state); /* TCP_INFO tcpi_state */
 /* Has the peer of this (unix stream/seqpacket) socket closed? poll(POLLRDHUP), which
  * reads nothing. */
@@ -157,6 +160,11 @@ long sl_probe_count_fds(void);
  * own, through a directory fd kept there; elsewhere in the I/O child, so the program's
  * table never holds the directory's fd. No malloc (the list is mmap'd). Returns 0. */
 int sl_probe_each_fd(int (*fn)(int fd, void *arg), void *arg);
+
+/* The absolute path of the file mapped at addr, from /proc/self/maps (for a module the
+ * loader knows by a relative name, e.g. LD_PRELOAD=build/lib.so); malloc'd, NULL if
+ * none. Not for a wrapper: it reads a file (in the I/O child) and allocates. */
+char *sl_probe_mapped_path(uintptr_t addr);
 
 /* ---- sockdiag.c ---- */
 struct sl_cw_entry {

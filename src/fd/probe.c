@@ -85,6 +85,25 @@ int sl_probe_tcp(int fd, struct sl_tcp *out)
     return 0;
 }
 
+int64_t sl_tcp_idle_ns(const struct sl_tcp *t, int64_t age_ns)
+{
+    switch (t->state) {
+    case TCP_ESTABLISHED:
+    case TCP_CLOSE_WAIT:
+    case TCP_FIN_WAIT1:
+    case TCP_FIN_WAIT2:
+    case TCP_LAST_ACK:
+    case TCP_CLOSING:
+        break;
+    default:
+        return -1; /* never connected, listening, or gone: no data to be idle from */
+    }
+    /* a direction that never carried data counts from boot: no longer than the socket's life */
+    int64_t idle = (int64_t)(t->last_data_recv_ms < t->last_data_sent_ms ? t->last_data_recv_ms : t->last_data_sent_ms)
+                 * SL_MS;
+    return age_ns >= 0 && idle > age_ns ? age_ns : idle;
+}
+
 int sl_probe_addr(int fd, bool peer, struct sockaddr_storage *ss, socklen_t *len)
 {
     *len = sizeof(*ss);
@@ -271,4 +290,39 @@ int sl_probe_tcp_state(int fd, int *state)
     if (r == 0)
         *state = t.state;
     return r;
+}
+
+/* The absolute path of the file mapped at addr, from /proc/self/maps (for modules the
+ * loader knows by a relative name, e.g. LD_PRELOAD=build/lib.so). */
+char *sl_probe_mapped_path(uintptr_t addr)
+{
+    size_t cap = 64 * 1024;
+    char *buf = NULL;
+    long n;
+    for (;;) { /* grow until the whole file fits */
+        char *nb = realloc(buf, cap);
+        if (!nb) {
+            free(buf);
+            return NULL;
+        }
+        buf = nb;
+        n = sl_iochild_read("/proc/self/maps", buf, cap);
+        if (n < 0 || (size_t)n + 1 < cap || cap >= (64u << 20))
+            break;
+        cap *= 4;
+    }
+    char *found = NULL;
+    for (char *line = n > 0 ? buf : NULL; line && *line && !found;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        unsigned long lo, hi;
+        int off = 0;
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &off) == 2 && off > 0 && addr >= lo && addr < hi
+            && line[off] == '/')
+            found = strdup(line + off);
+        line = nl ? nl + 1 : NULL;
+    }
+    free(buf);
+    return found;
 }

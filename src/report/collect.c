@@ -41,6 +41,7 @@ void sl_report_begin(struct sl_report *r, int reason)
     r->mono_ns = sl_now_ns();
     clock_gettime(CLOCK_REALTIME, &r->wall);
     r->uptime_ns = sl_start_ns ? r->mono_ns - sl_start_ns : 0;
+    r->attached = sl_attached;
     r->since_previous_ns = -1;
 }
 
@@ -202,10 +203,7 @@ int sl_report_collect(struct sl_report *r, int reason)
                 s->listening = t.state == TCP_LISTEN;
                 if (t.state == TCP_CLOSE_WAIT)
                     s->close_wait_ns = r->mono_ns - since;
-                if (!s->listening)
-                    s->idle_ns = (int64_t)(t.last_data_recv_ms < t.last_data_sent_ms ? t.last_data_recv_ms
-                                                                                       : t.last_data_sent_ms)
-                               * SL_MS;
+                s->idle_ns = sl_tcp_idle_ns(&t, s->age_ns);
             }
         } else {
             s->listening = sl_probe_listening(i->fd);
@@ -250,6 +248,7 @@ int sl_report_collect(struct sl_report *r, int reason)
     r->late_total = atomic_load(&sl_count.closed_late);
     r->dclose_total = atomic_load(&sl_count.double_closes);
     r->stack_overflow = sl_stack_overflow();
+    sl_unwind_stats(&r->unwind_fast, &r->unwind_fallback, &r->unwind_mismatch);
     sl_trigger_limits(); /* the program may have changed RLIMIT_NOFILE */
     sl_trigger_info(&r->trigger);
     collect_env(&r->env);

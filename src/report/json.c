@@ -30,6 +30,15 @@ static void header(struct sl_json *j, const struct sl_report *r)
     sl_json_str(j, "timestamp", ts);
     sl_json_int(j, "uptime_ms", r->uptime_ns / SL_MS);
     sl_json_str(j, "unwinder", r->unwinder);
+    if (!r->attached.at.tv_sec) {
+        sl_json_null(j, "attached");
+        return;
+    }
+    sl_format_rfc3339(&r->attached.at, ts, sizeof(ts));
+    sl_json_obj(j, "attached");
+    sl_json_str(j, "at", ts);
+    sl_json_int(j, "pre_attach", r->attached.pre_attach);
+    sl_json_end(j);
 }
 
 static void options(struct sl_json *j, const struct sl_report *r)
@@ -80,6 +89,9 @@ static void summary(struct sl_json *j, const struct sl_report *r)
     sl_json_int(j, "untracked_nomem", r->nomem);
     sl_json_int(j, "closed_behind_back", r->stats.stale);
     sl_json_int(j, "stacks_dropped", r->stack_overflow);
+    sl_json_int(j, "stacks_fast", r->unwind_fast);
+    sl_json_int(j, "stacks_libunwind", r->unwind_fallback);
+    sl_json_int(j, "unwinder_mismatches", r->unwind_mismatch);
     sl_json_bool(j, "truncated", r->truncated);
     sl_json_end(j);
 }

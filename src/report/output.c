@@ -6,7 +6,7 @@
  * never through a symbolic link, never another user's file. stderr and stdout are
  * written only while they are the files the program started with and not a network
  * socket (fd/stdfd.c); otherwise, and when the log file cannot be written, the report
- * goes to $TMPDIR/sockleak.PID.log. Each chunk is one write(), so two processes
+ * goes to $TMPDIR/sockleak.PID.log ($TMPDIR as the program started: base/self.c). Each chunk is one write(), so two processes
  * appending to one file never interleave inside a report.
  */
 #define _GNU_SOURCE
@@ -66,9 +66,8 @@ static int append_file(const char *path, const char *data, size_t len, struct sl
 static int to_fallback(const char *data, size_t len, struct sl_delivery *d)
 {
     static pid_t noted;
-    char path[256];
-    const char *tmp = getenv("TMPDIR");
-    snprintf(path, sizeof(path), "%s/sockleak.%d.log", tmp && *tmp == '/' ? tmp : "/tmp", (int)getpid());
+    char path[sizeof(sl_tmpdir) + 32];
+    snprintf(path, sizeof(path), "%s/sockleak.%d.log", sl_tmpdir, (int)getpid());
     if (noted != getpid()) {
         char note[1024];
         int n = snprintf(note, sizeof(note), "sockleak: %s (pid %d): reports go to this file: %s cannot take them (%s)\n",

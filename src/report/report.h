@@ -69,9 +69,6 @@ bool sl_module_is_glibc(const char *path);
 /* Load (and keep) the symbol tables of the modules stacks first_id..last_id run in. */
 void sl_symbolize_warm(uint32_t first_id, uint32_t last_id);
 void sl_symbolize_after_fork_child(void);
-/* Held around the shim's own dl_iterate_phdr/dladdr; the fork handlers take it too. */
-void sl_dl_lock(void);
-void sl_dl_unlock(void);
 
 /* ---- srcline.c: file:line through elfutils' libdw, dlopened; report-time only ---- */
 /* Set frames[i]->file/line for address lookup[i] (ip - 1 for return addresses) where
@@ -207,6 +204,7 @@ struct sl_report {
     int64_t mono_ns;         /* when collected */
     struct timespec wall;
     int64_t uptime_ns;
+    struct sl_attached attached; /* when `sockleak attach` started the shim (at.tv_sec 0: preloaded) */
     int64_t since_previous_ns; /* time since the previous report, -1 for the first */
     struct sl_rsock *socks;
     size_t nsocks;
@@ -229,6 +227,7 @@ struct sl_report {
     long *suppressed_by;     /* per rule (sl_suppress_count() of them) */
     struct sl_fd_stats stats;
     long untracked, nomem, reentrant, stack_overflow, dropped_now;
+    long unwind_fast, unwind_fallback, unwind_mismatch; /* stacks by the fast unwinder, by libunwind; differing */
     struct sl_trigger_info trigger;
     struct sl_renv env;
     struct sl_buf strings;   /* addresses, NUL-separated */

@@ -51,6 +51,8 @@ static struct {
     int (*formudata)(Dwarf_Attribute *, Dwarf_Word *);
     int (*getsrcfiles)(Dwarf_Die *, Dwarf_Files **, size_t *);
     const char *(*filesrc)(Dwarf_Files *, size_t, Dwarf_Word *, Dwarf_Word *);
+    int (*entrypc)(Dwarf_Die *, Dwarf_Addr *);
+    int (*getscopes_die)(Dwarf_Die *, Dwarf_Die **);
     bool inlines;
     Dwfl_Callbacks callbacks;
     char *debuginfo_path;
@@ -88,7 +90,7 @@ static int find_debuginfo(Dwfl_Module *mod, void **user, const char *modname, Dw
 
 static void load(void)
 {
-    void *h = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
+    void *h = sl_libdw();
     if (!h)
         return;
 #define SYM(field, name) (*(void **)&dw.field = dlsym(h, name))
@@ -110,15 +112,15 @@ static void load(void)
     SYM(formudata, "dwarf_formudata");
     SYM(getsrcfiles, "dwarf_getsrcfiles");
     SYM(filesrc, "dwarf_filesrc");
+    SYM(entrypc, "dwarf_entrypc");
+    SYM(getscopes_die, "dwarf_getscopes_die");
 #undef SYM
     dw.inlines = dw.addrdie && dw.getscopes && dw.tag && dw.attr && dw.attr_integrate && dw.formstring
-              && dw.formudata && dw.getsrcfiles && dw.filesrc;
+              && dw.formudata && dw.getsrcfiles && dw.filesrc && dw.entrypc && dw.getscopes_die;
     dw.callbacks.find_debuginfo = find_debuginfo;
     dw.callbacks.debuginfo_path = &dw.debuginfo_path; /* NULL: the standard places */
     dw.ok = dw.begin && dw.end && dw.proc_report && dw.report_end && dw.addrmodule && dw.getsrc && dw.lineinfo
          && dw.callbacks.find_elf && dw.build_id_find;
-    if (!dw.ok)
-        dlclose(h);
 }
 
 /* ---- the cache: address -> file:line (file NULL = no line known), and the calls
@@ -128,6 +130,8 @@ struct entry {
     uintptr_t addr;
     char *file;
     int line;
+    char *function; /* the physical function's, from DWARF (for a module without a symbol table) */
+    uintptr_t function_offset;
     struct sl_inline *inl; /* ninl of them, innermost first; malloc'd, names and files too */
     int ninl;
 };
@@ -156,6 +160,7 @@ static void cache_clear(void)
 {
     for (size_t i = 0; i < cache_cap; i++) {
         free(cache[i].file);
+        free(cache[i].function);
         free_inl(cache[i].inl, cache[i].ninl);
     }
     free(cache);
@@ -203,6 +208,8 @@ struct batch {
     size_t n;
     char **file; /* malloc'd here, in the shared heap */
     int *line;
+    char **function;
+    uintptr_t *function_offset;
     struct sl_inline **inl;
     int *ninl;
 };
@@ -226,19 +233,44 @@ static Dwarf_Word die_udata(Dwarf_Die *die, unsigned int name)
 /* The calls inlined at addr, innermost first, as addr2line -i gives them: each
  * function with the line inside it (the innermost's is the address's own line, l0),
  * then the line in the physical function where the outermost was called, in *file
- * and *line. Returns how many (0: none, or no information). */
+ * and *line. The physical function's own name (its linkage name, mangled, if it has
+ * one) and addr's offset in it go to *function and *offset: a stripped program whose
+ * debug file is here has no symbol table, and this is then the only name for it.
+ * Returns how many inlined calls (0: none, or no information). */
 static int inlined_at(Dwfl_Module *m, Dwarf_Addr addr, const char *f0, int l0, struct sl_inline **out, char **file,
-                      int *line)
+                      int *line, char **function, uintptr_t *offset)
 {
     Dwarf_Addr bias = 0;
     Dwarf_Die *cu = dw.addrdie(m, addr, &bias);
     Dwarf_Die *scopes = NULL;
     int n = cu ? dw.getscopes(cu, addr - bias, &scopes) : 0;
     /* innermost first, lexical blocks between them, up to the physical function */
-    int k = 0;
-    for (int i = 0; i < n && dw.tag(&scopes[i]) != DW_TAG_subprogram; i++)
+    int k = 0, i = 0;
+    for (; i < n && dw.tag(&scopes[i]) != DW_TAG_subprogram; i++)
         if (dw.tag(&scopes[i]) == DW_TAG_inlined_subroutine)
             scopes[k++] = scopes[i];
+    /* The physical function: past an inlined call, getscopes went on through the
+     * inlined function's own (abstract) scopes, so it is found from the outermost
+     * inlined call's DIE, among the scopes that contain it. */
+    Dwarf_Die *outer = NULL, *phys = i < n ? &scopes[i] : NULL;
+    if (!phys && k > 0) {
+        int m2 = dw.getscopes_die(&scopes[k - 1], &outer);
+        for (int j = 1; j < m2 && !phys; j++)
+            if (dw.tag(&outer[j]) == DW_TAG_subprogram)
+                phys = &outer[j];
+    }
+    if (phys) {
+        Dwarf_Attribute a;
+        const char *name = dw.formstring(dw.attr_integrate(phys, DW_AT_linkage_name, &a));
+        if (!name)
+            name = die_name(phys);
+        Dwarf_Addr entry = 0;
+        if (name && dw.entrypc(phys, &entry) == 0 && addr + 1 >= entry + bias) {
+            *function = strdup(name);
+            *offset = (uintptr_t)(addr + 1 - (entry + bias)); /* addr is the return address - 1 */
+        }
+    }
+    free(outer);
     if (k == 0 || !(*out = calloc((size_t)k, sizeof(**out)))) {
         free(scopes);
         return 0;
@@ -249,7 +281,7 @@ static int inlined_at(Dwfl_Module *m, Dwarf_Addr addr, const char *f0, int l0, s
         files = NULL;
     const char *f = f0;
     int l = l0;
-    for (int i = 0; i < k; i++) {
+    for (i = 0; i < k; i++) {
         const char *name = die_name(&scopes[i]);
         (*out)[i].function = strdup(name ? name : "??");
         (*out)[i].file = f ? strdup(f) : NULL;
@@ -263,6 +295,28 @@ static int inlined_at(Dwfl_Module *m, Dwarf_Addr addr, const char *f0, int l0, s
     *file = f && l > 0 ? strdup(f) : NULL;
     *line = f && l > 0 ? l : 0;
     return k;
+}
+
+/* A name from DWARF for the report: demangled when it is a C++ linkage name and the
+ * host can demangle (malloc'd; name is freed or kept). */
+static char *demangled(char *name)
+{
+    if (!name || strncmp(name, "_Z", 2))
+        return name;
+    static char *(*cxa_demangle)(const char *, char *, size_t *, int *);
+    static bool looked;
+    if (!looked) {
+        cxa_demangle = (char *(*)(const char *, char *, size_t *, int *))dlsym(RTLD_DEFAULT, "__cxa_demangle");
+        looked = true;
+    }
+    int status = -1;
+    char *d = cxa_demangle ? cxa_demangle(name, NULL, NULL, &status) : NULL;
+    if (!d || status != 0) {
+        free(d);
+        return name;
+    }
+    free(name);
+    return d;
 }
 
 static long lookup_in_child(void *p)
@@ -284,7 +338,9 @@ static long lookup_in_child(void *p)
             f = NULL, ln = 0;
         char *file = f ? strdup(f) : NULL, *cfile = NULL;
         int line = ln, cline = 0;
-        if (m && dw.inlines && (b->ninl[i] = inlined_at(m, b->addr[i], f, ln, &b->inl[i], &cfile, &cline))) {
+        if (m && dw.inlines &&
+            (b->ninl[i] = inlined_at(m, b->addr[i], f, ln, &b->inl[i], &cfile, &cline, &b->function[i],
+                                     &b->function_offset[i]))) {
             free(file); /* the physical frame's line is where the outermost inlined call was made */
             file = cfile, line = cline;
         }
@@ -316,9 +372,9 @@ void sl_srcline_fill(struct sl_frame **frames, const uintptr_t *lookup, size_t n
     }
     /* the addresses no report asked for yet */
     uintptr_t *want = malloc(n * sizeof(*want));
-    struct batch b = { want, 0, calloc(n, sizeof(char *)), calloc(n, sizeof(int)), calloc(n, sizeof(*b.inl)),
-                       calloc(n, sizeof(int)) };
-    if (want && b.file && b.line && b.inl && b.ninl) {
+    struct batch b = { want, 0, calloc(n, sizeof(char *)), calloc(n, sizeof(int)), calloc(n, sizeof(char *)),
+                       calloc(n, sizeof(uintptr_t)), calloc(n, sizeof(*b.inl)), calloc(n, sizeof(int)) };
+    if (want && b.file && b.line && b.function && b.function_offset && b.inl && b.ninl) {
         for (size_t i = 0; i < n; i++)
             if (!cache_find(lookup[i], false)) {
                 struct entry *e = cache_find(lookup[i], true); /* pending: duplicates find it */
@@ -331,21 +387,27 @@ void sl_srcline_fill(struct sl_frame **frames, const uintptr_t *lookup, size_t n
                 if (e) {
                     e->file = b.file[k];
                     e->line = b.line[k];
+                    e->function = demangled(b.function[k]);
+                    e->function_offset = b.function_offset[k];
                     e->inl = b.inl[k];
                     e->ninl = b.ninl[k];
                     b.file[k] = NULL;
+                    b.function[k] = NULL;
                     b.inl[k] = NULL;
                     b.ninl[k] = 0;
                 }
             }
         for (size_t k = 0; k < b.n; k++) {
             free(b.file[k]);
+            free(b.function[k]);
             free_inl(b.inl[k], b.ninl[k]);
         }
     }
     free(want);
     free(b.file);
     free(b.line);
+    free(b.function);
+    free(b.function_offset);
     free(b.inl);
     free(b.ninl);
     /* A libdw session allocates megabytes of line tables from the shared heap and frees
@@ -358,6 +420,10 @@ void sl_srcline_fill(struct sl_frame **frames, const uintptr_t *lookup, size_t n
         if (e && e->file) {
             frames[i]->file = e->file;
             frames[i]->line = e->line;
+        }
+        if (e && e->function && !frames[i]->function) {
+            frames[i]->function = e->function;
+            frames[i]->function_offset = e->function_offset;
         }
         if (e && e->ninl) {
             frames[i]->inl = e->inl;

@@ -52,22 +52,6 @@ struct symtab {
 static struct symtab *tabs;
 static pthread_mutex_t tabs_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* The loader's own lock (taken by dl_iterate_phdr, dladdr) is not taken by glibc's fork:
- * a fork while the report thread walks the loaded modules leaves the child with it
- * locked forever. So the shim's walks happen under sl_dl_lock, which the fork handlers
- * take (procs.c): the fork waits for the walk to end. */
-static pthread_mutex_t dl_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void sl_dl_lock(void)
-{
-    pthread_mutex_lock(&dl_lock);
-}
-
-void sl_dl_unlock(void)
-{
-    pthread_mutex_unlock(&dl_lock);
-}
-
 void sl_symbolize_after_fork_child(void)
 {
     /* a report in progress in the parent may have held it; the list itself is only
@@ -114,41 +98,6 @@ static void read_build_id(struct dl_phdr_info *info, char *out)
     }
 }
 
-/* The absolute path of the file mapped at addr, from /proc/self/maps (for modules the
- * loader knows by a relative name, e.g. LD_PRELOAD=build/lib.so). */
-static char *path_from_maps(uintptr_t addr)
-{
-    size_t cap = 64 * 1024;
-    char *buf = NULL;
-    long n;
-    for (;;) { /* grow until the whole file fits */
-        char *nb = realloc(buf, cap);
-        if (!nb) {
-            free(buf);
-            return NULL;
-        }
-        buf = nb;
-        n = sl_iochild_read("/proc/self/maps", buf, cap);
-        if (n < 0 || (size_t)n + 1 < cap || cap >= (64u << 20))
-            break;
-        cap *= 4;
-    }
-    char *found = NULL;
-    for (char *line = n > 0 ? buf : NULL; line && *line && !found;) {
-        char *nl = strchr(line, '\n');
-        if (nl)
-            *nl = '\0';
-        unsigned long lo, hi;
-        int off = 0;
-        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &off) == 2 && off > 0 && addr >= lo && addr < hi
-            && line[off] == '/')
-            found = strdup(line + off);
-        line = nl ? nl + 1 : NULL;
-    }
-    free(buf);
-    return found;
-}
-
 static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
@@ -170,7 +119,7 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
         name = exe;
     }
     /* a relative path (LD_PRELOAD=build/x.so) is resolved; a bare name is the vdso */
-    mod->path = name[0] != '/' && strchr(name, '/') ? path_from_maps(mod->lo) : NULL;
+    mod->path = name[0] != '/' && strchr(name, '/') ? sl_probe_mapped_path(mod->lo) : NULL;
     if (!mod->path)
         mod->path = strdup(name);
     read_build_id(info, mod->build_id);

@@ -34,6 +34,7 @@ static const char *called(int origin)
     case SL_ORIGIN_INHERITED: return "inherited at start-up";
     case SL_ORIGIN_SCM_RIGHTS: return "received through SCM_RIGHTS";
     case SL_ORIGIN_UNSEEN: return "found open, never seen created";
+    case SL_ORIGIN_PRE_ATTACH: return "open when sockleak attached";
     default: return "opened";
     }
 }
@@ -199,6 +200,7 @@ static void group_block(const struct sl_report *r, const struct sl_rgroup *g, co
         sl_buf_printf(b, "    (no stack: %s)\n",
                       g->origin == SL_ORIGIN_INHERITED ? "the socket predates this program"
                       : g->origin == SL_ORIGIN_UNSEEN  ? "created where the shim could not see (raw system call, io_uring)"
+                      : g->origin == SL_ORIGIN_PRE_ATTACH ? "created before sockleak attached"
                       : r->opt.stack_depth == 0        ? "stack_depth=0"
                                                        : "not captured");
     for (int i = 0, shown = 0; i < st->nframes; i++)
@@ -270,7 +272,12 @@ static void headline(const struct sl_report *r, struct sl_buf *b)
     sl_buf_printf(b, "==%d==sockleak: ", pid);
     const struct sl_rgroup *half = half_closed_group(r);
     if (r->leaked) {
+        /* where: the most leaked group whose stack is known (after an attach, the
+         * sockets open before it lead, without one) */
         const struct sl_rgroup *g = &r->groups[0];
+        for (size_t k = 0; k < r->ngroups && r->groups[k].leaked && !r->stacks[g->stack].nframes; k++)
+            if (r->stacks[r->groups[k].stack].nframes)
+                g = &r->groups[k];
         int64_t lo = -1, hi = -1;
         for (size_t k = 0; k < r->nsocks; k++)
             if (r->socks[k].leak == SL_LEAK_CLOSE_WAIT || r->socks[k].leak == SL_LEAK_PEER_CLOSED) {
@@ -285,7 +292,7 @@ static void headline(const struct sl_report *r, struct sl_buf *b)
         leak_summary(b, &r->opt, r->leaked, r->leaks, &whole);
         sl_buf_puts(b, ", opened at ");
         sl_report_where(b, &r->stacks[g->stack]);
-        if (r->ngroups > 1 && r->groups[1].leaked)
+        if (g->leaked < r->leaked)
             sl_buf_puts(b, " and elsewhere");
         sl_buf_putc(b, '\n');
     } else if (r->late_total) {
@@ -314,6 +321,11 @@ static void headline(const struct sl_report *r, struct sl_buf *b)
     sl_buf_printf(b, "==%d==report: %s of %s (pid %d) at %s, after ", pid, sl_reason_name(r->reason), r->program, pid,
                   ts);
     sl_buf_duration(b, r->uptime_ns);
+    if (r->attached.at.tv_sec) {
+        sl_format_rfc3339(&r->attached.at, ts, sizeof(ts));
+        sl_buf_printf(b, " attached (at %s; %ld %s open then, listed as pre-attach)", ts, r->attached.pre_attach,
+                      plural(r->attached.pre_attach, "socket was", "sockets were"));
+    }
     sl_buf_printf(b, "; %ld live, %ld in CLOSE_WAIT, %ld leaked (CLOSE_WAIT for ", r->live, r->close_wait,
                   r->leaked);
     sl_buf_duration(b, r->opt.close_wait_after);
@@ -436,7 +448,7 @@ static void coverage_lines(const struct sl_report *r, struct sl_buf *b)
 {
     int pid = (int)r->pid;
     if (r->untracked || r->stats.stale || r->dropped_now || r->stack_overflow || r->truncated || r->unseen_found
-        || r->dclose_total || r->late_lost || r->dclose_lost) {
+        || r->dclose_total || r->late_lost || r->dclose_lost || r->unwind_mismatch) {
         sl_buf_printf(b, "==%d==coverage (what the shim saw only in part; not errors of the program):", pid);
         if (r->untracked)
             sl_buf_printf(b, " %ld %s created but not tracked (%ld for lack of memory or max_tracked);", r->untracked,
@@ -453,6 +465,9 @@ static void coverage_lines(const struct sl_report *r, struct sl_buf *b)
             sl_buf_printf(b, " %ld events lost (too many between reports);", r->late_lost + r->dclose_lost);
         if (r->stack_overflow)
             sl_buf_printf(b, " %ld stacks not stored (table full);", r->stack_overflow);
+        if (r->unwind_mismatch)
+            sl_buf_printf(b, " %ld stacks where the fast unwinder and libunwind differed (unwinder=verify);",
+                          r->unwind_mismatch);
         if (r->truncated)
             sl_buf_puts(b, " this report is incomplete (out of memory);");
         sl_buf_putc(b, '\n');

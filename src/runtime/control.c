@@ -13,7 +13,12 @@
  * place refused it (intended, why) and it went to where instead; the report itself
  * follows as nbytes bytes, so that the client, which may have the rights the program
  * lacks (a server that dropped privileges), can put it where it belonged; "refused":
- * the client may not ask (why). Only a client of the process's own user, or root, may
+ * the client may not ask (why).
+ *
+ * A process the shim was attached to (`sockleak attach`) also takes "detach": the
+ * attach is undone (shim/attach.c, through the hook it set) and the answer is status
+ * "detached" with what was done in why, or "refused" when the shim was preloaded (it
+ * cannot leave then); after "detached" the worker ends. Only a client of the process's own user, or root, may
  * ask (SO_PEERCRED), and the client checks the same of the server (that "sockleak.PID"
  * is this process). A client is given half a second to send its line and two seconds
  * to take the answer, and each wake-up serves a few clients at most, so a slow,
@@ -32,6 +37,13 @@
 #define REQUEST_MS 500
 #define ANSWER_MS 2000
 #define PER_WAKE 4
+
+static int (*detach_hook)(char *msg, size_t len);
+
+void sl_control_set_detach(int (*detach)(char *msg, size_t len))
+{
+    detach_hook = detach;
+}
 
 static socklen_t address(struct sockaddr_un *a, pid_t pid)
 {
@@ -151,18 +163,31 @@ static bool allowed(int fd)
     return cred.uid == 0 || cred.uid == geteuid() || cred.uid == getuid();
 }
 
-static void serve(int fd)
+/* Undo the attach; answer. True if it was undone. */
+static bool detach(int fd, int64_t deadline)
+{
+    char msg[512] = "";
+    int r = detach_hook ? detach_hook(msg, sizeof(msg)) : -ENOENT;
+    if (r == -ENOENT && !msg[0])
+        snprintf(msg, sizeof(msg), "not attached: the shim was preloaded and stays until the process exits");
+    answer(fd, r == 0 ? "detached" : "refused", "", "", msg, NULL, deadline);
+    return r == 0;
+}
+
+static bool serve(int fd)
 {
     int64_t deadline = sl_now_ns() + REQUEST_MS * SL_MS;
     char line[64];
     int r = read_line(fd, line, sizeof(line), deadline); /* first: the client's write never meets a closed socket */
     if (!allowed(fd)) {
         answer(fd, "refused", "", "", "permission denied: not the process's user, nor root", NULL, deadline);
-        return;
+        return false;
     }
+    if (r == 0 && strcmp(line, "detach") == 0)
+        return detach(fd, deadline);
     if (r != 0 || strcmp(line, "dump") != 0) {
-        answer(fd, "refused", "", "", "unknown request (send \"dump\")", NULL, deadline);
-        return;
+        answer(fd, "refused", "", "", "unknown request (send \"dump\" or \"detach\")", NULL, deadline);
+        return false;
     }
     struct sl_delivery d;
     struct sl_buf data;
@@ -174,15 +199,19 @@ static void serve(int fd)
     else
         answer(fd, "moved", d.where[0] ? d.where : "nowhere", d.intended, strerror(-d.err), &data, deadline);
     sl_buf_free(&data);
+    return false;
 }
 
-void sl_control_serve(int listen_fd)
+bool sl_control_serve(int listen_fd)
 {
     for (int k = 0; k < PER_WAKE; k++) {
         int c = keep((int)SL_SYS(SYS_accept4, listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (c < 0)
-            return; /* none waiting (EAGAIN), or out of fds: the next wake-up tries again */
-        serve(c);
+            return false; /* none waiting (EAGAIN), or out of fds: the next wake-up tries again */
+        bool detached = serve(c);
         drop(c);
+        if (detached)
+            return true;
     }
+    return false;
 }

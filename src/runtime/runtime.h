@@ -8,6 +8,7 @@
  *   control.c       the control socket: reports asked for by `sockleak dump`, no signal
  *   signals.c       the dump signal, shared with the program's own handler
  *   children.c      fork, vfork and clone children (vfork_x86_64.S: vfork itself)
+ *   got.c           attach mode: the GOT slots of loaded modules routed to the shim
  */
 #ifndef SOCKLEAK_RUNTIME_H
 #define SOCKLEAK_RUNTIME_H
@@ -22,6 +23,9 @@ void sl_scan(bool full);
 
 /* ---- worker.c ---- */
 void sl_worker_start(void);   /* idempotent; starts the background thread if allowed */
+/* End the background thread (it finishes the work at hand first) and wait up to 3 s
+ * for it. Returns 0 (none runs now) or -ETIMEDOUT. Not from the thread itself. */
+int sl_worker_stop(void);
 void sl_worker_after_fork_child(void);
 /* Write the reports asked for and not written yet, in the calling thread. */
 void sl_worker_flush(void);
@@ -30,11 +34,45 @@ void sl_worker_flush(void);
 /* In the worker: listen on the abstract socket "sockleak.PID". Returns the fd or -errno. */
 int sl_control_open(void);
 void sl_control_close(int fd);
-/* Serve the clients waiting on listen_fd (a few at most), without blocking for long. */
-void sl_control_serve(int listen_fd);
+/* Serve the clients waiting on listen_fd (a few at most), without blocking for long.
+ * Returns true when one asked to detach and was answered: the worker ends. */
+bool sl_control_serve(int listen_fd);
+/* What a detach request does (shim/attach.c sets it when attaching): undo the attach,
+ * describe it in msg. Returns 0, or -ENOENT when the shim was not attached (preloaded). */
+void sl_control_set_detach(int (*detach)(char *msg, size_t len));
+
+/* ---- got.c: attach mode (`sockleak attach`) ---- */
+struct sl_got_hook { /* a function routed to the shim beside its exports (dlopen...) */
+    const char *name;
+    void *fn;
+};
+struct sl_got_stats {
+    long targets;  /* function names routed */
+    long slots;    /* slots rewritten (detach: that were rewritten) */
+    long modules;  /* modules with a slot rewritten */
+    long restored; /* detach: slots put back */
+    long foreign;  /* slots bound elsewhere than the program's lookup says: left alone */
+    long failed;   /* slots whose page could not be made writable */
+    long bad;      /* relocations out of bounds of the module's tables: skipped */
+};
+/* Rewrite the GOT slots (JUMP_SLOT, GLOB_DAT) of every loaded module of the base
+ * namespace but the shim for its exported functions and extra[], in each module that
+ * binds them where the program's lookup does. Returns 0 (counts in *st), -EALREADY
+ * (attached already) or -ENOMEM (some slots rewritten: sl_got_detach puts them back). */
+int sl_got_attach(const struct sl_got_hook *extra, size_t nextra, struct sl_got_stats *st);
+/* Attached: patch the modules loaded since the last pass (cheap when none was); full:
+ * also rewrite slots set back meanwhile (a lazy binding that raced the attach). */
+void sl_got_refresh(bool full);
+/* Put back every slot still holding the shim's function. Returns 0, or -ENOENT when
+ * not attached. */
+int sl_got_detach(struct sl_got_stats *st);
+bool sl_got_active(void);
 
 /* ---- signals.c ---- */
 int sl_signals_install(void);     /* install the dump signal handler (chained) */
+/* Give the dump signal back to the program (detach, or attach with other options):
+ * the disposition it set while the signal was the shim's. */
+void sl_signals_uninstall(void);
 bool sl_signal_is_ours(int sig);  /* is sig the installed dump signal? */
 /* The host's sigaction() for the dump signal: record act as the host's disposition,
  * report the previous one in old. Returns 0 or -1 with errno (as sigaction). */

@@ -208,8 +208,7 @@ void sl_scan(bool full)
                 struct sl_tcp t;
                 if (sl_probe_tcp(i->fd, &t) == 0) {
                     state = t.state;
-                    idle = (int64_t)(t.last_data_recv_ms < t.last_data_sent_ms ? t.last_data_recv_ms : t.last_data_sent_ms)
-                         * SL_MS;
+                    idle = sl_tcp_idle_ns(&t, now - i->created_ns);
                     open = sl_fd_observe(i->fd, i->gen, t.state, now - (int64_t)t.last_ack_recv_ms * SL_MS, now, &since);
                 }
             }

@@ -58,6 +58,16 @@ int sl_signals_install(void)
     return 0;
 }
 
+void sl_signals_uninstall(void)
+{
+    while (atomic_flag_test_and_set_explicit(&writer, memory_order_acquire))
+        ;
+    if (atomic_load(&state) == OURS)
+        real_sigaction(sl_opt.dump_signal, &host_view, NULL); /* what the program set: SIG_DFL */
+    atomic_store(&state, NOT_OURS);
+    atomic_flag_clear_explicit(&writer, memory_order_release);
+}
+
 bool sl_signal_is_ours(int sig)
 {
     return sig > 0 && sig == sl_opt.dump_signal && atomic_load_explicit(&state, memory_order_relaxed) == OURS;

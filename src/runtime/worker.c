@@ -15,6 +15,10 @@
  * control socket (control.c). It sleeps in poll() on that socket and on an eventfd
  * every request also writes to (one of the shim's fds in the program's table, which
  * the worker reaches through a copy); without an eventfd, on the futex word alone.
+ *
+ * Attached to a running process (`sockleak attach`), the thread also patches the GOT of
+ * modules loaded since its last scan (got.c), and it ends when asked: by attach, to
+ * start again with the attach's options, or by a detach request on the control socket.
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -27,7 +31,8 @@
 
 #include "runtime.h"
 
-static _Atomic int started;
+static _Atomic int started; /* a futex word too: sl_worker_stop waits for 0 */
+static _Atomic int stop_asked;
 static int shared_ctl = -1; /* the control socket, when it is in the program's table */
 static _Atomic int shared_only; /* the process's main thread exited: no table of our own */
 
@@ -40,13 +45,20 @@ static int64_t next_after(int64_t from, int64_t every)
 
 static _Atomic uint32_t running; /* the thread has started: sl_worker_start waits for it */
 
+/* The thread is about to return: a new one may start, sl_worker_stop may return. */
+static void ended(void)
+{
+    atomic_store(&started, 0);
+    SL_SYS(SYS_futex, &started, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
 /* The thread cannot reach the host's fds from its own table any more (the process's
  * main thread exited): end it, and let the next socket start one that shares the
  * table. Requests pending stay pending for it. */
 static void hand_over(void)
 {
     atomic_store(&shared_only, 1); /* the next thread says so: this one cannot reach stderr */
-    atomic_store(&started, 0);
+    ended();
 }
 
 static void *loop(void *arg)
@@ -70,12 +82,18 @@ static void *loop(void *arg)
     int64_t now = sl_now_ns();
     int64_t next_scan = next_after(now, sl_opt.scan_interval);
     int64_t next_report = next_after(now, sl_opt.report_interval);
+    bool got_checked = false;
     for (;;) {
         uint32_t w = atomic_load(&sl_wake_word);
+        if (SL_UNLIKELY(atomic_load(&stop_asked)))
+            break;
         if (SL_UNLIKELY(sl_owntable_lost())) {
             hand_over(); /* the fds of this thread's own table go with it */
             return NULL;
         }
+        sl_work_lock();
+        sl_unwind_fill(); /* rules for the return addresses new stacks met */
+        sl_work_unlock();
         if (sl_requests_pending()) {
             sl_worker_flush(); /* trouble first: its report should show the moment */
             continue;
@@ -86,6 +104,8 @@ static void *loop(void *arg)
             sl_scan(false);
             sl_report_warm();
             sl_work_unlock();
+            sl_got_refresh(!got_checked); /* attached: modules loaded since, and lazy bindings that raced it */
+            got_checked = true;
             now = sl_now_ns();
             next_scan = next_after(now, sl_opt.scan_interval);
         }
@@ -111,10 +131,16 @@ static void *loop(void *arg)
             uint64_t count;
             if (p[0].revents & POLLIN)
                 SL_SYS(SYS_read, efd, &count, sizeof(count));
-            if (ctl >= 0 && (p[1].revents & POLLIN))
-                sl_control_serve(ctl);
+            if (ctl >= 0 && (p[1].revents & POLLIN) && sl_control_serve(ctl))
+                break; /* detached */
         }
     }
+    sl_control_close(ctl);
+    if (ctl == shared_ctl)
+        shared_ctl = -1;
+    sl_owntable_put(efd);
+    atomic_store(&stop_asked, 0);
+    ended();
     return NULL;
 }
 
@@ -168,6 +194,18 @@ void sl_worker_start(void)
     }
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+int sl_worker_stop(void)
+{
+    if (!atomic_load(&started))
+        return 0;
+    atomic_store(&stop_asked, 1);
+    sl_wake_worker();
+    struct timespec step = { 0, 10 * 1000 * 1000 };
+    for (int n = 0; atomic_load(&started) && n < 300; n++)
+        SL_SYS(SYS_futex, &started, FUTEX_WAIT_PRIVATE, 1, &step, NULL, 0);
+    return atomic_load(&started) ? -ETIMEDOUT : 0;
 }
 
 void sl_worker_flush(void)

@@ -86,8 +86,8 @@ void sl_init_core(void)
 {
     int expect = 0;
     if (!atomic_compare_exchange_strong(&sl_core_state, &expect, 1)) {
-        if (expect == 2)
-            return;
+        if (expect >= 2)
+            return; /* ready, or detached */
         if (atomic_load(&init_tid) == (pid_t)SL_SYS(SYS_gettid))
             return; /* our own initialisation called a wrapper */
         while (atomic_load_explicit(&sl_core_state, memory_order_acquire) != 2)
@@ -166,18 +166,34 @@ static void node_hook(void)
         setenv("NODE_OPTIONS", opts, 1);
 }
 
-static int adopt_inherited(int fd, void *arg)
+struct adoption {
+    bool attach;
+    long n;
+};
+
+static int adopt_one(int fd, void *arg)
 {
-    long *n = arg;
+    struct adoption *a = arg;
     uint64_t dev, ino;
     int family, type, proto;
-    if (sl_ownfd_is(fd) || sl_fd_tracked(fd) || sl_probe_inode(fd, &dev, &ino) != 0)
+    if (sl_ownfd_is(fd) || (!a->attach && sl_fd_tracked(fd)) || sl_probe_inode(fd, &dev, &ino) != 0)
         return 0;
     if (sl_probe_meta(fd, &family, &type, &proto) != 0)
         family = type = proto = 0;
-    sl_fd_inherited(fd, family, type, proto);
-    (*n)++;
+    if (a->attach) {
+        a->n += sl_fd_pre_attach(fd, family, type, proto, dev, ino);
+    } else {
+        sl_fd_inherited(fd, family, type, proto);
+        a->n++;
+    }
     return 0;
+}
+
+long sl_adopt_open_sockets(bool attach)
+{
+    struct adoption a = { attach, 0 };
+    sl_probe_each_fd(adopt_one, &a);
+    return a.n;
 }
 
 __attribute__((constructor)) static void sl_constructor(void)
@@ -189,8 +205,7 @@ __attribute__((constructor)) static void sl_constructor(void)
         leave_preload();
     node_hook();
     int sr = sl_signals_install();
-    long inherited = 0;
-    sl_probe_each_fd(adopt_inherited, &inherited);
+    long inherited = sl_adopt_open_sockets(false);
     sl_guard_leave();
     if (sl_fd_live() > 0)
         sl_worker_start();

@@ -5,6 +5,7 @@
  *   wrappers.c  the interposed functions: call the real one, tell the core
  *   api.c       the public API (include/sockleak.h)
  *   init.c      start-up (wires the hooks of the layers below, once) and exit
+ *   attach.c    `sockleak attach`: the shim started in a running process, and undone
  *   lang.c      what language runtimes call: the JVMTI agent, the Node-API addon
  */
 #ifndef SOCKLEAK_SHIM_H
@@ -20,7 +21,11 @@ void sl_init_core(void);
 extern _Atomic int sl_core_state;
 /* The process is about to end without exit() (a fatal signal it sends itself): write
  * the exit report now, once, as exit() would have. */
-void sl_exit_report_now(void); /* 0 = not yet, 1 = in progress, 2 = ready */
+void sl_exit_report_now(void); /* 0 = not yet, 1 = in progress, 2 = ready, 3 = detached */
+/* Record the sockets open now that are not recorded: as inherited (start-up), or as
+ * pre-attach (attach; a record of the same socket that has a stack keeps it). Returns
+ * how many were recorded so. */
+long sl_adopt_open_sockets(bool attach);
 static inline void sl_ensure(void)
 {
     if (SL_UNLIKELY(atomic_load_explicit(&sl_core_state, memory_order_acquire) != 2))

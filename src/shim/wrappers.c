@@ -525,6 +525,15 @@ SL_EXPORT long syscall(long nr, ...)
     return fd_syscall(nr) ? fd_syscall_made(nr, a) : real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
+/* ---- the loader ---- */
+
+SL_EXPORT int dlclose(void *handle)
+{
+    if (!sl_tls_guard) /* the program's, not the shim's own (libdw's backends) */
+        sl_unwind_forget(); /* the module's addresses may be another's soon */
+    return real_dlclose(handle);
+}
+
 /* ---- processes ---- */
 
 SL_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)

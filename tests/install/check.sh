@@ -9,9 +9,10 @@
 # header alone runs without the shim and uses the API under the installed launcher,
 # and one linked with -lsockleak runs with the shim linked in; man renders both pages
 # without a warning, from the installed man tree; a report tool next to the launcher
-# is installed and removed with it; the version is the VERSION file's everywhere (both
-# launchers' --version, sockleak_version(), pkg-config). Prints one line per check and
-# "N passed, N failed".
+# is installed and removed with it, and the built one (build/sockleak-report) works
+# installed: report, --fail-on-leak and dump; the version is the VERSION file's
+# everywhere (both launchers' --version, sockleak_version(), pkg-config). Prints one line
+# per check and "N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -34,6 +35,7 @@ MAKE="make --no-print-directory -s"
 S=$T/stage
 $MAKE install PREFIX=/usr/local DESTDIR="$S" REPORTTOOL= >"$T/log" 2>&1 || bad "make install DESTDIR" "$(cat "$T/log")"
 want="usr/local/bin/sockleak
+usr/local/bin/sockleak-live
 usr/local/include/sockleak.h
 usr/local/lib/libsockleak.so
 usr/local/lib/pkgconfig/sockleak.pc
@@ -77,6 +79,7 @@ export PKG_CONFIG_PATH="$P/lib/pkgconfig"
 check "pkg-config --cflags" sh -c "set -- \$(pkg-config --cflags sockleak) && test \"\$*\" = '-I$P/include'"
 check "pkg-config --libs" sh -c "set -- \$(pkg-config --libs sockleak) && test \"\$*\" = '-L$P/lib -lsockleak'"
 check "one version: pkg-config --modversion is VERSION's ($V)" test "$(pkg-config --modversion sockleak)" = "$V"
+check "the installed launcher inspects a running process (sockleak-live next to it)" sh -c "'$P/bin/sockleak' inspect --json \$\$ | grep -q '\"reason\":\"inspect\"'"
 check "one version: the installed launcher's --version" sh -c "'$P/bin/sockleak' --version | grep -qx 'sockleak $V'"
 check "one version: the checkout's launcher's --version" sh -c "scripts/sockleak --version | grep -qx 'sockleak $V'"
 CC=${CC:-cc}
@@ -104,7 +107,7 @@ $MAKE uninstall PREFIX="$P" REPORTTOOL= >"$T/log" 2>&1 || bad "make uninstall PR
 got=$(files_under "$P")
 if [ -z "$got" ]; then ok "PREFIX uninstall leaves no file"; else bad "PREFIX uninstall left files" "$got"; fi
 
-# ---- a report tool next to the launcher (scripts/sockleak-report, when the tree has one) ----
+# ---- a report tool next to the launcher (REPORTTOOL=FILE installs that one) ----
 mkdir -p "$T/tool" && printf '#!/bin/sh\necho report-tool\n' >"$T/tool/sockleak-report"
 R=$T/withtool
 $MAKE install PREFIX="$R" REPORTTOOL="$T/tool/sockleak-report" >"$T/log" 2>&1 || bad "make install with a report tool" "$(cat "$T/log")"
@@ -112,6 +115,21 @@ check "the report tool is installed next to the launcher" sh -c "test -x '$R/bin
 $MAKE uninstall PREFIX="$R" REPORTTOOL="$T/tool/sockleak-report" >"$T/log" 2>&1
 got=$(files_under "$R")
 if [ -z "$got" ]; then ok "uninstall removes the report tool too"; else bad "uninstall with a report tool left files" "$got"; fi
+
+# ---- the report tool as `make install` puts it: build/sockleak-report, one file (a zipapp) ----
+W=$T/withzip
+$MAKE install PREFIX="$W" >"$T/log" 2>&1 || bad "make install with the built report tool" "$(cat "$T/log")"
+check "the built report tool is installed, one executable file" sh -c "test -f '$W/bin/sockleak-report' && test \"\$(stat -c %a '$W/bin/sockleak-report')\" = 755 && python3 -m zipfile -l '$W/bin/sockleak-report' | grep -q 'sockleak_report/cli.py'"
+(cd / && "$W/bin/sockleak" --json --log "$T/z.%p.jsonl" --close-wait-after 0 -- "$ROOT/build/examples/leaky_client" 5 0 >/dev/null 2>&1)
+check "installed: sockleak report renders the example's leak" sh -c "cd / && '$W/bin/sockleak' report render '$T/z.%p.jsonl' | grep -q '3 sockets stuck in CLOSE_WAIT.*fetch_user'"
+check "installed: sockleak-report runs on its own" sh -c "cd / && '$W/bin/sockleak-report' check --max-leaked 3 '$T/z.%p.jsonl' | grep -q '^sockleak check: OK: 1 report of 1 process'"
+st=0
+(cd / && "$W/bin/sockleak" --fail-on-leak --close-wait-after 0 -- "$ROOT/build/examples/leaky_client" 5 0 >/dev/null 2>"$T/gate.err") || st=$?
+check "installed: --fail-on-leak fails the leaky example (status 1, the verdict on stderr)" sh -c "test $st = 1 && grep -q '^sockleak check: FAIL: leaky_client' '$T/gate.err'"
+check "installed: dump checks its target (a process without the shim is refused)" sh -c "sleep 5 & p=\$!; '$W/bin/sockleak' dump \$p 2>&1 | grep -q 'does not run the shim'; r=\$?; kill \$p; exit \$r"
+$MAKE uninstall PREFIX="$W" >"$T/log" 2>&1
+got=$(files_under "$W")
+if [ -z "$got" ]; then ok "uninstall removes the built report tool"; else bad "uninstall with the built report tool left files" "$got"; fi
 
 echo "install: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,13 +1,14 @@
 // sockleak dump on a program that writes over its environment strings to set its
 // process title (as nginx and redis do) and uses SIGUSR2 itself (nginx: binary
-// upgrade): /proc/PID/environ no longer says which dump signal the shim listens to, so
-// dump refuses to guess (it would send SIGUSR2) and asks for --signal; with --signal
-// the report is written. The program's own SIGUSR2 handler never runs.
+// upgrade): /proc/PID/environ no longer says which dump signal the shim listens to.
+// dump asks through the control socket, which needs no signal; with --signal, the
+// signal given is trusted. Both reports are written, and the program's own SIGUSR2
+// handler never runs.
 // PRELOAD: launcher
-// RUN: %sockleak --json --log %T/report.%p.jsonl --signal SIGRTMIN+4 -- %t %T & P=$! ; while [ ! -e %T/ready ]; do sleep 0.05; done ; %sockleak dump $P > %T/dump1.out 2>&1 ; echo guess_status=$? ; %sockleak dump --signal SIGRTMIN+4 $P > %T/dump2.out 2>&1 ; echo given_status=$? ; sleep 0.5 ; touch %T/done ; wait $P ; cat %T/dump1.out
-// EXPECT: v("guess_status") == 1 and v("given_status") == 0
-// EXPECT: "cannot tell its dump signal" in out and "--signal" in out
-// EXPECT: [x["reason"] for x in mine] == ["signal", "exit"]
+// RUN: %sockleak --json --log %T/report.%p.jsonl --signal SIGRTMIN+4 -- %t %T & P=$! ; while [ ! -e %T/ready ]; do sleep 0.05; done ; %sockleak dump $P > %T/dump1.out 2>&1 ; echo control_status=$? ; %sockleak dump --signal SIGRTMIN+4 $P > %T/dump2.out 2>&1 ; echo given_status=$? ; sleep 0.5 ; touch %T/done ; wait $P ; cat %T/dump1.out %T/dump2.out
+// EXPECT: v("control_status") == 0 and v("given_status") == 0
+// EXPECT: "report written to" in readf("dump1.out") and "with SIGRTMIN+4" in readf("dump2.out")
+// EXPECT: [x["reason"] for x in mine] == ["dump", "signal", "exit"]
 // EXPECT: v("usr2_calls") == 0 and v("title_set") == 1
 #include <fcntl.h>
 #include <signal.h>

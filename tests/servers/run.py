@@ -8,15 +8,22 @@ to one file per process. For each server:
   1. load: nginx with wrk (keep-alive, then `Connection: close`), redis with
      redis-benchmark (keep-alive and reconnecting), memcached with memcslap plus a
      small Python client that checks every value it reads back; zero errors allowed;
-  2. a dump mid-load (`scripts/sockleak dump --signal SIGRTMIN+4 PID...`: nginx uses
-     SIGUSR2 itself, so all three use SIGRTMIN+4, and nginx and redis write their
-     process titles over their environment, where dump would read it): every
-     process writes a report with reason "signal" that parses, and the listener is in
-     it as LISTEN on the server's port;
+  2. a dump mid-load: `scripts/sockleak dump PID...` through the shim's control socket
+     for nginx and redis (reason "dump"), `--signal SIGRTMIN+4` for memcached (reason
+     "signal"; nginx uses SIGUSR2 itself, and nginx and redis write their process
+     titles over their environment, where dump would read the signal): every process
+     writes a report that parses, and the listener is in it as LISTEN on the port;
   3. a graceful stop (nginx -s quit, redis SHUTDOWN NOSAVE, memcached SIGTERM), after
      a snapshot of /proc/PID/fd of every server process: each process exits with
      exit() and writes an exit report, and every socket in it really existed (its
      (fd, inode) is in the snapshot: no phantom socket).
+
+As root, nginx also runs as it does in production: started as root, its workers as
+nobody, which cannot create their files in the root-owned log directory. No report
+is lost: without a dump, each worker's exit report is in $TMPDIR/sockleak.PID.log
+(stderr is nginx's error.log by then, which gets none); with one, `sockleak dump`
+writes the workers' reports where they belonged, as nobody, and their exit reports
+follow them there.
 
 The same loads run first without the shim, for the throughput comparison printed at
 the end (informational). Exits non-zero on any failure; prints one line per check.
@@ -33,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LIB = os.path.join(ROOT, "build", "libsockleak.so")
@@ -277,7 +285,7 @@ class Server:
     def start(self):
         t, port = self.tmp, self.port
         if self.kind == "nginx":
-            user = "user root;" if os.geteuid() == 0 else ""
+            user = getattr(self, "user", None) or ("user root;" if os.geteuid() == 0 else "")
             conf = os.path.join(t, "nginx.conf")
             with open(conf, "w") as f:
                 f.write("""%s
@@ -337,11 +345,12 @@ http {
             return "hung (killed)"
 
 
-def dump(pids):
-    """scripts/sockleak dump --signal: nginx and redis write their process titles over
-    their environment, so dump cannot read dump_signal there and must be told."""
-    p = subprocess.run([LAUNCHER, "dump", "--signal", DUMP_SIGNAL] + [str(x) for x in pids], env=plain_env(),
-                       capture_output=True, text=True)
+def dump(pids, by_signal):
+    """scripts/sockleak dump: through the control socket, or with --signal (nginx and
+    redis write their process titles over their environment, so dump cannot read
+    dump_signal there and must be told)."""
+    argv = [LAUNCHER, "dump"] + (["--signal", DUMP_SIGNAL] if by_signal else []) + [str(x) for x in pids]
+    p = subprocess.run(argv, env=plain_env(), capture_output=True, text=True)
     dump.status = p.returncode
     dump.output = (p.stdout + p.stderr).strip()
 
@@ -368,14 +377,17 @@ def run_server(kind, load):
             return
         pids = s.pids()
         dump.status, dump.output = None, ""
-        shim_rates = load(s.port, "%s shim" % kind, during=lambda: dump(pids))
-        check(dump.status == 0, "%s: sockleak dump %s %s" % (kind, " ".join(map(str, pids)),
-                                                              "" if dump.status == 0 else "-> %s" % dump.output))
+        by_signal = kind == "memcached"
+        reason = "signal" if by_signal else "dump"
+        shim_rates = load(s.port, "%s shim" % kind, during=lambda: dump(pids, by_signal))
+        check(dump.status == 0, "%s: sockleak dump %s%s %s" % (kind, "--signal %s " % DUMP_SIGNAL if by_signal else "",
+                                                                " ".join(map(str, pids)),
+                                                                "" if dump.status == 0 else "-> %s" % dump.output))
         time.sleep(0.5)
         reps = reports(tmp)
         for pid in pids:
-            sig = [r for r in reps.get(pid, []) if r["reason"] == "signal"]
-            check(len(sig) >= 1, "%s pid %d: a signal report, parsed" % (kind, pid))
+            sig = [r for r in reps.get(pid, []) if r["reason"] == reason]
+            check(len(sig) >= 1, "%s pid %d: a %s report, parsed" % (kind, pid, reason))
             for r in sig[:1]:
                 lst = [x for x in r["sockets"] if x["state"] == "LISTEN"]
                 check(any(x["local"] == "127.0.0.1:%d" % s.port for x in lst),
@@ -408,6 +420,63 @@ def run_server(kind, load):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def run_privdrop():
+    """nginx as root, workers as nobody: no report lost, with and without a dump."""
+    for with_dump in (False, True):
+        tmp = tempfile.mkdtemp(prefix="sockleak-srv-privdrop-")
+        try:
+            os.chmod(tmp, 0o755)
+            logs, fallback = os.path.join(tmp, "logs"), os.path.join(tmp, "fallback")
+            os.mkdir(logs, 0o755)  # root's: nobody cannot create files in it
+            os.mkdir(fallback)
+            os.chmod(fallback, 0o1777)
+            s = Server("nginx", tmp, shim=True)
+            s.user = "user nobody nogroup;"
+            s.env["SOCKLEAK_OPTIONS"] = "format=json:log_path=%s/sl.%%p.jsonl" % logs
+            s.env["TMPDIR"] = fallback
+            what = "nginx as root, workers as nobody, %s" % ("dumped" if with_dump else "not dumped")
+            if not check(s.start(), "%s: listening on 127.0.0.1:%d" % (what, s.port)):
+                s.stop()
+                continue
+            for _ in range(20):
+                with urllib.request.urlopen("http://127.0.0.1:%d/" % s.port, timeout=10) as resp:
+                    resp.read()
+            pids = s.pids()
+            workers = pids[1:]
+            if with_dump:
+                p = subprocess.run([LAUNCHER, "dump"] + [str(x) for x in pids], env=plain_env(),
+                                   capture_output=True, text=True)
+                lines = p.stdout.splitlines()
+                check(p.returncode == 0 and len(lines) == len(pids) and
+                      all("by sockleak dump" in x for x in lines[1:]) and "by sockleak dump" not in lines[0],
+                      "%s: dump writes the workers' reports for them, the master's itself %s"
+                      % (what, "" if p.returncode == 0 else p.stdout + p.stderr))
+                owners = {os.stat(os.path.join(logs, "sl.%d.jsonl" % w)).st_uid
+                          for w in workers if os.path.exists(os.path.join(logs, "sl.%d.jsonl" % w))}
+                check(owners == {65534}, "%s: the workers' files are nobody's (%s)" % (what, owners))
+            status = s.stop()
+            check(status == 0, "%s: graceful stop, exit status %s" % (what, status))
+            time.sleep(0.3)
+            found = {}
+            for d, pattern in ((logs, "sl.*.jsonl"), (fallback, "sockleak.*.log")):
+                for f in glob.glob(os.path.join(d, pattern)):
+                    with open(f, "rb") as fh:
+                        for line in fh.read().splitlines():
+                            if line.startswith(b"{"):
+                                r = json.loads(line)
+                                found.setdefault(r["pid"], []).append((r["reason"], d == logs))
+            for pid in pids:
+                exits = [in_logs for reason, in_logs in found.get(pid, []) if reason == "exit"]
+                want_logs = pid == pids[0] or with_dump
+                check(exits == [want_logs], "%s: pid %d (%s): its exit report is in %s" % (
+                    what, pid, "master" if pid == pids[0] else "worker",
+                    "logs/" if want_logs else "$TMPDIR/sockleak.%d.log" % pid))
+            with open(os.path.join(tmp, "error.log"), "rb") as f:
+                check(b'"tool":"sockleak"' not in f.read(), "%s: nginx's error.log holds no report" % what)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     if not os.path.exists(LIB):
         print("build/libsockleak.so is missing: run make")
@@ -415,6 +484,10 @@ def main():
     start = time.time()
     if need("nginx", "wrk"):
         run_server("nginx", nginx_load)
+    if os.geteuid() == 0 and need("nginx"):
+        run_privdrop()
+    else:
+        print("SKIP nginx as root with workers as nobody (needs root)")
     if need("redis-server", "redis-cli", "redis-benchmark"):
         run_server("redis", redis_load)
     if need("memcached", "memcslap"):

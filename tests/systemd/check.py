@@ -92,7 +92,7 @@ def run(tmp):
     for f in glob.glob(os.path.join(logs, "*.jsonl")):
         reports += [json.loads(line) for line in open(f)]
     reasons = [r["reason"] for r in reports if r["pid"] == p.pid]
-    check("reports in /var/log/sockleak/PID.jsonl: the dump's, then the exit's", reasons == ["signal", "exit"],
+    check("reports in /var/log/sockleak/PID.jsonl: the dump's, then the exit's", reasons == ["dump", "exit"],
           "%s\n%s" % (reasons, os.listdir(logs)))
     check("the dump's report lists the service's socket pair",
           len(reports) == 2 and reports[0]["summary"]["live"] >= 2, reports[:1] and reports[0]["summary"])

@@ -200,8 +200,8 @@ static void test_option_names_list_every_key(void **state)
                                   "scan_interval", "stack_depth", "verbose", "max_tracked", "fd_threshold",
                                   "max_sockets", "report_interval", "max_age", "idle_after", "scan_method",
                                   "own_fd_table", "source_lines", "suppressions", "metrics_path", "syslog",
-                                  "default_suppressions", "follow_children", "python_frames", "java_frames",
-                                  "node_frames", "native_frames" };
+                                  "unwinder", "default_suppressions", "follow_children", "python_frames",
+                                  "java_frames", "node_frames", "native_frames" };
     for (size_t i = 0; i < SL_ARRAY_LEN(want); i++) {
         assert_non_null(sl_option_name(i));
         assert_string_equal(sl_option_name(i), want[i]);

@@ -314,10 +314,18 @@ static void test_capture_without_a_runtime_has_no_language_frames(void **state)
     assert_int_equal(sl_py_close_kind(), SL_PY_CLOSE_PROGRAM);
 }
 
-static void test_unwinder_is_libunwind(void **state)
+/* The report names the mode: fast (libunwind behind it), libunwind, verify */
+static void test_unwinder_is_named_by_its_mode(void **state)
 {
     (void)state;
+    enum sl_unwinder was = sl_opt.unwinder;
+    sl_opt.unwinder = SL_UNWIND_FAST;
+    assert_string_equal(sl_stack_unwinder(), "fast");
+    sl_opt.unwinder = SL_UNWIND_LIBUNWIND;
     assert_string_equal(sl_stack_unwinder(), "libunwind");
+    sl_opt.unwinder = SL_UNWIND_VERIFY;
+    assert_string_equal(sl_stack_unwinder(), "verify");
+    sl_opt.unwinder = was;
 }
 
 static void test_overflow_is_zero(void **state)
@@ -348,7 +356,7 @@ int main(void)
         T(test_locations_interned_by_text),
         T(test_language_frames_stored_after_native_ones),
         T(test_capture_without_a_runtime_has_no_language_frames),
-        T(test_unwinder_is_libunwind),
+        T(test_unwinder_is_named_by_its_mode),
         T(test_overflow_is_zero),
     };
 #undef T

@@ -664,7 +664,7 @@ static void test_collect_json_lists_real_fds(void **state)
     assert_has(out.data, "\"tool\":\"sockleak\"");
     assert_has(out.data, "\"reason\":\"api\"");
     assert_has(out.data, "\"summary\":{\"live\":2,");
-    assert_has(out.data, "\"unwinder\":\"libunwind\"");
+    assert_has(out.data, "\"unwinder\":\"fast\"");
     sl_buf_free(&out);
     sl_report_free(&r);
 }

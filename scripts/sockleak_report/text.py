@@ -1,0 +1,162 @@
+"""The report for people, as text: the shim's own text report, rebuilt from JSON.
+
+"==PID==" lines carry the headline, the totals and the environment; then one block per
+stack, most leaked first (--top N of them), with its frames, states, ages, fds and
+peers; then growth, sockets closed late, double closes, coverage and suppressions; a
+SUMMARY line last. table_text lays out the columns of diff and merge.
+"""
+from . import sections
+from .frames import addr_summary, called, frame_text, headline, kinds_text, no_stack_text, states_text, where_text
+from .grouping import MAX_FDS_SHOWN
+from .values import cw_range, duration, num, obj, plural, string
+
+MAX_LATE_SHOWN = 10  # as the shim's text report
+
+
+def totals_text(rep):
+    """"exit of leaky_client (pid 1) at T, after 3.0s; 3 live, 3 in CLOSE_WAIT, 3 leaked (...), 0 listening"."""
+    s, d = rep.summary(), rep.d
+    t = "%s of %s at %s" % (rep.reason, rep.label(), rep.timestamp)
+    if num(d.get("uptime_ms"), None) is not None:
+        t += ", after " + duration(d["uptime_ms"])
+    att = obj(d.get("attached"))
+    if string(att.get("at")):
+        n = num(att.get("pre_attach"), 0)
+        t += " attached (at %s; %d %s open then, listed as pre-attach)" % (
+            att["at"], n, plural(n, "socket was", "sockets were"))
+    t += "; %d live, %d in CLOSE_WAIT, %d leaked" % (s["live"], s["close_wait"], s["leaked"])
+    if rep.close_wait_after() is not None:
+        t += " (CLOSE_WAIT for %s or more)" % duration(rep.close_wait_after())
+    if s["leaked_closed"]:
+        t += ", %d leaked and closed later" % s["leaked_closed"]
+    if s["listening"] is not None:
+        t += ", %d listening" % s["listening"]
+    if s["ignored"]:
+        t += ", %d ignored (sockleak_ignore)" % s["ignored"]
+    if s["suppressed"]:
+        t += ", %d suppressed" % s["suppressed"]
+    return t
+
+
+def group_header(rep, g):
+    cwa = rep.close_wait_after()
+    if g.leaked:
+        if not g.kinds or set(g.kinds) == {"close_wait"}:
+            h = "Leak of %d %s stuck in CLOSE_WAIT" % (g.leaked, plural(g.leaked, "socket", "sockets"))
+            if g.cw_hi is not None or g.cw_max is not None:
+                h += " (%s)" % cw_range(g.cw_lo, g.cw_hi if g.cw_hi is not None else g.cw_max)
+        else:
+            h = "Leak of %d %s (%s)" % (g.leaked, plural(g.leaked, "socket", "sockets"), kinds_text(g.kinds))
+        return h + ", %s" % called(g.origin)
+    if g.close_wait:
+        h = "%d live %s, %d in CLOSE_WAIT (" % (g.count, plural(g.count, "socket", "sockets"), g.close_wait)
+        if g.cw_max is not None:
+            h += "up to %s, " % duration(g.cw_max)
+        h += "not leaked yet" + (": after %s" % duration(cwa) if cwa is not None else "")
+        return h + "), %s" % called(g.origin)
+    return "%d live %s, not leaked, %s" % (g.count, plural(g.count, "socket", "sockets"), called(g.origin))
+
+
+def group_block(rep, g, frames):
+    out = [group_header(rep, g) + ":"]
+    if g.count > g.leaked and g.leaked:
+        out.append("  (%d more from the same place not leaked)" % (g.count - g.leaked))
+    if not frames:
+        out.append("    (no stack: %s)" % no_stack_text(rep, g))
+    for i, f in enumerate(frames):
+        out.append("    " + frame_text(i, f))
+    out.append("  states: " + states_text(g))
+    if g.oldest is not None:
+        out.append("  oldest: " + duration(g.oldest))
+    if g.idle_max is not None:
+        out.append("  idle: up to " + duration(g.idle_max))
+    if g.fds:
+        more = len(g.fds) - MAX_FDS_SHOWN
+        out.append("  fds: " + " ".join(str(x) for x in g.fds[:MAX_FDS_SHOWN]) +
+                   (" ... (%d more)" % more if more > 0 else ""))
+    if g.peers:
+        out.append("  peers: " + addr_summary(g.peers))
+    elif g.locals:
+        out.append("  local: " + addr_summary(g.locals))
+    out.append("  stack: " + g.stack)
+    return out
+
+
+def later_blocks(rep, top):
+    """Growth, closed late and double closes: blocks of lines, each ending with a blank line."""
+    out, stacks = [], rep.stacks()
+    grown = sections.growing(rep)
+    if grown:
+        since, rows = grown
+        out.append("Growing since the previous report (%s ago):" % duration(since))
+        for x in rows[:top or None]:
+            sid = str(x.get("stack"))
+            out.append("  %s at %s [%s]" % (sections.growth_row(x), where_text(stacks.get(sid, [])), sid))
+        out.append("")
+    late = sections.closed_late(rep)
+    if late:
+        out.append("%s: %d %s" % (sections.LATE_TITLE, len(late), plural(len(late), "socket", "sockets")))
+        for x in late[:MAX_LATE_SHOWN]:
+            out.append("  %s, opened at %s" % (sections.late_row(x), where_text(stacks.get(str(x.get("stack")), []))))
+        if len(late) > MAX_LATE_SHOWN:
+            out.append("  ... and %d more" % (len(late) - MAX_LATE_SHOWN))
+        out.append("")
+    for x in sections.double_closes(rep):
+        out.append(sections.double_close_title(x) + ", at:")
+        frames = stacks.get(str(x.get("stack")), [])
+        out += ["    " + frame_text(i, f) for i, f in enumerate(frames)] or ["    (no stack recorded)"]
+        out.append("")
+    return out
+
+
+def render_text(rep, top):
+    """The report as text; top: stacks shown (0: all)."""
+    pid = rep.pid if rep.pid is not None else "?"
+    P = "==%s==" % pid
+    out = []
+    trig = sections.trigger_text(rep)
+    if trig:
+        out.append(P + "sockleak: " + trig)
+    out += [P + "sockleak: " + headline(rep), P + "report: " + totals_text(rep)]
+    env = sections.environment(rep, host_only=True)
+    if env:
+        out.append(P + "environment: " + "; ".join("%s %s" % kv for kv in env))
+    out.append("")
+    gs = rep.groups()
+    shown = gs if top == 0 else gs[:top]
+    stacks = rep.stacks()
+    for g in shown:
+        out += group_block(rep, g, stacks.get(g.stack, []))
+        out.append("")
+    hidden = gs[len(shown):]
+    if hidden:
+        out.append("... %d more %s (%d live, %d leaked) not shown; --top 0 shows all" % (
+            len(hidden), plural(len(hidden), "stack", "stacks"), sum(g.count for g in hidden),
+            sum(g.leaked for g in hidden)))
+        out.append("")
+    out += later_blocks(rep, top)
+    cov = sections.coverage_text(rep)
+    if cov:
+        out.append(P + "coverage: " + cov)
+    sup = sections.suppressed_text(rep)
+    if sup:
+        out.append(P + "suppressed: " + sup)
+    s = rep.summary()
+    leaky = sum(1 for g in gs if g.leaked)
+    line = "SUMMARY: sockleak: %d leaked %s in %d %s; %d live in %d %s" % (
+        s["leaked"], plural(s["leaked"], "socket", "sockets"), leaky, plural(leaky, "stack", "stacks"), s["live"],
+        len(gs), plural(len(gs), "stack", "stacks"))
+    if s["opened"] is not None and s["closed"] is not None:
+        line += "; %d opened, %d closed since start" % (s["opened"], s["closed"])
+    out.append(line + ".")
+    return "\n".join(out) + "\n"
+
+
+def table_text(header, rows, right):
+    """Columns padded to their widest cell; right-aligned where right[i]."""
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    out = []
+    for r in [header] + rows:
+        cells = [str(c).rjust(w) if right[i] else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
+        out.append("  " + "  ".join(cells).rstrip())
+    return out
