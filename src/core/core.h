@@ -68,8 +68,24 @@ struct sl_itab {         /* static, with .lock = PTHREAD_MUTEX_INITIALIZER and .
     long full;           /* adds refused: the table was full */
     char *cur, *end;     /* the arena entries are copied into */
 };
-/* The entry with this hash for which eq(entry, key) holds, or NULL. No lock. */
-void *sl_itab_find(struct sl_itab *t, uint64_t hash, bool (*eq)(const void *entry, const void *key), const void *key);
+/* The entry with this hash for which eq(entry, key) holds, or NULL. No lock. Inline, so
+ * that a constant eq is too: it runs for every frame of every capture. */
+static inline __attribute__((always_inline)) void *sl_itab_find(struct sl_itab *t, uint64_t hash,
+                                                                bool (*eq)(const void *entry, const void *key),
+                                                                const void *key)
+{
+    _Atomic(struct sl_ientry *) *slot = atomic_load_explicit(&t->published, memory_order_acquire);
+    if (!slot)
+        return NULL;
+    for (uint32_t i = (uint32_t)hash & t->mask, probe = 0; probe <= t->mask; probe++, i = (i + 1) & t->mask) {
+        struct sl_ientry *e = atomic_load_explicit(&slot[i], memory_order_acquire);
+        if (!e)
+            return NULL;
+        if (e->hash == hash && eq(e, key))
+            return e;
+    }
+    return NULL;
+}
 /* Find, else add an entry of size bytes, filled by fill(entry, key) under the table's
  * lock (hash and id are set). NULL if the table is full or memory ran out. No malloc. */
 void *sl_itab_add(struct sl_itab *t, uint64_t hash, bool (*eq)(const void *entry, const void *key), const void *key,

@@ -40,21 +40,6 @@ static bool ready(struct sl_itab *t)
     return true;
 }
 
-void *sl_itab_find(struct sl_itab *t, uint64_t hash, bool (*eq)(const void *entry, const void *key), const void *key)
-{
-    _Atomic(struct sl_ientry *) *slot = atomic_load_explicit(&t->published, memory_order_acquire);
-    if (!slot)
-        return NULL;
-    for (uint32_t i = (uint32_t)hash & t->mask, probe = 0; probe <= t->mask; probe++, i = (i + 1) & t->mask) {
-        struct sl_ientry *e = atomic_load_explicit(&slot[i], memory_order_acquire);
-        if (!e)
-            return NULL;
-        if (e->hash == hash && eq(e, key))
-            return e;
-    }
-    return NULL;
-}
-
 void *sl_itab_add(struct sl_itab *t, uint64_t hash, bool (*eq)(const void *entry, const void *key), const void *key,
                   size_t size, void (*fill)(void *entry, const void *key))
 {
