@@ -47,10 +47,14 @@ $$($(1)_OBJS): VERSION
 endef
 $(foreach v,obj asan tsan unit,$(eval $(call VARIANT,$(v))))
 
-$(B)/libsockleak.so: $(obj_OBJS)
-	$(CC) $(obj_LINK) -o $@ $^ $(SHIMLIBS)
-$(B)/asan/libsockleak.so: $(asan_OBJS)
-	$(CC) $(asan_LINK) -o $@ $^ $(SHIMLIBS)
+$(B)/libsockleak.so: $(obj_OBJS) $(B)/sockleak-node.js
+	$(CC) $(obj_LINK) -o $@ $(filter %.o,$^) $(SHIMLIBS)
+$(B)/asan/libsockleak.so: $(asan_OBJS) $(B)/asan/sockleak-node.js
+	$(CC) $(asan_LINK) -o $@ $(filter %.o,$^) $(SHIMLIBS)
+# Node's hook (src/shim/lang.c), next to each library that loads it
+$(B)/sockleak-node.js $(B)/asan/sockleak-node.js: scripts/sockleak-node.js
+	@mkdir -p $(@D)
+	cp $< $@
 $(B)/tsan/libsockleak.so: $(tsan_OBJS)
 	$(CC) $(tsan_LINK) -o $@ $^ $(SHIMLIBS)
 
@@ -236,13 +240,14 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 PCDIR      ?= $(LIBDIR)/pkgconfig
 REPORTTOOL ?= $(B)/sockleak-report
-INSTALLED   = $(LIBDIR)/libsockleak.so $(BINDIR)/sockleak $(if $(REPORTTOOL),$(BINDIR)/sockleak-report) $(BINDIR)/sockleak-live \
+INSTALLED   = $(LIBDIR)/libsockleak.so $(LIBDIR)/sockleak-node.js $(BINDIR)/sockleak $(if $(REPORTTOOL),$(BINDIR)/sockleak-report) $(BINDIR)/sockleak-live \
               $(INCLUDEDIR)/sockleak.h $(PCDIR)/sockleak.pc $(MANDIR)/man1/sockleak.1 $(MANDIR)/man7/sockleak-options.7
 .PHONY: install uninstall check-install
 install: $(REPORTTOOL)
 install: $(B)/libsockleak.so
 	install -d $(addprefix $(DESTDIR),$(LIBDIR) $(BINDIR) $(INCLUDEDIR) $(PCDIR) $(MANDIR)/man1 $(MANDIR)/man7)
 	install -m 0755 $(B)/libsockleak.so $(DESTDIR)$(LIBDIR)/libsockleak.so
+	install -m 0644 scripts/sockleak-node.js $(DESTDIR)$(LIBDIR)/sockleak-node.js
 	sed -e 's|^SOCKLEAK_LIBDIR=""|SOCKLEAK_LIBDIR="$(LIBDIR)"|' -e 's|^SOCKLEAK_VERSION=""|SOCKLEAK_VERSION="$(VERSION)"|' \
 	    scripts/sockleak > $(DESTDIR)$(BINDIR)/sockleak
 	chmod 0755 $(DESTDIR)$(BINDIR)/sockleak

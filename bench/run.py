@@ -28,6 +28,11 @@ Rows:
   4 start-up /bin/true with and without the preload (hyperfine, else a spawn loop).
   5 tools    socket+close and nginx keep-alive under valgrind --track-fds=yes and
              strace -f, beside the shim. Ratio as in rows 1 and 2.
+  6 languages a loop of socket.socket()/close() in Debian's python3.11 (bench/lang/
+             pyloop.py) and of SocketChannel.open()/close() in java (JavaLoop.java):
+             without the shim, with it, and with it but Python (Java) frames off.
+             Ratio = CPU time per round with / without; the language frames' own cost is
+             the ratio with / frames off.
 
 Benchmarks print figures: nothing here fails on a figure. The budget column only marks
 each target met (ok) or not (MISS).
@@ -59,13 +64,15 @@ FULL = dict(micro_rounds=21, socket_iters=15000, socket2_iters=15000, accept_ite
             server_rounds=9, wrk_seconds=2, redis_requests=30000,
             scale_rounds=3, scale_sizes=(1000, 10000, 100000),
             startup_rounds=5, startup_runs=100,
-            tool_rounds=3, tool_iters=15000)
+            tool_rounds=3, tool_iters=15000,
+            lang_rounds=9, py_iters=100000, java_iters=100000)
 QUICK = dict(micro_rounds=3, socket_iters=10000, socket2_iters=10000, accept_iters=1000,
              dup_iters=100000, open_iters=20000,
              server_rounds=1, wrk_seconds=1, redis_requests=10000,
              scale_rounds=1, scale_sizes=(1000, 10000, 100000),
              startup_rounds=1, startup_runs=50,
-             tool_rounds=1, tool_iters=5000)
+             tool_rounds=1, tool_iters=5000,
+             lang_rounds=3, py_iters=30000, java_iters=30000)
 
 SOCKETS_PER_PROCESS = 17000  # the shim's own fds and stdio fit below a 20,000 limit
 
@@ -570,6 +577,44 @@ def row_tools(t, cfg, a, tmp):
 
 # ---- main ----
 
+# ---- row 6: language runtimes ----
+
+def run_lang(argv, env):
+    p = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+    if p.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed: {p.stderr.strip()[-300:]}")
+    f = p.stdout.split()
+    return {"wall": float(f[1]), "cpu": float(f[3])}  # ns per round
+
+
+def lang_row(t, cfg, a, label, argv, off_option, budget_shim, budget_frames):
+    envs = {"native": base_env(), "shim": shim_env(a.lib), "off": shim_env(a.lib, off_option)}
+    res = alternate(cfg["lang_rounds"], envs, lambda v: run_lang(argv, envs[v]), label)
+    add_micro(t, "6 languages", label, res["native"], res["shim"], budget_shim)
+    add_micro(t, "6 languages", label + ", " + off_option, res["native"], res["off"])
+    get = lambda xs: [x["cpu"] for x in xs]
+    t.add("6 languages", label + ": the frames' own cost (shim / " + off_option + ")", us(median(get(res["off"]))),
+          us(median(get(res["shim"]))), ratios(get(res["off"]), get(res["shim"])), budget_frames)
+
+
+def row_python(t, cfg, a):
+    python = "/usr/bin/python3.11"
+    if not os.access(python, os.X_OK):
+        t.note("6 languages", "python", "no /usr/bin/python3.11")
+        return
+    lang_row(t, cfg, a, "python3.11 socket()+close()", [python, os.path.join(HERE, "lang", "pyloop.py"),
+             str(cfg["py_iters"])], "python_frames=0", ("<=", 1.20, "<= 1.20"), ("<=", 1.10, "<= 1.10"))
+
+
+def row_java(t, cfg, a, tmp):
+    if not which("java") or not which("javac"):
+        t.note("6 languages", "java", "no java or javac on PATH")
+        return
+    subprocess.run(["javac", "-d", tmp, os.path.join(HERE, "lang", "JavaLoop.java")], check=True, timeout=300)
+    lang_row(t, cfg, a, "java SocketChannel open+close", ["java", "-cp", tmp, "JavaLoop", str(cfg["java_iters"])],
+             "java_frames=0", None, None)
+
+
 def machine():
     model = "?"
     with open("/proc/cpuinfo") as f:
@@ -593,6 +638,8 @@ ROWS = {
     "nginx": ("2 servers", row_nginx, True),
     "redis": ("2 servers", row_redis, True),
     "tools": ("5 tools", row_tools, True),
+    "python": ("6 languages", row_python, False),
+    "java": ("6 languages", row_java, True),
 }
 
 

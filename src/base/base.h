@@ -5,7 +5,8 @@
  *   self.c      who we are: pid, program, start time, the per-thread guard words,
  *               which sanitizer runtime (if any) shares the process
  *   sys.c       raw system calls that return -errno, one write-all loop, the bounds of
- *               a loaded module (the one PT_LOAD walker), signal() as a sigaction
+ *               a loaded module (the one PT_LOAD walker), signal() as a sigaction, a
+ *               read of the process's own memory that cannot fault
  *   options.c   SOCKLEAK_OPTIONS: one table of every setting
  *   buf.c       growable buffers and big arrays (malloc/mmap; never in a wrapper)
  *   json.c      a JSON writer that places its own commas
@@ -117,6 +118,18 @@ pid_t sl_gettid(void);
 bool sl_sanitized(void);
 bool sl_tsan(void);
 
+/* FNV-1a over n bytes, from h (SL_FNV_BASIS to start): what fingerprints are made of. */
+#define SL_FNV_BASIS 0xcbf29ce484222325ull
+static inline uint64_t sl_fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= c[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
 /* ---- sys.c ---- */
 /* A raw system call: returns the result or -errno, never touches errno, and is out of
  * sight of a sanitizer runtime's interceptors (x86-64). */
@@ -150,9 +163,18 @@ bool sl_phdr_bounds(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *h
 /* The range of the loaded object that holds addr (found once per caller's cache).
  * Returns false if no object holds it. */
 bool sl_module_bounds(const void *addr, uintptr_t *lo, uintptr_t *hi);
+/* len bytes of zeroed anonymous memory (mmap, MAP_NORESERVE): no malloc, for tables
+ * made in wrappers. NULL if it cannot be had. */
+void *sl_map_zeroed(size_t len);
+/* Copy n bytes of this process's memory at src into dst without ever faulting
+ * (process_vm_readv on itself): what reading another program's data structures, whose
+ * layout is only believed, needs. 0, or -EFAULT (not all of it mapped and readable),
+ * or -errno (-ENOSYS, -EPERM under a seccomp policy). Async-signal-safe; no errno. */
+int sl_peek(void *dst, uintptr_t src, size_t n);
 /* Held around the shim's own dl_iterate_phdr/dladdr; the fork handlers take it too. */
 void sl_dl_lock(void);
 void sl_dl_unlock(void);
+bool sl_dl_trylock(void); /* false: another walk holds it (or this thread: a signal handler) */
 /* elfutils' libdw (libdw1), dlopened RTLD_LOCAL the first time it is wanted, never
  * linked: the shim must load where it is not installed. NULL if it is not. */
 void *sl_libdw(void);
@@ -163,6 +185,7 @@ void sl_signal_as_sigaction(int sig, sighandler_t handler, int flags, bool mask_
 /* ---- options.c: every setting is one row of the table there ---- */
 enum sl_format { SL_FMT_TEXT = 0, SL_FMT_JSON = 1 };
 enum sl_scan_method { SL_SCAN_AUTO = 0, SL_SCAN_TCP_INFO, SL_SCAN_SOCK_DIAG };
+enum sl_native_frames { SL_NATIVE_BELOW = 0, SL_NATIVE_NONE, SL_NATIVE_SPLICED };
 enum sl_unwinder { SL_UNWIND_FAST = 0, SL_UNWIND_LIBUNWIND, SL_UNWIND_VERIFY };
 #define SL_MAX_DEPTH 64
 
@@ -190,6 +213,10 @@ struct sl_options {
     int unwinder;              /* enum sl_unwinder */
     int default_suppressions;  /* bool: the built-in rules (sl_default_suppressions) apply */
     int follow_children;       /* bool: programs this one executes run under the shim too */
+    int python_frames;         /* bool: Python frames in stacks (core/pystack.c) */
+    int java_frames;           /* bool: Java frames in stacks (core/jvmstack.c) */
+    int node_frames;           /* bool: node programs load the JavaScript hook (shim/lang.c) */
+    int native_frames;         /* enum sl_native_frames: what stacks with language frames show of the native ones */
 };
 /* The built-in suppression rules: sockets language runtimes keep open on purpose. */
 #define SL_SUPP_JDK_NIO "function:Java_sun_nio_ch_FileDispatcherImpl_init"

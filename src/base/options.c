@@ -29,7 +29,8 @@
 
 struct sl_options sl_opt;
 
-enum kind { K_BOOL, K_INT, K_LONG, K_DURATION, K_PATH, K_FORMAT, K_SIGNAL, K_SCAN, K_FILE, K_SYSLOG, K_UNWINDER };
+enum kind { K_BOOL, K_INT, K_LONG, K_DURATION, K_PATH, K_FORMAT, K_SIGNAL, K_SCAN, K_FILE, K_SYSLOG, K_UNWINDER,
+            K_NATIVE };
 
 struct opt_def {
     const char *name;
@@ -118,6 +119,27 @@ static const struct opt_def table[] = {
     { "follow_children", K_BOOL, OFF(follow_children), "1", 0, 1,
       "programs this one executes run under the shim too (`LD_PRELOAD` is inherited); `0` takes the shim out of "
       "`LD_PRELOAD` at start-up, so only this process is watched (valgrind's `--trace-children=no`)" },
+    { "python_frames", K_BOOL, OFF(python_frames), "1", 0, 1,
+      "stacks of sockets made by Python code begin with its Python frames (function, file, line; CPython 3.11, "
+      "3.12, 3.13), read from the interpreter's memory by the thread that makes the socket, without the GIL; "
+      "an interpreter whose memory does not have the layout of its version keeps native frames only; `0`: "
+      "native frames only" },
+    { "java_frames", K_BOOL, OFF(java_frames), "1", 0, 1,
+      "stacks of sockets made by Java code begin with its Java frames (`Class.method`, file, line), taken with "
+      "JVMTI's `GetStackTrace` from the running VM (no agent flag needed) and named when reporting; `0`: native "
+      "frames only" },
+    { "node_frames", K_BOOL, OFF(node_frames), "1", 0, 1,
+      "a Node program (`node`, `nodejs`) loads sockleak's hook (`sockleak-node.js`, next to the library) with "
+      "`--require`, added to `NODE_OPTIONS` at start-up: sockets get the JavaScript stack of the code that asked "
+      "for them (`net`, `tls`, `http` clients and servers, `dgram`), though the fd is made on a later tick; `0`: "
+      "native frames only" },
+    { "native_frames", K_NATIVE, OFF(native_frames), "below", 0, 0,
+      "what a stack with language frames (Python, Java, JavaScript) shows of its native frames: `below` (after "
+      "the language frames; below Python frames, the first 6: the C code between the interpreter and the "
+      "socket call), `none` (the language frames only; Python's native frames are not even captured), "
+      "`spliced` (Python: the whole native stack, each interpreter loop's frame replaced by the Python frames "
+      "it ran, as memray's `--native`; the headline still names a language frame). Stack ids and headlines do "
+      "not change" },
 };
 
 const char *const sl_default_suppressions[] = { SL_SUPP_JDK_NIO, NULL };
@@ -334,6 +356,7 @@ static const char *kind_expect(const struct opt_def *d, char *buf, size_t len)
     case K_UNWINDER: return "fast, libunwind or verify";
     case K_FILE: return "a path shorter than 1024 bytes, or none";
     case K_SYSLOG: return "0, 1 or the absolute path of a socket (shorter than 108 bytes)";
+    case K_NATIVE: return "below, none or spliced";
     }
     return "?";
 }
@@ -392,6 +415,16 @@ static int set_value(struct sl_options *o, const struct opt_def *d, const char *
         if (v[0] != '/' || strlen(v) >= sizeof(o->syslog_path))
             return -EINVAL;
         strcpy(field, v);
+        return 0;
+    case K_NATIVE:
+        if (!strcasecmp(v, "below"))
+            *(int *)field = SL_NATIVE_BELOW;
+        else if (!strcasecmp(v, "none"))
+            *(int *)field = SL_NATIVE_NONE;
+        else if (!strcasecmp(v, "spliced"))
+            *(int *)field = SL_NATIVE_SPLICED;
+        else
+            return -EINVAL;
         return 0;
     case K_SCAN:
         if (!strcasecmp(v, "auto"))
@@ -537,7 +570,7 @@ static const char *kind_meta(enum kind k)
     static const char *meta[] = { [K_BOOL] = "BOOL", [K_INT] = "N", [K_LONG] = "N", [K_DURATION] = "DUR",
                                   [K_PATH] = "PATH", [K_FORMAT] = "FORMAT", [K_SIGNAL] = "SIG",
                                   [K_SCAN] = "METHOD", [K_FILE] = "PATH", [K_SYSLOG] = "VALUE",
-                                  [K_UNWINDER] = "UNWINDER" };
+                                  [K_UNWINDER] = "UNWINDER", [K_NATIVE] = "WHICH" };
     return meta[k];
 }
 

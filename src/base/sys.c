@@ -1,11 +1,14 @@
 /*
  * sys.c - small system helpers every layer uses: one write-all loop, one walker of a
- * loaded object's PT_LOAD segments, and signal() expressed as a sigaction.
+ * loaded object's PT_LOAD segments, signal() expressed as a sigaction, and a read of
+ * the process's own memory that cannot fault.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
 
 #include "base.h"
 
@@ -65,6 +68,23 @@ bool sl_module_bounds(const void *addr, uintptr_t *lo, uintptr_t *hi)
     return h.found;
 }
 
+void *sl_map_zeroed(size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+int sl_peek(void *dst, uintptr_t src, size_t n)
+{
+    if (!n)
+        return 0;
+    if (src < 4096 || src + n < src || src + n > 0x800000000000ull)
+        return -EFAULT;
+    struct iovec local = { dst, n }, remote = { (void *)src, n };
+    long r = SL_SYS(SYS_process_vm_readv, SL_SYS(SYS_getpid), &local, 1, &remote, 1, 0);
+    return r == (long)n ? 0 : r < 0 ? (int)r : -EFAULT;
+}
+
 void sl_signal_as_sigaction(int sig, sighandler_t handler, int flags, bool mask_self, struct sigaction *act)
 {
     memset(act, 0, sizeof(*act));
@@ -84,6 +104,11 @@ static pthread_mutex_t dl_lock = PTHREAD_MUTEX_INITIALIZER;
 void sl_dl_lock(void)
 {
     pthread_mutex_lock(&dl_lock);
+}
+
+bool sl_dl_trylock(void)
+{
+    return pthread_mutex_trylock(&dl_lock) == 0;
 }
 
 void sl_dl_unlock(void)

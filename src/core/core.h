@@ -5,16 +5,25 @@
  *
  *   slab.c      a small mmap-backed allocator (records, hash buckets): no malloc
  *   ring.c      lock-free event rings (late closes, double closes)
+ *   intern.c    tables of immutable entries, lock-free to read (the language frames')
+ *   locs.c      source locations (function, file, line) interned to small ids
+ *   pystack.c   the calling thread's Python frames, read from CPython's memory
+ *   jvmstack.c  the calling thread's Java frames (JVMTI); their names when reporting
+ *   langstack.c which runtimes the process holds; the language frames of a capture
  *   unwind.c    a fast unwinder: one rule per return address, from the modules' CFI
- *   stacks.c    allocation stacks: capture (unwind.c, else libunwind) and a deduplicated table
+ *   stacks.c    allocation stacks: capture (unwind.c, else libunwind; and language
+ *               frames) and a deduplicated table
  *   requests.c  reports asked for (bits and a futex), the work lock, the hooks
  *   registry.c  the lock-striped table of live sockets (uthash) and its counters
  *   triggers.c  reports when trouble starts (EMFILE, fd_threshold, max_sockets)
  *   verbs.c     what wrappers tell the core: a socket was created, accepted, copied,
  *               received... (they probe the kernel and capture stacks)
+ *   jsstack.c   JavaScript frames Node hands over for a socket it made
  */
 #ifndef SOCKLEAK_CORE_H
 #define SOCKLEAK_CORE_H
+
+#include <pthread.h>
 
 #include "fd/fd.h"
 
@@ -43,14 +52,133 @@ void sl_ring_push(struct sl_ring *r, const void *ev, size_t size);
  * events overwritten, half-written or beyond max are added to *lost. */
 size_t sl_ring_take(struct sl_ring *r, void *out, size_t size, size_t max, long *lost);
 
+/* ---- intern.c: entries found by hash; lock-free lookups, adds under a mutex ---- */
+struct sl_ientry {       /* the head of every entry */
+    uint64_t hash;
+    uint32_t id;         /* 1, 2, ... in the order added */
+};
+struct sl_itab {         /* static, with .lock = PTHREAD_MUTEX_INITIALIZER and .max set */
+    pthread_mutex_t lock;
+    uint32_t max;        /* entries at most */
+    uint32_t mask;
+    _Atomic(struct sl_ientry *) *slot;
+    _Atomic(_Atomic(struct sl_ientry *) *) published;
+    struct sl_ientry **by_id;
+    _Atomic uint32_t n;
+    long full;           /* adds refused: the table was full */
+    char *cur, *end;     /* the arena entries are copied into */
+};
+/* The entry with this hash for which eq(entry, key) holds, or NULL. No lock. Inline, so
+ * that a constant eq is too: it runs for every frame of every capture. */
+static inline __attribute__((always_inline)) void *sl_itab_find(struct sl_itab *t, uint64_t hash,
+                                                                bool (*eq)(const void *entry, const void *key),
+                                                                const void *key)
+{
+    _Atomic(struct sl_ientry *) *slot = atomic_load_explicit(&t->published, memory_order_acquire);
+    if (!slot)
+        return NULL;
+    for (uint32_t i = (uint32_t)hash & t->mask, probe = 0; probe <= t->mask; probe++, i = (i + 1) & t->mask) {
+        struct sl_ientry *e = atomic_load_explicit(&slot[i], memory_order_acquire);
+        if (!e)
+            return NULL;
+        if (e->hash == hash && eq(e, key))
+            return e;
+    }
+    return NULL;
+}
+/* Find, else add an entry of size bytes, filled by fill(entry, key) under the table's
+ * lock (hash and id are set). NULL if the table is full or memory ran out. No malloc. */
+void *sl_itab_add(struct sl_itab *t, uint64_t hash, bool (*eq)(const void *entry, const void *key), const void *key,
+                  size_t size, void (*fill)(void *entry, const void *key));
+void *sl_itab_get(struct sl_itab *t, uint32_t id); /* NULL if no such id */
+uint32_t sl_itab_count(struct sl_itab *t);
+void sl_itab_lock_all(void);   /* fork: every table in use */
+void sl_itab_unlock_all(void);
+
+/* ---- language frames: locs.c, pystack.c, jvmstack.c, langstack.c, jsstack.c ----
+ * A stack may hold, after its native return addresses, the frames of the Python, Java
+ * or JavaScript code that made the socket, innermost first. Python and JavaScript
+ * frames are source locations, resolved when captured; Java frames are (method,
+ * bytecode index), named when reporting. */
+enum sl_lang { SL_LANG_NONE = 0, SL_LANG_PYTHON, SL_LANG_JAVA, SL_LANG_JS };
+const char *sl_lang_name(int lang); /* "python", "java", "js"; NULL for none */
+struct sl_lframe {
+    uintptr_t ref;  /* python, js: a location id (sl_loc_get); java: a jmethodID */
+    intptr_t pos;   /* java: the bytecode index (-1: a native method); python: flags */
+};
+#define SL_LF_ENTRY 1 /* python: the first frame an interpreter loop ran (the loop's C frame is below it) */
+#define SL_LOC_TEXT 512 /* bytes kept of a function or file name */
+struct sl_loc {
+    uint8_t lang;
+    int line, column;             /* 0: unknown */
+    const char *function, *file;  /* never NULL; "" when unknown */
+};
+/* Intern a location (strings of the given lengths, cut to SL_LOC_TEXT): its id, 0 if
+ * the table is full. Takes a lock, no malloc. */
+uint32_t sl_loc_intern(int lang, const char *function, size_t flen, const char *file, size_t filelen, int line,
+                       int column);
+const struct sl_loc *sl_loc_get(uint32_t id); /* NULL for an unknown id */
+
+/* pystack.c: CPython 3.11-3.13. probe: look for an interpreter in the process (at
+ * start-up, and when a libpython is loaded); true if its frames can be read. */
+int sl_py_probe(void);
+/* The calling thread's Python frames, innermost first, into out: the count (0: none,
+ * or Python frames are off). No malloc, no GIL, no reference counts. */
+int sl_py_capture(struct sl_lframe *out, int max);
+/* Who closes a socket the program made in Python, now, on this thread: the program
+ * (socket.close(), os.close()), or CPython's finalizer of the socket object (the
+ * program dropped it unclosed: the garbage collector, interpreter shutdown), or ASK:
+ * a native caller that sl_py_finalizer_ip() recognizes says it is the finalizer. */
+enum { SL_PY_CLOSE_PROGRAM, SL_PY_CLOSE_FINALIZER, SL_PY_CLOSE_ASK };
+int sl_py_close_kind(void);
+bool sl_py_finalizer_ip(uintptr_t ip);
+
+/* jvmstack.c: a JVM in the process. probe: libjvm is loaded and the VM made (true);
+ * loaded: libjvm is, the VM is not made yet. */
+bool sl_jvm_probe(void);
+bool sl_jvm_loaded(void);
+/* The calling Java thread's frames (GetStackTrace), innermost first; 0 on any other
+ * thread, or when caller (the return address of the socket call) is in the VM itself. */
+int sl_jvm_capture(struct sl_lframe *out, int max, uintptr_t caller);
+/* Report time: name the methods seen so far (attaching this thread to the VM for the
+ * time it takes, if it is not a Java thread). */
+void sl_jvm_resolve(void);
+/* A method's name ("pkg.Class.method"), source file (may be NULL) and the line of bci
+ * (0: unknown), if it was resolved. */
+bool sl_jvm_method(uintptr_t method, intptr_t bci, const char **function, const char **file, int *line);
+/* The shim loaded as a JVMTI agent (Agent_OnLoad, Agent_OnAttach) with this JavaVM*. */
+int sl_jvm_agent(void *javavm);
+
+/* langstack.c */
+void sl_lang_init(void);
+/* The language frames of the calling thread's code, innermost first: the count, and
+ * *lang. No malloc; safe in wrappers. capture: the runtimes read before the native
+ * stack (Python); capture_native: those that look at the first native frame outside
+ * the shim, caller (Java). */
+int sl_lang_capture(struct sl_lframe *out, int max, uint8_t *lang);
+int sl_lang_capture_native(struct sl_lframe *out, int max, uintptr_t caller, uint8_t *lang);
+/* How many native frames to keep (of depth) below language frames (native_frames). */
+int sl_lang_native_depth(int depth);
+
+/* jsstack.c: Node's hook says the socket on fd (made by this thread) was asked for
+ * by this JavaScript stack: "function\tfile\tline\tcolumn" lines, innermost first.
+ * 0, -ENOENT (fd not recorded), -ESRCH (another thread made it), -EEXIST (it has
+ * language frames already), -ENOMEM. */
+int sl_js_note(int fd, const char *text, size_t len);
+
 /* ---- stacks.c ---- */
 struct sl_stack {
     uint64_t hash;
     uint32_t id;
-    uint16_t depth;
-    uint16_t flags;
-    uintptr_t ip[]; /* return addresses, frame 0 = first frame outside the shim */
+    uint16_t depth; /* native frames */
+    uint8_t lang;   /* enum sl_lang of its language frames */
+    uint8_t nlang;  /* language frames, stored after the native ones */
+    uintptr_t ip[]; /* return addresses, frame 0 = first frame outside the shim; then nlang struct sl_lframe */
 };
+static inline const struct sl_lframe *sl_stack_lframes(const struct sl_stack *s)
+{
+    return (const struct sl_lframe *)(s->ip + s->depth);
+}
 int sl_stacks_init(void);
 /* Capture the caller's stack and return its id (0 = none: depth 0, reentrant call,
  * capture failure or table full). Safe in signal handlers; never allocates with malloc. */
@@ -59,12 +187,16 @@ const struct sl_stack *sl_stack_get(uint32_t id);
 uint32_t sl_stack_max_id(void);
 /* Which unwinder is in use ("libunwind", "backtrace", "none"). */
 const char *sl_stack_unwinder(void);
-/* Intern an already captured array (for tests and imports). */
+/* Intern an already captured array (for tests and imports); with language frames. */
 uint32_t sl_stack_intern(const uintptr_t *ip, int depth);
+uint32_t sl_stack_intern_lang(const uintptr_t *ip, int depth, int lang, const struct sl_lframe *lf, int nlang);
+/* The caller's native return addresses (the shim's frames left out), uninterned: the count. */
+int sl_stack_unwind(uintptr_t *ip, int max);
 long sl_stack_overflow(void);     /* stacks not stored because the table was full */
 /* Count a socket opened (or closed) by stack id (0 = no stack). Lock-free. */
 void sl_stack_note(uint32_t id, bool opened);
 void sl_stack_counts(uint32_t id, long *opened, long *closed);
+void sl_stack_move(uint32_t from, uint32_t to); /* a socket counted as opened by from was opened by to */
 void sl_stacks_lock(void);        /* fork: keep the table consistent in the child */
 void sl_stacks_unlock(void);
 
@@ -230,6 +362,8 @@ static inline bool sl_fd_set_state(int fd, uint64_t gen, int tcp_state, int64_t 
 {
     return sl_fd_observe(fd, gen, tcp_state, now_ns, now_ns, close_wait_ns);
 }
+/* The socket's stack is this one after all (Node named it later), if fd still has gen. */
+bool sl_fd_restack(int fd, uint64_t gen, uint32_t stack);
 /* Drop a record found stale (fd closed behind our back), if it still has this gen. */
 void sl_fd_drop_stale(int fd, uint64_t gen);
 
@@ -251,6 +385,7 @@ struct sl_counters {            /* rare events; the hot counters live per stripe
 };
 extern struct sl_counters sl_count;
 
+#define SL_LATE_UNCLOSED 5 /* leak kind of a late close by a runtime's finalizer (report.h: SL_LEAK_UNCLOSED) */
 struct sl_late {          /* a socket closed after a scan or report found it leaked */
     int fd;
     uint32_t stack;

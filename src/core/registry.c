@@ -206,10 +206,37 @@ static void note_closed(const struct sl_rec_info *i)
     }
 }
 
+/* No lock: the socket of record i, made by Python code, is being closed. If CPython's
+ * finalizer closes it (the program dropped it unclosed: its garbage collector, its
+ * shutdown), it was never closed by the program, as CPython's ResourceWarning says:
+ * a leak closed late, kind "unclosed". */
+static void note_finalized(const struct sl_rec_info *i)
+{
+    const struct sl_stack *st = sl_stack_get(i->stack);
+    if (SL_LIKELY(!st || st->lang != SL_LANG_PYTHON || i->reported_leak))
+        return;
+    int kind = sl_py_close_kind();
+    if (kind == SL_PY_CLOSE_ASK) {
+        uintptr_t ip[8];
+        int n = sl_stack_unwind(ip, 8);
+        kind = SL_PY_CLOSE_PROGRAM;
+        for (int k = 0; k < n; k++)
+            if (sl_py_finalizer_ip(ip[k]))
+                kind = SL_PY_CLOSE_FINALIZER;
+    }
+    if (kind != SL_PY_CLOSE_FINALIZER)
+        return;
+    struct sl_late ev = { .fd = i->fd, .stack = i->stack, .leak = SL_LATE_UNCLOSED,
+                          .lifetime_ns = sl_now_ns() - i->created_ns };
+    sl_ring_push(&sl_late_ring, &ev, sizeof(ev));
+    atomic_fetch_add_explicit(&sl_count.closed_late, 1, memory_order_relaxed);
+}
+
 /* No lock: r left the table for a close we saw; account for it and free it. */
 static void retire_closed(struct sl_rec *r)
 {
     note_closed(&r->info);
+    note_finalized(&r->info);
     rec_return(stripe_of(r->info.fd), r);
 }
 
@@ -430,13 +457,17 @@ bool sl_fd_detach_one(int fd, struct sl_rec_info *out)
     sl_guard_enter();
     lock(&s->lock);
     struct sl_rec *r = detach_locked(s, fd);
+    struct sl_rec_info info;
     if (r) {
         note_closed(&r->info); /* atomics and a ring slot: fine under the lock */
+        info = r->info;
         if (out)
             *out = r->info;
         rec_free(s, r);
     }
     unlock(&s->lock);
+    if (r)
+        note_finalized(&info);
     sl_guard_leave();
     return r != NULL;
 }
@@ -628,6 +659,14 @@ bool sl_fd_mark_leaked(int fd, uint64_t gen, int leak, int64_t now_ns)
         if (!r->info.reported_leak)
             r->info.reported_ns = now_ns;
         r->info.reported_leak = (uint8_t)leak;
+    });
+}
+
+bool sl_fd_restack(int fd, uint64_t gen, uint32_t stack)
+{
+    return WITH_RECORD(fd, gen, {
+        sl_stack_move(r->info.stack, stack);
+        r->info.stack = stack;
     });
 }
 

@@ -3,7 +3,9 @@
  *
  * Capture runs in every socket-creating wrapper, so it only collects instruction
  * pointers (unw_backtrace: libunwind's cached fast path, no unw_step loop) and interns
- * them; symbolization waits for a report. Frames inside the shim, and inside a
+ * them; symbolization waits for a report. In a Python or Java program the frames of
+ * the running language code are captured too (langstack.c) and stored after the
+ * native ones, in the same entry: a record still holds one stack id. Frames inside the shim, and inside a
  * sanitizer runtime that sits between the host and the shim (libasan's interceptors),
  * are dropped from the top, so frame 0 is the host's code that called socket().
  *
@@ -96,21 +98,15 @@ static bool skippable(uintptr_t ip)
     return false;
 }
 
-static void *map_zeroed(size_t len)
-{
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
-
 int sl_stacks_init(void)
 {
     if (slots)
         return 0;
     sl_module_bounds(&self_marker, &self_range.lo, &self_range.hi);
     dl_iterate_phdr(find_ranges, NULL);
-    slots = map_zeroed(SLOTS * sizeof(*slots));
-    by_id = map_zeroed((MAX_STACKS + 1) * sizeof(*by_id));
-    counts = map_zeroed((MAX_STACKS + 1) * sizeof(*counts));
+    slots = sl_map_zeroed(SLOTS * sizeof(*slots));
+    by_id = sl_map_zeroed((MAX_STACKS + 1) * sizeof(*by_id));
+    counts = sl_map_zeroed((MAX_STACKS + 1) * sizeof(*counts));
     if (!slots || !by_id || !counts)
         return -ENOMEM;
     sl_unwind_init();
@@ -141,6 +137,7 @@ int sl_stacks_init(void)
         sl_tls_in_unwind--;
         sl_guard_leave();
     }
+    sl_lang_init();
     return 0;
 }
 
@@ -157,28 +154,32 @@ const char *sl_stack_unwinder(void)
     return unwinder;
 }
 
-static uint64_t hash_ips(const uintptr_t *ip, int depth)
+static uint64_t hash_words(uint64_t h, const uintptr_t *w, int n)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)depth;
-    for (int i = 0; i < depth; i++) {
-        h ^= ip[i];
+    for (int i = 0; i < n; i++) {
+        h ^= w[i];
         h *= 0xff51afd7ed558ccdull;
         h ^= h >> 32;
     }
-    return h ? h : 1;
+    return h;
 }
 
 /* A plain loop, not memcmp: a sanitizer runtime in the host (TSan) intercepts memcmp
  * and, not seeing the atomics that published s (this library is not instrumented),
  * would report the lock-free lookup as a data race in the host's name. */
-static bool same(const struct sl_stack *s, uint64_t h, const uintptr_t *ip, int depth)
+static inline __attribute__((always_inline)) bool same_words(const uintptr_t *a, const uintptr_t *b, int n)
 {
-    if (s->hash != h || s->depth != depth)
-        return false;
-    for (int i = 0; i < depth; i++)
-        if (s->ip[i] != ip[i])
+    for (int i = 0; i < n; i++)
+        if (a[i] != b[i])
             return false;
     return true;
+}
+
+static inline __attribute__((always_inline)) bool same(const struct sl_stack *s, uint64_t h, const uintptr_t *ip,
+                                                       int depth, int lang, const struct sl_lframe *lf, int nlang)
+{
+    return s->hash == h && s->depth == depth && s->lang == lang && s->nlang == nlang && same_words(s->ip, ip, depth)
+        && same_words(s->ip + depth, (const uintptr_t *)lf, 2 * nlang);
 }
 
 /* table_lock held */
@@ -199,17 +200,26 @@ static struct sl_stack *arena_alloc(size_t n)
 
 uint32_t sl_stack_intern(const uintptr_t *ip, int depth)
 {
-    if (!slots || depth <= 0)
+    return sl_stack_intern_lang(ip, depth, SL_LANG_NONE, NULL, 0);
+}
+
+uint32_t sl_stack_intern_lang(const uintptr_t *ip, int depth, int lang, const struct sl_lframe *lf, int nlang)
+{
+    if (depth < 0 || depth > SL_MAX_DEPTH)
+        depth = depth < 0 ? 0 : SL_MAX_DEPTH;
+    if (nlang < 0 || nlang > SL_MAX_DEPTH || !lang)
+        nlang = nlang > SL_MAX_DEPTH && lang ? SL_MAX_DEPTH : 0;
+    if (!slots || depth + nlang == 0)
         return 0;
-    if (depth > SL_MAX_DEPTH)
-        depth = SL_MAX_DEPTH;
-    uint64_t h = hash_ips(ip, depth);
+    uint64_t h = hash_words(0x9e3779b97f4a7c15ull ^ (uint64_t)depth ^ (uint64_t)lang << 56, ip, depth);
+    h = hash_words(h ^ (uint64_t)nlang, (const uintptr_t *)lf, 2 * nlang);
+    h = h ? h : 1;
     uint32_t idx = (uint32_t)h & (SLOTS - 1);
     for (uint32_t probe = 0; probe < SLOTS; probe++, idx = (idx + 1) & (SLOTS - 1)) {
         struct sl_stack *s = atomic_load_explicit(&slots[idx], memory_order_acquire);
         if (!s)
             break;
-        if (same(s, h, ip, depth))
+        if (same(s, h, ip, depth, lang, lf, nlang))
             return s->id;
     }
     /* not there: insert under the lock, probing again (another thread may have won) */
@@ -219,7 +229,7 @@ uint32_t sl_stack_intern(const uintptr_t *ip, int depth)
     for (uint32_t probe = 0; probe < SLOTS; probe++, idx = (idx + 1) & (SLOTS - 1)) {
         struct sl_stack *s = atomic_load_explicit(&slots[idx], memory_order_relaxed);
         if (s) {
-            if (same(s, h, ip, depth)) {
+            if (same(s, h, ip, depth, lang, lf, nlang)) {
                 id = s->id;
                 break;
             }
@@ -230,14 +240,18 @@ uint32_t sl_stack_intern(const uintptr_t *ip, int depth)
             atomic_fetch_add_explicit(&overflow, 1, memory_order_relaxed);
             break;
         }
-        s = arena_alloc(sizeof(*s) + (size_t)depth * sizeof(uintptr_t));
+        s = arena_alloc(sizeof(*s) + (size_t)(depth + 2 * nlang) * sizeof(uintptr_t));
         if (!s)
             break;
         s->hash = h;
         s->depth = (uint16_t)depth;
-        s->flags = 0;
+        s->lang = (uint8_t)lang;
+        s->nlang = (uint8_t)nlang;
         s->id = n + 1;
-        memcpy(s->ip, ip, (size_t)depth * sizeof(uintptr_t));
+        if (depth)
+            memcpy(s->ip, ip, (size_t)depth * sizeof(uintptr_t));
+        if (nlang)
+            memcpy(s->ip + depth, lf, (size_t)nlang * sizeof(*lf));
         by_id[s->id] = s;
         atomic_store_explicit(&nstacks, n + 1, memory_order_release);
         atomic_store_explicit(&slots[idx], s, memory_order_release);
@@ -267,22 +281,27 @@ static bool same_frames(void *const *a, int na, void *const *b, int nb)
     return true;
 }
 
-uint32_t sl_stack_capture(void)
+/* The caller's native return addresses, at most depth, into *ips (which then points
+ * into buf, or into a stack of the table when the fast unwinder replayed a walk this
+ * thread tagged: *tag is that stack, native frames only). Returns the count; *walked:
+ * a whole fast walk, which a replay may take next time once tagged. */
+static int natives(void **buf, int depth, const uintptr_t **ips, uint32_t *tag, bool *walked)
 {
-    int depth = sl_opt.stack_depth;
-    if (depth <= 0 || !unwind_fn || !slots)
-        return 0;
-    if (depth > SL_MAX_DEPTH)
-        depth = SL_MAX_DEPTH;
-    void *buf[SL_MAX_DEPTH + SKIP_SLACK], *lib[SL_MAX_DEPTH + SKIP_SLACK];
+    void *lib[SL_MAX_DEPTH + SKIP_SLACK];
     uint32_t id = 0;
     int n = sl_opt.unwinder != SL_UNWIND_LIBUNWIND
               ? sl_unwind_fast((uintptr_t *)buf, depth + (nskip ? SKIP_SLACK : 0), self_range.lo, self_range.hi, &id)
               : -1;
-    if (SL_LIKELY(n == SL_UNWIND_REPLAYED && sl_opt.unwinder != SL_UNWIND_VERIFY))
-        return id;
+    *tag = 0;
+    if (SL_LIKELY(n == SL_UNWIND_REPLAYED && sl_opt.unwinder != SL_UNWIND_VERIFY)) {
+        const struct sl_stack *st = sl_stack_get(id);
+        *walked = false;
+        *tag = st ? id : 0;
+        *ips = st ? st->ip : NULL;
+        return st ? st->depth : 0;
+    }
     int first = n >= 0 && nskip ? first_outside(buf, n) : 0; /* the shim's frames are left out already */
-    bool walked = n >= 0; /* a whole fast walk, which a replay may take next time */
+    *walked = n >= 0;
     if (SL_UNLIKELY(n < 0 || sl_opt.unwinder == SL_UNWIND_VERIFY)) {
         sl_tls_in_unwind++;
         int m = unwind_fn(lib, depth + SKIP_SLACK);
@@ -294,7 +313,7 @@ uint32_t sl_stack_capture(void)
             if (st ? !same_frames((void *const *)st->ip, st->depth, lib + lfirst, lkeep)
                    : !same_frames(buf + first, keep, lib + lfirst, lkeep)) {
                 sl_unwind_note_mismatch();
-                walked = false;
+                *walked = false;
             }
         } else if (unwind_fn != backtrace) {
             sl_unwind_want((const uintptr_t *)lib, m); /* rules for the next time */
@@ -302,15 +321,51 @@ uint32_t sl_stack_capture(void)
         memcpy(buf, lib, (size_t)m * sizeof(void *));
         n = m;
         first = lfirst;
-        id = 0;
     }
-    int keep = n - first < depth ? n - first : depth;
-    if (keep <= 0)
+    *ips = (const uintptr_t *)(buf + first);
+    return n - first < depth ? (n - first > 0 ? n - first : 0) : depth;
+}
+
+uint32_t sl_stack_capture(void)
+{
+    int depth = sl_opt.stack_depth;
+    if (depth <= 0 || !unwind_fn || !slots)
         return 0;
-    uint32_t got = sl_stack_intern((const uintptr_t *)(buf + first), keep);
-    if (walked)
-        sl_unwind_remember(got);
+    if (depth > SL_MAX_DEPTH)
+        depth = SL_MAX_DEPTH;
+    /* Python frames first: with them, fewer native frames are walked */
+    struct sl_lframe lf[SL_MAX_DEPTH];
+    uint8_t lang = SL_LANG_NONE;
+    int nlang = sl_lang_capture(lf, depth, &lang);
+    int native = nlang ? sl_lang_native_depth(depth) : depth;
+    void *buf[SL_MAX_DEPTH + SKIP_SLACK];
+    const uintptr_t *ips = NULL;
+    uint32_t tag = 0;
+    bool walked = false;
+    int keep = native > 0 ? natives(buf, native, &ips, &tag, &walked) : 0;
+    if (!nlang) /* Java frames, which look at the caller */
+        nlang = sl_lang_capture_native(lf, depth, keep ? ips[0] : 0, &lang);
+    if (!nlang && tag)
+        return tag; /* a replayed walk, and no language frames: its stack */
+    uint32_t got = sl_stack_intern_lang(ips, keep, lang, lf, nlang);
+    if (walked) /* a replay gives the native frames: the tag is the stack of those alone */
+        sl_unwind_remember(nlang ? sl_stack_intern(ips, keep) : got);
     return got;
+}
+
+int sl_stack_unwind(uintptr_t *ip, int max)
+{
+    if (!unwind_fn || max <= 0)
+        return 0;
+    max = max > SL_MAX_DEPTH ? SL_MAX_DEPTH : max;
+    void *buf[SL_MAX_DEPTH + SKIP_SLACK];
+    sl_tls_in_unwind++;
+    int m = unwind_fn(buf, max + SKIP_SLACK);
+    sl_tls_in_unwind--;
+    int first = first_outside(buf, m), n = m - first < max ? m - first : max;
+    for (int i = 0; i < n; i++)
+        ip[i] = (uintptr_t)buf[first + i];
+    return n > 0 ? n : 0;
 }
 
 const struct sl_stack *sl_stack_get(uint32_t id)
@@ -332,6 +387,14 @@ void sl_stack_note(uint32_t id, bool opened)
     atomic_fetch_add_explicit(opened ? &counts[id].opened : &counts[id].closed, 1, memory_order_relaxed);
 }
 
+void sl_stack_move(uint32_t from, uint32_t to)
+{
+    if (!counts || from > MAX_STACKS || to > MAX_STACKS || from == to)
+        return;
+    atomic_fetch_sub_explicit(&counts[from].opened, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&counts[to].opened, 1, memory_order_relaxed);
+}
+
 void sl_stack_counts(uint32_t id, long *opened, long *closed)
 {
     *opened = *closed = 0;
@@ -349,9 +412,11 @@ long sl_stack_overflow(void)
 void sl_stacks_lock(void)
 {
     pthread_mutex_lock(&table_lock);
+    sl_itab_lock_all(); /* the language frames' tables */
 }
 
 void sl_stacks_unlock(void)
 {
+    sl_itab_unlock_all();
     pthread_mutex_unlock(&table_lock);
 }

@@ -28,23 +28,13 @@ static struct {
     long *opened, *closed;    /* by stack id, 0..n */
 } prev;
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= c[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 /* A stack's fingerprint: where each frame is inside its module (build-id, or the
  * module's file name when it has none, and the module offset). Independent of ASLR,
  * of the host and of the install path, so the same leak has the same id everywhere.
  * Frames outside any module (JIT code) are left out: their addresses change. */
 static void fingerprint(const struct sl_frame *f, int n, char *out)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = SL_FNV_BASIS;
     for (int i = 0; i < n; i++) {
         if (!f[i].module)
             continue; /* JIT code, a trampoline: an address that differs from run to run */
@@ -53,9 +43,9 @@ static void fingerprint(const struct sl_frame *f, int n, char *out)
             mod = strrchr(f[i].module, '/');
             mod = mod ? mod + 1 : f[i].module;
         }
-        h = fnv(h, mod, strlen(mod) + 1);
+        h = sl_fnv(h, mod, strlen(mod) + 1);
         uint64_t off = (uint64_t)f[i].module_offset;
-        h = fnv(h, &off, sizeof(off));
+        h = sl_fnv(h, &off, sizeof(off));
     }
     snprintf(out, 24, "%016llx", (unsigned long long)h);
 }
@@ -103,13 +93,20 @@ static uint32_t intern_rstack(struct interner *in, uint32_t sid)
     struct sl_rstack tmp = { .nframes = 0, .suppressed_by = -2 };
     const struct sl_stack *st = sl_stack_get(sid);
     if (st) {
-        tmp.frames = calloc(st->depth, sizeof(struct sl_frame));
+        /* the language frames first, then the native ones */
+        tmp.frames = calloc((size_t)(st->nlang + st->depth) + 1, sizeof(struct sl_frame));
         if (tmp.frames) {
-            tmp.nframes = st->depth;
+            tmp.nlang = sl_lang_frames(st, tmp.frames);
             for (int f = 0; f < st->depth; f++)
-                sl_symbolize(&r->mods, st->ip[f], st->ip[f] - 1, &tmp.frames[f]);
+                sl_symbolize(&r->mods, st->ip[f], st->ip[f] - 1, &tmp.frames[tmp.nlang + f]);
+            tmp.nframes = tmp.nlang + st->depth;
         }
-        fingerprint(tmp.frames, tmp.nframes, tmp.id);
+        if (tmp.nlang)
+            sl_lang_fingerprint(tmp.frames, tmp.nframes, tmp.id);
+        else
+            fingerprint(tmp.frames, tmp.nframes, tmp.id);
+        if (tmp.nlang && r->opt.native_frames == SL_NATIVE_SPLICED)
+            tmp.nframes = sl_lang_splice(tmp.frames, tmp.nlang, tmp.nframes, sl_stack_lframes(st));
     } else {
         strcpy(tmp.id, "none");
     }
@@ -234,7 +231,7 @@ static void add_source_lines(struct sl_report *r)
         size_t k = 0;
         for (size_t j = 0; j < r->nstacks; j++)
             for (int f = 0; f < r->stacks[j].nframes; f++) {
-                if (sl_module_is_glibc(r->stacks[j].frames[f].module))
+                if (r->stacks[j].frames[f].lang || sl_module_is_glibc(r->stacks[j].frames[f].module))
                     continue;
                 frames[k] = &r->stacks[j].frames[f];
                 addr[k++] = r->stacks[j].frames[f].ip - 1;
@@ -284,6 +281,7 @@ static void expand_inlines(struct sl_report *r)
 int sl_report_group(struct sl_report *r)
 {
     r->since_previous_ns = prev.done ? r->mono_ns - prev.at_ns : -1;
+    sl_lang_resolve(); /* names only a runtime can give now (Java's) */
     if (!r->mods.mods) {
         sl_modmap_build(&r->mods);
     }

@@ -134,21 +134,30 @@ static void sockets(struct sl_json *j, const struct sl_report *r)
 static void frame(struct sl_json *j, const struct sl_frame *f)
 {
     sl_json_obj(j, NULL);
-    sl_json_hex(j, "ip", f->ip);
+    if (f->lang) /* a language frame: no address, no module */
+        sl_json_null(j, "ip");
+    else
+        sl_json_hex(j, "ip", f->ip);
     sl_json_str(j, "function", f->function);
-    if (f->function)
+    if (f->function && !f->lang)
         sl_json_hex(j, "function_offset", f->function_offset);
     else
         sl_json_null(j, "function_offset");
     sl_json_str(j, "module", f->module);
-    sl_json_hex(j, "module_offset", f->module_offset);
+    if (f->lang)
+        sl_json_null(j, "module_offset");
+    else
+        sl_json_hex(j, "module_offset", f->module_offset);
     sl_json_str(j, "build_id", f->build_id);
     sl_json_str(j, "file", f->file);
     if (f->line > 0)
         sl_json_int(j, "line", f->line);
     else
         sl_json_null(j, "line");
+    if (f->column > 0)
+        sl_json_int(j, "column", f->column);
     sl_json_bool(j, "inlined", f->inlined);
+    sl_json_str(j, "lang", sl_lang_name(f->lang));
     sl_json_end(j);
 }
 
@@ -161,7 +170,8 @@ static void stacks(struct sl_json *j, const struct sl_report *r)
         sl_json_str(j, "id", st->id);
         sl_json_arr(j, "frames");
         for (int f = 0; f < st->nframes; f++)
-            frame(j, &st->frames[f]);
+            if (sl_frame_shown(&r->opt, st, &st->frames[f]))
+                frame(j, &st->frames[f]);
         sl_json_end(j);
         sl_json_end(j);
     }

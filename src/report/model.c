@@ -21,8 +21,8 @@ const char *sl_reason_name(int reason)
 
 const char *sl_leak_name(int leak)
 {
-    static const char *names[] = { NULL, "close_wait", "peer_closed", "idle", "max_age" };
-    return leak > 0 && leak < SL_LEAKS ? names[leak] : NULL;
+    static const char *names[] = { NULL, "close_wait", "peer_closed", "idle", "max_age", "unclosed" };
+    return leak > 0 && leak <= SL_LEAK_UNCLOSED ? names[leak] : NULL;
 }
 
 int sl_report_classify(const struct sl_rsock *s)
@@ -42,19 +42,22 @@ int sl_report_classify(const struct sl_rsock *s)
     return SL_LEAK_NONE;
 }
 
-/* "fetch_user (leaky_client+0x12c4)" for the headline: frame #0. */
+/* "fetch_user (leaky_client+0x12c4)" for the headline: frame #0, or in a stack with
+ * language frames the first of the program's own ("fetch_item (client.py:11)"). */
 void sl_report_where(struct sl_buf *b, const struct sl_rstack *st)
 {
     if (st->nframes > 0) {
         /* frame #0, the code that made the call, as it is: module+offset when it has no
          * name (a stripped program), never a later frame that happens to have one */
-        const struct sl_frame *f = &st->frames[0];
+        const struct sl_frame *f = st->nlang ? sl_lang_headline(st->frames, st->nframes) : &st->frames[0];
         const char *mod = f->module ? strrchr(f->module, '/') : NULL;
         mod = mod ? mod + 1 : (f->module ? f->module : "?");
         const char *file = f->file ? strrchr(f->file, '/') : NULL;
         file = file ? file + 1 : f->file;
         if (f->function && file)
             sl_buf_printf(b, "%s (%s:%d)", f->function, file, f->line);
+        else if (f->function && f->lang)
+            sl_buf_printf(b, "%s (%s)", f->function, sl_lang_name(f->lang));
         else if (f->function)
             sl_buf_printf(b, "%s (%s+0x%" PRIxPTR ")", f->function, mod, f->module_offset);
         else

@@ -8,6 +8,8 @@
  *   srcline.c    file:line through elfutils' libdw, when installed
  *   suppress.c   suppression rules: known long-lived sockets left out
  *   collect.c    the registry, checked against the kernel, into a model
+ *   langframes.c language frames (Python, Java, JavaScript) as report frames: their
+ *                names, which are the runtime's own, their fingerprint, splicing
  *   group.c      stacks symbolized once and fingerprinted, sockets bucketed by stack;
  *                growth, late closes and double closes
  *   text.c       the report for people;  json.c  the report for tools (JSON Lines)
@@ -52,6 +54,8 @@ struct sl_frame {
     bool inlined;             /* a function inlined at ip, shown above the one it is in */
     const struct sl_inline *inl; /* while symbolizing: the calls inlined at ip, innermost first */
     int ninl;
+    uint8_t lang;             /* enum sl_lang: a Python, Java or JavaScript frame (no ip, no module) */
+    int column;               /* js: the column of line; 0 unknown */
 };
 /* Snapshot the loaded modules. Returns 0 or -ENOMEM. */
 int sl_modmap_build(struct sl_modmap *m);
@@ -75,6 +79,26 @@ void sl_symbolize_after_fork_child(void);
 void sl_srcline_fill(struct sl_frame **frames, const uintptr_t *lookup, size_t n);
 void sl_srcline_after_fork_child(void);
 
+/* ---- langframes.c: language frames in a report ---- */
+/* Report time: ask the runtimes for what is named only now (Java methods). */
+void sl_lang_resolve(void);
+/* The language frames of st, innermost first, into out (room for st->nlang): the count. */
+int sl_lang_frames(const struct sl_stack *st, struct sl_frame *out);
+/* Is f the runtime's own code (Python's standard library, java.*, node:...), which the
+ * headline and the fingerprint pass over when the program's own frames are there? */
+bool sl_lang_is_runtime(const struct sl_frame *f);
+/* The frame a headline names: the first language frame of the program's own code
+ * (else the first language frame; else frame 0); NULL for an empty stack. */
+const struct sl_frame *sl_lang_headline(const struct sl_frame *f, int n);
+/* A stack's fingerprint from its language frames: each frame's language, function,
+ * file name (its last component: the same code has the same id on every host) and line. */
+void sl_lang_fingerprint(const struct sl_frame *f, int n, char out[24]);
+/* native_frames=spliced: frames (nlang language frames, then the native ones, in a
+ * buffer with room for n + nlang) become the native stack with each interpreter loop's
+ * frame replaced by the Python frames it ran. pos: the language frames' flags. Returns
+ * the new count. */
+int sl_lang_splice(struct sl_frame *frames, int nlang, int n, const struct sl_lframe *lf);
+
 /* ---- suppress.c: known long-lived sockets, left out of reports ---- */
 /* Read the suppressions file (once; in the I/O child). */
 void sl_suppress_load(void);
@@ -88,8 +112,12 @@ const char *sl_suppress_text(size_t i); /* the rule as written */
 int sl_suppress_stack(const struct sl_frame *frames, int n, const char *stack_id);
 int sl_suppress_addr(const char *local, const char *peer);
 
-/* Why a socket counts as leaked, most telling first. */
-enum sl_leak { SL_LEAK_NONE = 0, SL_LEAK_CLOSE_WAIT, SL_LEAK_PEER_CLOSED, SL_LEAK_IDLE, SL_LEAK_MAX_AGE, SL_LEAKS };
+/* Why a socket counts as leaked, most telling first. UNCLOSED, past the kinds a live
+ * socket can have: closed by a runtime's finalizer (Python's garbage collector), never
+ * by the program; only closed_late has it. */
+enum sl_leak { SL_LEAK_NONE = 0, SL_LEAK_CLOSE_WAIT, SL_LEAK_PEER_CLOSED, SL_LEAK_IDLE, SL_LEAK_MAX_AGE, SL_LEAKS,
+               SL_LEAK_UNCLOSED = SL_LEAKS };
+_Static_assert(SL_LEAK_UNCLOSED == SL_LATE_UNCLOSED, "the core's and the report's name for it");
 const char *sl_leak_name(int leak); /* NULL for none */
 
 #define SL_NO_STR UINT32_MAX
@@ -112,8 +140,15 @@ struct sl_rstack {
     char id[24];             /* fingerprint, hex; "none" for sockets without a stack */
     int nframes;
     struct sl_frame *frames;
+    int nlang;               /* language frames among them (first, unless native_frames=spliced) */
     int suppressed_by;       /* rule index suppressing its sockets, -1 none, -2 not checked */
 };
+
+/* Should a writer show frame f of a stack with language frames (native_frames=none)? */
+static inline bool sl_frame_shown(const struct sl_options *opt, const struct sl_rstack *st, const struct sl_frame *f)
+{
+    return f->lang || !st->nlang || opt->native_frames != SL_NATIVE_NONE;
+}
 
 #define SL_TCP_STATES 13
 struct sl_rgroup {

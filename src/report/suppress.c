@@ -4,6 +4,9 @@
  * A suppression file (option suppressions=FILE) holds one rule per line, `kind:pattern`,
  * with shell-style globs (fnmatch), '#' comments and blank lines ignored:
  *   function:pool_*        a frame of the socket's stack has a matching function name
+ *                          (language frames too: Pool.grab, com.example.Pool.borrow)
+ *   file:*pool.py          a frame of its stack is in a matching source file (language
+ *                          frames; native ones when debug information names it)
  *   module:*libpq.so*      a frame of its stack is in a matching module (path)
  *   stack:2f6c0e1d9a7b4c33 its stack's fingerprint
  *   peer:10.0.0.5:5432     its peer address ("host:port", "[v6]:port", unix path)
@@ -24,8 +27,8 @@
 
 #define MAX_RULES 256
 
-enum kind { K_FUNCTION, K_MODULE, K_STACK, K_PEER, K_LOCAL };
-static const char *const kind_names[] = { "function", "module", "stack", "peer", "local" };
+enum kind { K_FUNCTION, K_MODULE, K_STACK, K_PEER, K_LOCAL, K_FILE };
+static const char *const kind_names[] = { "function", "module", "stack", "peer", "local", "file" };
 
 struct rule {
     enum kind kind;
@@ -69,7 +72,7 @@ int sl_suppress_parse(const char *text, void (*warn)(const char *msg))
             if (warn) {
                 char msg[1200];
                 snprintf(msg, sizeof(msg),
-                         "suppressions: '%.100s' is not kind:pattern (kinds: function, module, stack, peer, local); skipped",
+                         "suppressions: '%.100s' is not kind:pattern (kinds: function, file, module, stack, peer, local); skipped",
                          s);
                 warn(msg);
             }
@@ -145,8 +148,10 @@ int sl_suppress_stack(const struct sl_frame *frames, int n, const char *stack_id
         const struct rule *x = &rules[r];
         if (x->kind == K_STACK && glob(x->pattern, stack_id))
             return (int)r;
-        for (int f = 0; f < n && (x->kind == K_FUNCTION || x->kind == K_MODULE); f++)
-            if (glob(x->pattern, x->kind == K_FUNCTION ? frames[f].function : frames[f].module))
+        for (int f = 0; f < n && (x->kind == K_FUNCTION || x->kind == K_MODULE || x->kind == K_FILE); f++)
+            if (glob(x->pattern, x->kind == K_FUNCTION ? frames[f].function
+                                 : x->kind == K_FILE   ? frames[f].file
+                                                       : frames[f].module))
                 return (int)r;
     }
     return -1;

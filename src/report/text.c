@@ -41,6 +41,17 @@ static const char *called(int origin)
 
 static void frame_line(struct sl_buf *b, int i, const struct sl_frame *f)
 {
+    if (f->lang) { /* "#0 fetch_item /srv/app/client.py:11 (python)" */
+        sl_buf_printf(b, "    #%d %s", i, f->function ? f->function : "(unnamed)");
+        if (f->file && f->line > 0)
+            sl_buf_printf(b, " %s:%d", f->file, f->line);
+        else if (f->file)
+            sl_buf_printf(b, " %s", f->file);
+        if (f->column > 0)
+            sl_buf_printf(b, ":%d", f->column);
+        sl_buf_printf(b, " (%s)\n", sl_lang_name(f->lang));
+        return;
+    }
     sl_buf_printf(b, "    #%d 0x%" PRIxPTR, i, f->ip);
     if (f->function)
         sl_buf_printf(b, " in %s%s", f->function, f->inlined ? " (inlined)" : "");
@@ -192,8 +203,9 @@ static void group_block(const struct sl_report *r, const struct sl_rgroup *g, co
                       : g->origin == SL_ORIGIN_PRE_ATTACH ? "created before sockleak attached"
                       : r->opt.stack_depth == 0        ? "stack_depth=0"
                                                        : "not captured");
-    for (int i = 0; i < st->nframes; i++)
-        frame_line(b, i, &st->frames[i]);
+    for (int i = 0, shown = 0; i < st->nframes; i++)
+        if (sl_frame_shown(&r->opt, st, &st->frames[i]))
+            frame_line(b, shown++, &st->frames[i]);
 
     /* states */
     sl_buf_puts(b, "  states:");
@@ -405,8 +417,12 @@ static void late_section(const struct sl_report *r, struct sl_buf *b)
                 hi = d > hi ? d : hi;
             }
         sl_buf_printf(b, "  %ld (%s, e.g. fd %d) closed ", n, sl_leak_name(l->ev.leak), l->ev.fd);
-        cw_range(b, lo, hi);
-        sl_buf_puts(b, " after found leaked, opened at ");
+        if (l->ev.leak == SL_LEAK_UNCLOSED) {
+            sl_buf_puts(b, "by the runtime's garbage collector or shutdown, never by the program, opened at ");
+        } else {
+            cw_range(b, lo, hi);
+            sl_buf_puts(b, " after found leaked, opened at ");
+        }
         sl_report_where(b, &r->stacks[l->stack]);
         sl_buf_printf(b, " [%s]\n", r->stacks[l->stack].id);
     }

@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +140,32 @@ static void leave_preload(void)
         unsetenv("LD_PRELOAD");
 }
 
+/* A node program: load the hook with --require, through NODE_OPTIONS (start-up, before
+ * node reads it). The module sits next to the library, as sockleak-node.js. */
+static void node_hook(void)
+{
+    const char *base = strrchr(sl_program, '/');
+    base = base ? base + 1 : sl_program;
+    if (!sl_opt.node_frames || (strcmp(base, "node") && strcmp(base, "nodejs")))
+        return;
+    const char *cur = getenv("NODE_OPTIONS");
+    if (cur && strstr(cur, "sockleak-node.js"))
+        return; /* the launcher's, or a parent's */
+    Dl_info self;
+    if (!dladdr((void *)node_hook, &self) || !self.dli_fname)
+        return;
+    char lib[PATH_MAX], path[PATH_MAX + 32], opts[8192];
+    if (!realpath(self.dli_fname, lib)) /* absolute: --require takes a bare name for a package */
+        return;
+    *strrchr(lib, '/') = '\0';
+    snprintf(path, sizeof(path), "%s/sockleak-node.js", lib);
+    if (access(path, R_OK) != 0 || strchr(path, '"') || strchr(path, '\\'))
+        return;
+    if ((size_t)snprintf(opts, sizeof(opts), "%s%s--require \"%s\"", cur ? cur : "", cur && *cur ? " " : "", path)
+        < sizeof(opts))
+        setenv("NODE_OPTIONS", opts, 1);
+}
+
 struct adoption {
     bool attach;
     long n;
@@ -176,6 +203,7 @@ __attribute__((constructor)) static void sl_constructor(void)
     sl_guard_enter();
     if (!sl_opt.follow_children)
         leave_preload();
+    node_hook();
     int sr = sl_signals_install();
     long inherited = sl_adopt_open_sockets(false);
     sl_guard_leave();

@@ -6,6 +6,7 @@
  *   api.c       the public API (include/sockleak.h)
  *   init.c      start-up (wires the hooks of the layers below, once) and exit
  *   attach.c    `sockleak attach`: the shim started in a running process, and undone
+ *   lang.c      what language runtimes call: the JVMTI agent, the Node-API addon
  */
 #ifndef SOCKLEAK_SHIM_H
 #define SOCKLEAK_SHIM_H

@@ -502,10 +502,13 @@ def attach_python_process():
         last = int(p.stdout.readline().split()[1])
         rep = dump(p.pid, log)
         s = [x for x in rep["sockets"] if x["fd"] == last][0]
-        mods = [f.get("module") or "" for st in rep["stacks"] if st["id"] == s["stack"] for f in st["frames"]]
+        frames = [f for st in rep["stacks"] if st["id"] == s["stack"] for f in st["frames"]]
+        mods = [f.get("module") or "" for f in frames if not f.get("lang")]
         check(s["origin"] == "socket" and mods, "a socket made after attach has a stack (%s)" % s["origin"])
         check(any("python" in os.path.basename(m) for m in mods[:3]),
-              "its first frames are the interpreter's, whose calls go through its own GOT (%s)" % mods[:3])
+              "its first native frames are the interpreter's, whose calls go through its own GOT (%s)" % mods[:3])
+        check("leak_connections" in [f["function"] for f in frames if f.get("lang") == "python"],
+              "its Python frames name the function that made it")
         sockleak("detach", str(p.pid))
     finally:
         p.kill()

@@ -39,6 +39,7 @@ usr/local/bin/sockleak-live
 usr/local/include/sockleak.h
 usr/local/lib/libsockleak.so
 usr/local/lib/pkgconfig/sockleak.pc
+usr/local/lib/sockleak-node.js
 usr/local/share/man/man1/sockleak.1
 usr/local/share/man/man7/sockleak-options.7"
 got=$(files_under "$S")

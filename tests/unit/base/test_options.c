@@ -101,6 +101,25 @@ static void assert_defaults(const struct sl_options *o)
     assert_int_equal(o->own_fd_table, 1);
     assert_string_equal(o->metrics_path, "");
     assert_string_equal(o->syslog_path, "");
+    assert_int_equal(o->python_frames, 1);
+    assert_int_equal(o->java_frames, 1);
+    assert_int_equal(o->node_frames, 1);
+    assert_int_equal(o->native_frames, SL_NATIVE_BELOW);
+}
+
+static void test_language_options_parse(void **state)
+{
+    (void)state;
+    struct sl_options o;
+    assert_int_equal(parse(&o, "python_frames=0:java_frames=off:node_frames=no:native_frames=spliced"), 0);
+    assert_int_equal(o.python_frames, 0);
+    assert_int_equal(o.java_frames, 0);
+    assert_int_equal(o.node_frames, 0);
+    assert_int_equal(o.native_frames, SL_NATIVE_SPLICED);
+    assert_int_equal(parse(&o, "native_frames=none"), 0);
+    assert_int_equal(o.native_frames, SL_NATIVE_NONE);
+    assert_int_equal(parse(&o, "native_frames=all"), 1); /* named, default kept */
+    assert_int_equal(o.native_frames, SL_NATIVE_BELOW);
 }
 
 /* the detection options of issue 4 */
@@ -181,7 +200,8 @@ static void test_option_names_list_every_key(void **state)
                                   "scan_interval", "stack_depth", "verbose", "max_tracked", "fd_threshold",
                                   "max_sockets", "report_interval", "max_age", "idle_after", "scan_method",
                                   "own_fd_table", "source_lines", "suppressions", "metrics_path", "syslog",
-                                  "unwinder", "default_suppressions", "follow_children" };
+                                  "unwinder", "default_suppressions", "follow_children", "python_frames",
+                                  "java_frames", "node_frames", "native_frames" };
     for (size_t i = 0; i < SL_ARRAY_LEN(want); i++) {
         assert_non_null(sl_option_name(i));
         assert_string_equal(sl_option_name(i), want[i]);
@@ -851,6 +871,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_defaults_match_the_table, reset, reset),
         cmocka_unit_test_setup_teardown(test_option_names_list_every_key, reset, reset),
         cmocka_unit_test_setup_teardown(test_detection_options_parse, reset, reset),
+        cmocka_unit_test_setup_teardown(test_language_options_parse, reset, reset),
         cmocka_unit_test_setup_teardown(test_metrics_path_parses, reset, reset),
         cmocka_unit_test_setup_teardown(test_syslog_parses, reset, reset),
         cmocka_unit_test_setup_teardown(test_parse_null_gives_defaults, reset, reset),

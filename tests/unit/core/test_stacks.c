@@ -6,7 +6,10 @@
  * sl_stack_get (the stored ips and depth, NULL outside 1..max), and sl_stack_capture
  * with stack_depth=16 (non-zero id, frame 0 is the return address inside the function
  * that called it, the same call site twice gives the same id, two call sites give two
- * ids) and stack_depth=0 (no stack). The unwinder in use must be libunwind.
+ * ids) and stack_depth=0 (no stack). The unwinder in use must be libunwind. Language
+ * frames: locations interned by text (locs.c), stacks with language frames kept apart
+ * from the same native frames alone and from other language frames, stored after the
+ * native ones; no language frames in a program without a runtime.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -235,6 +238,82 @@ static void test_capture_depth_zero_is_none(void **state)
     assert_int_equal(sl_stack_max_id(), max);
 }
 
+/* ---- language frames ---- */
+
+static void test_locations_interned_by_text(void **state)
+{
+    (void)state;
+    char fn[] = "Pool.grab";
+    uint32_t a = sl_loc_intern(SL_LANG_PYTHON, fn, strlen(fn), "/srv/app/pool.py", 16, 12, 0);
+    uint32_t b = sl_loc_intern(SL_LANG_PYTHON, "Pool.grab", 9, "/srv/app/pool.py", 16, 12, 0);
+    uint32_t c = sl_loc_intern(SL_LANG_PYTHON, "Pool.grab", 9, "/srv/app/pool.py", 16, 13, 0);
+    uint32_t d = sl_loc_intern(SL_LANG_JS, "Pool.grab", 9, "/srv/app/pool.py", 16, 12, 0);
+    uint32_t e = sl_loc_intern(SL_LANG_PYTHON, "Pool.grabber", 9, "/srv/app/pool.pyc", 16, 12, 0); /* lengths cut */
+    assert_int_not_equal(a, 0);
+    assert_int_equal(a, b);
+    assert_int_equal(a, e);
+    assert_int_not_equal(a, c);
+    assert_int_not_equal(a, d);
+    const struct sl_loc *l = sl_loc_get(a);
+    assert_non_null(l);
+    assert_string_equal(l->function, "Pool.grab");
+    assert_string_equal(l->file, "/srv/app/pool.py");
+    assert_int_equal(l->line, 12);
+    assert_int_equal(l->lang, SL_LANG_PYTHON);
+    assert_null(sl_loc_get(0));
+    assert_null(sl_loc_get(1u << 30));
+    assert_null(sl_lang_name(SL_LANG_NONE));
+    assert_string_equal(sl_lang_name(SL_LANG_JAVA), "java");
+}
+
+static void test_language_frames_stored_after_native_ones(void **state)
+{
+    (void)state;
+    uintptr_t ip[4];
+    fake_stack(ip, 4, 90);
+    struct sl_lframe lf[2] = { { sl_loc_intern(SL_LANG_PYTHON, "f", 1, "a.py", 4, 1, 0), SL_LF_ENTRY },
+                               { sl_loc_intern(SL_LANG_PYTHON, "g", 1, "a.py", 4, 2, 0), 0 } };
+    uint32_t native = sl_stack_intern(ip, 4);
+    uint32_t py = sl_stack_intern_lang(ip, 4, SL_LANG_PYTHON, lf, 2);
+    uint32_t py2 = sl_stack_intern_lang(ip, 4, SL_LANG_PYTHON, lf, 2);
+    uint32_t one = sl_stack_intern_lang(ip, 4, SL_LANG_PYTHON, lf, 1);
+    uint32_t java = sl_stack_intern_lang(ip, 4, SL_LANG_JAVA, lf, 2);
+    uint32_t only = sl_stack_intern_lang(NULL, 0, SL_LANG_PYTHON, lf, 2);
+    assert_int_not_equal(py, 0);
+    assert_int_equal(py, py2);
+    assert_int_not_equal(py, native);
+    assert_int_not_equal(py, one);
+    assert_int_not_equal(py, java);
+    assert_int_not_equal(only, 0);
+    assert_int_not_equal(only, py);
+    const struct sl_stack *st = sl_stack_get(py);
+    assert_int_equal(st->depth, 4);
+    assert_int_equal(st->nlang, 2);
+    assert_int_equal(st->lang, SL_LANG_PYTHON);
+    assert_memory_equal(st->ip, ip, sizeof(ip));
+    assert_int_equal(sl_stack_lframes(st)[0].ref, lf[0].ref);
+    assert_int_equal(sl_stack_lframes(st)[0].pos, SL_LF_ENTRY);
+    assert_int_equal(sl_stack_lframes(st)[1].ref, lf[1].ref);
+    assert_int_equal(sl_stack_get(native)->nlang, 0);
+    assert_int_equal(sl_stack_get(only)->depth, 0);
+    /* language frames without a language are none */
+    assert_int_equal(sl_stack_intern_lang(ip, 4, SL_LANG_NONE, lf, 2), native);
+}
+
+static void test_capture_without_a_runtime_has_no_language_frames(void **state)
+{
+    (void)state;
+    uint32_t id = sl_stack_capture();
+    assert_int_not_equal(id, 0);
+    assert_int_equal(sl_stack_get(id)->nlang, 0);
+    struct sl_lframe lf[4];
+    uint8_t lang = SL_LANG_NONE;
+    assert_int_equal(sl_lang_capture(lf, 4, &lang), 0);
+    assert_int_equal(sl_lang_capture_native(lf, 4, 0, &lang), 0);
+    assert_int_equal(lang, SL_LANG_NONE);
+    assert_int_equal(sl_py_close_kind(), SL_PY_CLOSE_PROGRAM);
+}
+
 /* The report names the mode: fast (libunwind behind it), libunwind, verify */
 static void test_unwinder_is_named_by_its_mode(void **state)
 {
@@ -274,6 +353,9 @@ int main(void)
         T(test_capture_different_call_sites_differ),
         T(test_capture_respects_stack_depth),
         T(test_capture_depth_zero_is_none),
+        T(test_locations_interned_by_text),
+        T(test_language_frames_stored_after_native_ones),
+        T(test_capture_without_a_runtime_has_no_language_frames),
         T(test_unwinder_is_named_by_its_mode),
         T(test_overflow_is_zero),
     };

@@ -9,8 +9,10 @@
  * headline and SUMMARY line, CLOSE_WAIT leaks seen on a real loopback connection, dups
  * pointing at their original's stack, records whose fd was closed (or closed and
  * reused) behind the registry's back dropped from the report and counted, sockets
- * marked with sockleak_ignore (and their dups) listed but never leaked, and
- * sl_format_rfc3339.
+ * marked with sockleak_ignore (and their dups) listed but never leaked,
+ * sl_format_rfc3339, and language frames (a hand-made Python stack: first in both
+ * formats, with lang, no address; the headline names the program's frame; ids from the
+ * frames' file names and lines; native_frames=none; splicing).
  *
  * The scanner thread that the first tracked socket starts is kept idle
  * (scan_interval=0), so only the collector probes the registry. Teardown releases
@@ -891,6 +893,151 @@ static void test_collect_without_stacks(void **state)
 
 /* ---- names and time ---- */
 
+/* ---- language frames ---- */
+
+/* A Python stack: socket.__init__ (the standard library's), fetch_item and <module>
+ * (the program's, in dir/client.py), then two native frames. */
+static uint32_t py_stack(const char *dir, int line)
+{
+    char file[128];
+    snprintf(file, sizeof(file), "%s/client.py", dir);
+    struct sl_lframe lf[3] = {
+        { sl_loc_intern(SL_LANG_PYTHON, "socket.__init__", 15, "/usr/lib/python3.11/socket.py", 29, 232, 0), 0 },
+        { sl_loc_intern(SL_LANG_PYTHON, "fetch_item", 10, file, strlen(file), line, 0), 0 },
+        { sl_loc_intern(SL_LANG_PYTHON, "<module>", 8, file, strlen(file), 20, 0), SL_LF_ENTRY },
+    };
+    uintptr_t ip[2] = { (uintptr_t)site_alpha + 1, (uintptr_t)anchor + 4 };
+    uint32_t id = sl_stack_intern_lang(ip, 2, SL_LANG_PYTHON, lf, 3);
+    assert_int_not_equal(id, 0);
+    return id;
+}
+
+static void test_language_frames_first_in_both_formats(void **state)
+{
+    (void)state;
+    struct sl_report r;
+    const struct spec specs[] = { { 10, py_stack("/srv/app", 11), TCP_CLOSE_WAIT, 10 * SL_SEC, true } };
+    hand_report(&r, specs, 1);
+    assert_int_equal(r.stacks[r.groups[0].stack].nlang, 3);
+    struct sl_buf out;
+    sl_buf_init(&out);
+    sl_report_format_json(&r, &out);
+    assert_json_line(&out);
+    assert_has(out.data, "\"frames\":[{\"ip\":null,\"function\":\"socket.__init__\",\"function_offset\":null,"
+                         "\"module\":null,\"module_offset\":null,\"build_id\":null,"
+                         "\"file\":\"/usr/lib/python3.11/socket.py\",\"line\":232,\"inlined\":false,\"lang\":\"python\"},"
+                         "{\"ip\":null,\"function\":\"fetch_item\"");
+    assert_has(out.data, "\"function\":\"site_alpha\"");
+    assert_has(out.data, "\"lang\":null}");
+    assert_true(strstr(out.data, "<module>") < strstr(out.data, "site_alpha"));
+    sl_buf_free(&out);
+    sl_buf_init(&out);
+    sl_report_format_text(&r, &out);
+    assert_has(out.data, "opened at fetch_item (client.py:11)\n");
+    assert_has(out.data, "    #0 socket.__init__ /usr/lib/python3.11/socket.py:232 (python)\n"
+                         "    #1 fetch_item /srv/app/client.py:11 (python)\n"
+                         "    #2 <module> /srv/app/client.py:20 (python)\n"
+                         "    #3 0x");
+    sl_buf_free(&out);
+    sl_report_free(&r);
+}
+
+static void test_language_stack_ids_from_file_names_and_lines(void **state)
+{
+    (void)state;
+    struct sl_report r;
+    /* the same code installed elsewhere has the same id; another line has another */
+    const struct spec specs[] = {
+        { 10, py_stack("/srv/app", 11), TCP_CLOSE_WAIT, 10 * SL_SEC, true },
+        { 11, py_stack("/home/ci/checkout", 11), TCP_CLOSE_WAIT, 10 * SL_SEC, true },
+        { 12, py_stack("/srv/app", 12), TCP_CLOSE_WAIT, 10 * SL_SEC, true },
+    };
+    hand_report(&r, specs, 3);
+    assert_int_equal(r.ngroups, 2);
+    assert_int_equal(r.groups[0].count, 2);
+    assert_string_not_equal(r.stacks[r.groups[0].stack].id, r.stacks[r.groups[1].stack].id);
+    /* never a native stack's id either */
+    uint32_t native = stack_of((uintptr_t)site_alpha + 1, 1);
+    sl_report_free(&r);
+    const struct spec one[] = { { 10, native, TCP_ESTABLISHED, -1, false } };
+    char id[24];
+    hand_report(&r, one, 1);
+    snprintf(id, sizeof(id), "%s", r.stacks[r.groups[0].stack].id);
+    sl_report_free(&r);
+    const struct spec two[] = { { 10, py_stack("/srv/app", 11), TCP_ESTABLISHED, -1, false } };
+    hand_report(&r, two, 1);
+    assert_string_not_equal(id, r.stacks[r.groups[0].stack].id);
+    sl_report_free(&r);
+}
+
+static void test_native_frames_none_shows_language_frames_only(void **state)
+{
+    (void)state;
+    struct sl_report r;
+    sl_opt.native_frames = SL_NATIVE_NONE;
+    const struct spec specs[] = { { 10, py_stack("/srv/app", 11), TCP_CLOSE_WAIT, 10 * SL_SEC, true } };
+    hand_report(&r, specs, 1);
+    sl_opt.native_frames = SL_NATIVE_BELOW;
+    struct sl_buf out;
+    sl_buf_init(&out);
+    sl_report_format_json(&r, &out);
+    assert_lacks(out.data, "site_alpha");
+    assert_has(out.data, "fetch_item");
+    sl_buf_free(&out);
+    sl_buf_init(&out);
+    sl_report_format_text(&r, &out);
+    assert_lacks(out.data, "#3 ");
+    assert_has(out.data, "    #2 <module> /srv/app/client.py:20 (python)\n");
+    sl_buf_free(&out);
+    sl_report_free(&r);
+}
+
+static void test_splice_puts_python_frames_where_the_interpreter_ran_them(void **state)
+{
+    (void)state;
+    /* Python frames P0 P1 (first of the inner loop), P2 P3 (first of the outer one);
+     * native frames N0, the inner loop, N1, the outer loop, N2 */
+    struct sl_frame f[2 * 9];
+    const char *names[] = { "P0", "P1", "P2", "P3", "N0", "_PyEval_EvalFrameDefault", "N1",
+                            "_PyEval_EvalFrameDefault", "N2" };
+    memset(f, 0, sizeof(f));
+    for (int i = 0; i < 9; i++) {
+        f[i].function = names[i];
+        f[i].lang = i < 4 ? SL_LANG_PYTHON : SL_LANG_NONE;
+    }
+    struct sl_lframe lf[4] = { { 1, 0 }, { 2, SL_LF_ENTRY }, { 3, 0 }, { 4, SL_LF_ENTRY } };
+    int n = sl_lang_splice(f, 4, 9, lf);
+    const char *want[] = { "N0", "P0", "P1", "N1", "P2", "P3", "N2" };
+    assert_int_equal(n, 7);
+    for (int i = 0; i < n; i++)
+        assert_string_equal(f[i].function, want[i]);
+    /* the headline still names the program's first language frame */
+    assert_string_equal(sl_lang_headline(f, n)->function, "P0");
+}
+
+static void test_runtime_frames(void **state)
+{
+    (void)state;
+    struct sl_frame f = { .lang = SL_LANG_PYTHON, .file = "/usr/lib/python3.11/socket.py" };
+    assert_true(sl_lang_is_runtime(&f));
+    f.file = "<frozen runpy>";
+    assert_true(sl_lang_is_runtime(&f));
+    f.file = "/usr/lib/python3/dist-packages/requests/api.py";
+    assert_false(sl_lang_is_runtime(&f));
+    f.file = "/srv/app/client.py";
+    assert_false(sl_lang_is_runtime(&f));
+    f = (struct sl_frame){ .lang = SL_LANG_JAVA, .function = "java.net.Socket.connect" };
+    assert_true(sl_lang_is_runtime(&f));
+    f.function = "com.example.Leak.queryBackend";
+    assert_false(sl_lang_is_runtime(&f));
+    f = (struct sl_frame){ .lang = SL_LANG_JS, .file = "node:net" };
+    assert_true(sl_lang_is_runtime(&f));
+    f.file = "/srv/app/leak.js";
+    assert_false(sl_lang_is_runtime(&f));
+    f = (struct sl_frame){ .file = "/usr/lib/python3.11/socket.py" }; /* native */
+    assert_false(sl_lang_is_runtime(&f));
+}
+
 static void test_reason_names(void **state)
 {
     (void)state;
@@ -988,6 +1135,11 @@ int main(void)
         T(test_collect_ignored_socket_is_never_leaked),
         T(test_collect_dup_points_at_original_stack),
         T(test_collect_without_stacks),
+        T(test_language_frames_first_in_both_formats),
+        T(test_language_stack_ids_from_file_names_and_lines),
+        T(test_native_frames_none_shows_language_frames_only),
+        T(test_splice_puts_python_frames_where_the_interpreter_ran_them),
+        T(test_runtime_frames),
         T(test_reason_names),
         T(test_origin_and_leak_names),
         T(test_rfc3339_epoch),

@@ -73,6 +73,22 @@ static void test_stack_rules(void **state)
     assert_int_equal(sl_suppress_stack(NULL, 0, "none"), -1);
 }
 
+static void test_language_frame_rules(void **state)
+{
+    (void)state;
+    sl_suppress_parse("function:Pool.*\nfile:*/healthcheck.py\n", warn);
+    struct sl_frame f[2] = { { .function = "socket.__init__", .file = "/usr/lib/python3.11/socket.py",
+                               .lang = SL_LANG_PYTHON },
+                             { .function = "Pool.grab", .file = "/srv/app/pool.py", .lang = SL_LANG_PYTHON } };
+    assert_int_equal(sl_suppress_stack(f, 2, "0123456789abcdef"), 0);
+    struct sl_frame g[2] = { { .function = "ping", .file = "/srv/app/healthcheck.py", .lang = SL_LANG_PYTHON },
+                             { .function = "main", .file = "/srv/app/main.py", .lang = SL_LANG_PYTHON } };
+    assert_int_equal(sl_suppress_stack(g, 2, "0123456789abcdef"), 1);
+    assert_int_equal(sl_suppress_stack(g + 1, 1, "0123456789abcdef"), -1);
+    struct sl_frame n[1] = { { .function = "fetch_user", .module = "/usr/bin/app" } }; /* no file */
+    assert_int_equal(sl_suppress_stack(n, 1, "0123456789abcdef"), -1);
+}
+
 static void test_address_rules(void **state)
 {
     (void)state;
@@ -90,6 +106,7 @@ int main(void)
         cmocka_unit_test_setup(test_parse_rules_comments_and_blanks, setup),
         cmocka_unit_test_setup(test_parse_bad_lines_are_named_and_skipped, setup),
         cmocka_unit_test_setup(test_stack_rules, setup),
+        cmocka_unit_test_setup(test_language_frame_rules, setup),
         cmocka_unit_test_setup(test_address_rules, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
