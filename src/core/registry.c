@@ -14,7 +14,8 @@
  *     handler that interrupted anything but the shim itself (the per-thread guard turns
  *     those re-entries into pass-through);
  *   - the fd state map (fd/fdstate.c) has the watch bit set for every tracked fd, and
- *     records and watch bits change together under the stripe lock;
+ *     the EOF bit for every tracked stream socket whose end-of-file is not recorded
+ *     yet; records and their bits change together under the stripe lock;
  *   - every stripe's table holds a sentinel record (a negative fd no caller uses), so
  *     uthash never frees and re-allocates a table that empties and fills again, which
  *     a process holding one socket at a time would otherwise do at every close;
@@ -92,6 +93,13 @@ struct sl_ring sl_late_ring, sl_dclose_ring;
 static inline struct stripe *stripe_of(int fd)
 {
     return &stripes[(unsigned)fd % STRIPES];
+}
+
+/* The state bits of a recorded fd: watched; and EOF while a read returning 0 on it would
+ * be news (a stream socket, or one whose type is not known yet). */
+static inline unsigned live_bits(const struct sl_rec_info *i)
+{
+    return SL_FD_WATCH | ((i->type == SOCK_STREAM || i->type == 0) && !i->eof_ns ? SL_FD_EOF : 0);
 }
 
 /* Under fd's stripe lock: could the table hold a record for fd? Records and watch bits
@@ -286,7 +294,7 @@ bool sl_reg_insert(const struct sl_rec_info *info)
     }
     s->opened++;
     note_count(s);
-    sl_fdstate_update(fd, SL_FD_CLOSING | SL_FD_CLOSED, SL_FD_WATCH);
+    sl_fdstate_update(fd, SL_FD_CLOSING | SL_FD_CLOSED | SL_FD_EOF, live_bits(info));
     sl_stack_note(info->stack, true);
     unlock(&s->lock);
     if (info->origin == SL_ORIGIN_UNSEEN)
@@ -384,7 +392,7 @@ static struct sl_rec *detach_locked(struct stripe *s, int fd)
         note_count(s);
         s->closed++;
         LINK(r) = NULL;
-        sl_fdstate_update(fd, SL_FD_WATCH, SL_FD_CLOSING | SL_FD_CLOSED);
+        sl_fdstate_update(fd, SL_FD_WATCH | SL_FD_EOF, SL_FD_CLOSING | SL_FD_CLOSED);
     }
     return r;
 }
@@ -448,7 +456,7 @@ void sl_fd_reattach_one(const struct sl_rec_info *info)
     }
     if (r) {
         note_count(s);
-        sl_fdstate_update(fd, SL_FD_CLOSING | SL_FD_CLOSED, SL_FD_WATCH);
+        sl_fdstate_update(fd, SL_FD_CLOSING | SL_FD_CLOSED, live_bits(info));
     } else if (!cur) {
         s->stale++;
         sl_fdstate_update(fd, SL_FD_CLOSING | SL_FD_CLOSED, 0);
@@ -538,7 +546,7 @@ void sl_fd_reattach(struct sl_rec *list)
                 sl_fdstate_update(fd, SL_FD_CLOSING | SL_FD_CLOSED, 0);
             } else {
                 note_count(s);
-                sl_fdstate_update(fd, SL_FD_CLOSING | SL_FD_CLOSED, SL_FD_WATCH);
+                sl_fdstate_update(fd, SL_FD_CLOSING | SL_FD_CLOSED, live_bits(&list->info));
             }
         }
         unlock(&s->lock);
@@ -621,7 +629,22 @@ bool sl_fd_set_inode(int fd, uint64_t gen, uint64_t dev, uint64_t ino)
 
 bool sl_fd_set_meta(int fd, uint64_t gen, int family, int type, int proto)
 {
-    return WITH_RECORD(fd, gen, { sl_rec_set_meta(&r->info, family, type, proto); });
+    return WITH_RECORD(fd, gen, {
+        sl_rec_set_meta(&r->info, family, type, proto);
+        if (!(live_bits(&r->info) & SL_FD_EOF))
+            sl_fdstate_update(fd, SL_FD_EOF, 0); /* not a stream: its reads stay plain */
+    });
+}
+
+bool sl_fd_set_eof(int fd, uint64_t gen, uint32_t stack, int64_t now_ns)
+{
+    return WITH_RECORD(fd, gen, {
+        if (!r->info.eof_ns) {
+            r->info.eof_ns = now_ns;
+            r->info.eof_stack = stack;
+        }
+        sl_fdstate_update(fd, SL_FD_EOF, 0);
+    });
 }
 
 bool sl_fd_observe(int fd, uint64_t gen, int tcp_state, int64_t since_ns, int64_t now_ns, int64_t *close_wait_ns)

@@ -109,6 +109,9 @@ struct sl_rsock {
     int leak;                /* enum sl_leak */
     uint32_t group;          /* index into report->groups */
     uint32_t orig_stack;     /* dups: index into report->stacks of the original, or SL_NO_STR */
+    uint32_t eof;            /* index into report->stacks of the read that returned end-of-file, or
+                                SL_NO_STR (no read did) */
+    int64_t unread;          /* bytes received and never read (connected stream sockets), -1 = n/a */
 };
 
 struct sl_rstack {
@@ -130,6 +133,16 @@ struct sl_rgroup {
     long ignored;            /* marked with sockleak_ignore() */
     int origin;              /* origin of its first socket */
     uint32_t first;          /* index of its first socket (sockets are sorted by fd) */
+    long eof_never;          /* half-closed (CLOSE_WAIT, peer closed) sockets no read saw the end of */
+    int64_t unread_bytes;    /* bytes never read on its half-closed sockets */
+    uint32_t first_eof, neofs; /* where its sockets read end-of-file: report->eofs[first_eof..] */
+};
+
+struct sl_reof {             /* sockets of one group that read end-of-file in one place */
+    uint32_t group;          /* index into report->groups */
+    uint32_t stack;          /* index into report->stacks: the read's stack */
+    long count, leaked;
+    int64_t newest_ns, oldest_ns; /* time since their end-of-file: shortest, longest */
 };
 
 struct sl_rgrowth {          /* sockets one stack opened and closed */
@@ -179,6 +192,8 @@ struct sl_report {
     size_t nstacks;
     struct sl_rgroup *groups;
     size_t ngroups;
+    struct sl_reof *eofs;    /* by group, most sockets first within one */
+    size_t neofs;
     struct sl_rgrowth *growth;
     size_t ngrowth;
     struct sl_rlate *late;

@@ -49,6 +49,14 @@ static size_t format_minimal(const struct sl_report *r, char *out, size_t len)
     return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 }
 
+static void format(const struct sl_report *r, int fmt, struct sl_buf *out)
+{
+    if (fmt == SL_FMT_JSON)
+        sl_report_format_json(r, out);
+    else
+        sl_report_format_text(r, out);
+}
+
 int sl_report_write(int reason)
 {
     return sl_report_deliver(reason, NULL, NULL);
@@ -63,10 +71,7 @@ int sl_report_deliver(int reason, struct sl_delivery *d, struct sl_buf *copy)
     sl_report_collect(&r, reason);
     struct sl_buf out;
     sl_buf_init(&out);
-    if (sl_opt.format == SL_FMT_JSON)
-        sl_report_format_json(&r, &out);
-    else
-        sl_report_format_text(&r, &out);
+    format(&r, sl_opt.format, &out);
     int ret;
     if (out.failed || !out.data) {
         /* never write half a report (a torn JSON line): its totals instead */
