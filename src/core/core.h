@@ -124,7 +124,8 @@ struct sl_rec_info {     /* what a record says about one socket; copied out by s
     uint8_t reported_leak; /* enum sl_leak a scan or report flagged it with (0 = never) */
     uint8_t ignored;     /* sockleak_ignore(): long-lived on purpose, never a leak (dups inherit it) */
     uint8_t forked;      /* the record was copied by fork: the parent holds this socket too */
-    uint64_t gen;        /* unique per record: identity for lock-free round trips */
+    uint64_t gen;        /* unique per record, increasing: identity for lock-free round trips, and
+                            the order of creation (sl_fd_checkpoint) */
     uint64_t dev, ino;   /* from fstat; ino 0 = not yet checked */
     int64_t created_ns;  /* CLOCK_MONOTONIC */
     int64_t close_wait_ns; /* when it entered CLOSE_WAIT (estimate, never early), 0 = not in it */
@@ -188,6 +189,10 @@ void sl_fd_reattach_one(const struct sl_rec_info *info);
 /* Snapshot: a copy of every record (reporter/scanner threads only).
  * Returns the count or -ENOMEM; *out must be freed with sl_big_free(). */
 long sl_fd_snapshot(struct sl_rec_info **out);
+/* The same for the records made after checkpoint cp only (0: every record). */
+long sl_fd_snapshot_since(uint64_t cp, struct sl_rec_info **out);
+/* A point in the history of records: every record made later has a larger gen. */
+uint64_t sl_fd_checkpoint(void);
 /* Write back what a probe learned, if fd still holds the record with this gen; all
  * return false if the record is gone. */
 bool sl_fd_set_inode(int fd, uint64_t gen, uint64_t dev, uint64_t ino);
@@ -295,5 +300,8 @@ int sl_fd_recheck(const struct sl_rec_info *i, uint64_t *dev, uint64_t *ino);
 /* A read returned end-of-file on fd, whose state bit says that is news (SL_FD_EOF):
  * record where (the calling stack, captured now) and when, once per socket. */
 void sl_fd_eof(int fd);
+/* sockleak_open_since(): sockets recorded after checkpoint cp and still open (checked
+ * against the kernel), neither listening nor marked with sockleak_ignore. */
+long sl_fd_open_since(uint64_t cp);
 
 #endif

@@ -25,6 +25,8 @@
  *     whole, so no pop can meet an ABA).
  * Each record carries a generation number, unique per record, so the scanner and the
  * reporter can probe outside the lock and write back only to the record they probed.
+ * Generations come from one counter, so they also order records by creation: a
+ * checkpoint (sockleak_checkpoint) is the last one handed out.
  * The registry makes no system call and captures no stack: verbs.c does that first.
  */
 #define _GNU_SOURCE
@@ -68,13 +70,13 @@ struct stripe {
     struct sl_rec *head;   /* uthash table, with the sentinel once the first record came */
     struct sl_rec *free;   /* spare records */
     _Atomic(struct sl_rec *) returned; /* records freed without the lock, taken whole */
-    uint64_t gen;
     _Atomic long live;     /* records in head, readable without the lock */
     long opened, closed, stale;
 } __attribute__((aligned(64)));
 
 static struct stripe stripes[STRIPES];
 static struct sl_rec sentinel[STRIPES];
+static _Atomic uint64_t last_gen; /* the last generation handed out */
 
 static inline bool is_sentinel(const struct sl_rec *r)
 {
@@ -279,7 +281,7 @@ bool sl_reg_insert(const struct sl_rec_info *info)
         return false;
     }
     r->info = *info;
-    r->info.gen = ++s->gen * STRIPES + (uint64_t)(s - stripes);
+    r->info.gen = atomic_fetch_add_explicit(&last_gen, 1, memory_order_relaxed) + 1;
     hash_oom = 0;
     HASH_ADD(hh, s->head, info.fd, sizeof(int), r);
     if (hash_oom) {
@@ -562,7 +564,17 @@ long sl_fd_live(void)
     return live_total();
 }
 
+uint64_t sl_fd_checkpoint(void)
+{
+    return atomic_load(&last_gen);
+}
+
 long sl_fd_snapshot(struct sl_rec_info **out)
+{
+    return sl_fd_snapshot_since(0, out);
+}
+
+long sl_fd_snapshot_since(uint64_t cp, struct sl_rec_info **out)
 {
     size_t cap = (size_t)live_total() + 64, n = 0;
     struct sl_rec_info *v = sl_big_alloc(cap * sizeof(*v));
@@ -587,7 +599,7 @@ long sl_fd_snapshot(struct sl_rec_info **out)
         }
         struct sl_rec *r, *tmp;
         HASH_ITER(hh, s->head, r, tmp)
-        if (!is_sentinel(r))
+        if (!is_sentinel(r) && r->info.gen > cp)
             v[n++] = r->info;
         unlock(&s->lock);
     }

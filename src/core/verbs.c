@@ -218,3 +218,19 @@ void sl_fd_eof(int fd)
     }
     sl_guard_leave();
 }
+
+long sl_fd_open_since(uint64_t cp)
+{
+    struct sl_rec_info *v;
+    sl_guard_enter();
+    long n = sl_fd_snapshot_since(cp, &v), open = 0;
+    for (long k = 0; k < n; k++) {
+        uint64_t dev, ino;
+        if (!v[k].ignored && sl_fd_recheck(&v[k], &dev, &ino) != -ESTALE)
+            open += !sl_probe_listening(v[k].fd);
+    }
+    if (n >= 0)
+        sl_big_free(v);
+    sl_guard_leave();
+    return n < 0 ? n : open;
+}

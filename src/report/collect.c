@@ -10,7 +10,8 @@
  * locks; write-backs are matched by generation number.
  *
  * Each connected stream socket also says how many bytes it received that were never
- * read (SIOCINQ).
+ * read (SIOCINQ). A scoped report (sockleak_report_since) takes only the records made
+ * since a checkpoint, and keeps the sockets sockleak_open_since counts.
  *
  * A socket counts as leaked (model.c, sl_report_classify) unless the program marked it
  * long-lived with sockleak_ignore. Leaked sockets are marked in the registry (group.c),
@@ -145,11 +146,13 @@ void sl_report_env_warm(void)
     }
 }
 
-int sl_report_collect(struct sl_report *r, int reason)
+static int collect(struct sl_report *r, int reason, bool scoped, uint64_t cp)
 {
     sl_report_begin(r, reason);
+    r->scoped = scoped;
+    r->checkpoint = cp;
     struct sl_rec_info *snap = NULL;
-    long n = sl_fd_snapshot(&snap);
+    long n = sl_fd_snapshot_since(scoped ? cp : 0, &snap);
     if (n < 0) {
         r->truncated = true;
         n = 0;
@@ -223,6 +226,8 @@ int sl_report_collect(struct sl_report *r, int reason)
                     s->peer_closed_ns = r->mono_ns - since;
             }
         }
+        if (scoped && (s->listening || i->ignored))
+            continue; /* not what sockleak_open_since counts */
         long unread;
         if (i->type == SOCK_STREAM && !s->listening && sl_probe_unread(i->fd, &unread) == 0)
             s->unread = unread;
@@ -262,5 +267,15 @@ int sl_report_collect(struct sl_report *r, int reason)
     if (r->strings.failed)
         r->truncated = true;
     return sl_report_group(r);
+}
+
+int sl_report_collect(struct sl_report *r, int reason)
+{
+    return collect(r, reason, false, 0);
+}
+
+int sl_report_collect_since(struct sl_report *r, int reason, uint64_t cp)
+{
+    return collect(r, reason, true, cp);
 }
 

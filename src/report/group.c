@@ -452,8 +452,10 @@ int sl_report_group(struct sl_report *r)
             }
         }
     }
-    group_growth(&in);
-    group_events(&in);
+    if (!r->scoped) { /* a scoped report leaves what happened since the last one to the next full one */
+        group_growth(&in);
+        group_events(&in);
+    }
     sl_big_free(in.map);
     add_source_lines(r);
     expand_inlines(r);

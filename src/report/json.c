@@ -27,6 +27,8 @@ static void header(struct sl_json *j, const struct sl_report *r)
     sl_json_int(j, "ppid", r->ppid);
     sl_json_str(j, "program", r->program);
     sl_json_str(j, "reason", sl_reason_name(r->reason));
+    if (r->scoped) /* only the sockets made since this checkpoint and still open */
+        sl_json_int(j, "checkpoint", (long long)r->checkpoint);
     sl_json_str(j, "timestamp", ts);
     sl_json_int(j, "uptime_ms", r->uptime_ns / SL_MS);
     sl_json_str(j, "unwinder", r->unwinder);

@@ -175,6 +175,9 @@ struct sl_renv {
 
 struct sl_report {
     int reason;
+    bool scoped;             /* only the sockets made since checkpoint and still open, neither
+                                listening nor ignored (sockleak_report_since) */
+    uint64_t checkpoint;
     /* what the writers need to know of the process, copied in by sl_report_begin */
     struct sl_options opt;
     char program[256];
@@ -231,6 +234,9 @@ int sl_report_classify(const struct sl_rsock *s);
 void sl_report_begin(struct sl_report *r, int reason);
 /* Collect a report now. Returns 0 or -ENOMEM (then r is still valid, truncated). */
 int sl_report_collect(struct sl_report *r, int reason);
+/* The same, scoped to the sockets sockleak_open_since(cp) counts; what full reports keep
+ * between them (growth, late and double closes) is left for the next one. */
+int sl_report_collect_since(struct sl_report *r, int reason, uint64_t cp);
 /* Read the TCP knobs now, if no report has (they are read once per process). */
 void sl_report_env_warm(void);
 /* Group an already filled socket list: fingerprint stacks and bucket the sockets.
@@ -264,6 +270,11 @@ int sl_report_write(int reason);
 /* The same, saying where it went (d) and handing the formatted report over (copy, may
  * be NULL: the caller frees it with sl_buf_free). */
 int sl_report_deliver(int reason, struct sl_delivery *d, struct sl_buf *copy);
+/* A report of the sockets made since checkpoint cp and still open (sockleak_report_since):
+ * with buf, as text there, cut to size - 1 bytes and NUL-terminated, returning its whole
+ * length; with buf NULL, delivered as sl_report_write(SL_REASON_API) would, returning 0.
+ * Or -errno. Scans' and reports' summaries (metrics, syslog) are left alone. */
+long sl_report_since(uint64_t cp, char *buf, size_t size);
 /* Has any socket ever been seen (exit reports are skipped for socket-free processes)? */
 bool sl_report_worthwhile(void);
 /* Read now what a report needs: the TCP knobs, the symbol tables behind new stacks.

@@ -220,8 +220,8 @@ static void group_block(const struct sl_report *r, const struct sl_rgroup *g, co
         sl_buf_duration(b, r->opt.close_wait_after);
         sl_buf_printf(b, "), %s:\n", called(g->origin));
     } else {
-        sl_buf_printf(b, "%ld live %s, not leaked, %s:\n", g->count, plural(g->count, "socket", "sockets"),
-                      called(g->origin));
+        sl_buf_printf(b, "%ld live %s, %s, %s:\n", g->count, plural(g->count, "socket", "sockets"),
+                      r->scoped ? "left open since the checkpoint" : "not leaked", called(g->origin));
     }
     if (st->nframes == 0)
         sl_buf_printf(b, "    (no stack: %s)\n",
@@ -297,7 +297,17 @@ static void headline(const struct sl_report *r, struct sl_buf *b)
                       r->opt.max_sockets > 0 && r->live >= r->opt.max_sockets ? " (max_sockets reached)" : "");
     sl_buf_printf(b, "==%d==sockleak: ", pid);
     const struct sl_rgroup *half = half_closed_group(r);
-    if (r->leaked) {
+    if (r->scoped && !r->live) {
+        sl_buf_printf(b, "no socket made since checkpoint %llu is still open\n", (unsigned long long)r->checkpoint);
+    } else if (r->scoped) {
+        sl_buf_printf(b, "%ld %s left open since checkpoint %llu, opened at ", r->live,
+                      plural(r->live, "socket", "sockets"), (unsigned long long)r->checkpoint);
+        sl_report_where(b, &r->stacks[r->groups[0].stack]);
+        if (r->ngroups > 1)
+            sl_buf_puts(b, " and elsewhere");
+        eof_where(r, &r->groups[0], b);
+        sl_buf_putc(b, '\n');
+    } else if (r->leaked) {
         const struct sl_rgroup *g = &r->groups[0];
         int64_t lo = -1, hi = -1;
         for (size_t k = 0; k < r->nsocks; k++)

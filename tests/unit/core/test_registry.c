@@ -8,8 +8,8 @@
  * watch bitmap, replacement of stale records, dup, accept and connect, the close
  * protocol (detach then release or reattach, also over ranges), the write-backs
  * matched by generation (CLOSE_WAIT clock, inode, meta, stale drops), end-of-file
- * (the EOF state bit and its record), max_tracked, and concurrent use from four
- * threads.
+ * (the EOF state bit and its record), checkpoints, max_tracked, and concurrent use from
+ * four threads.
  *
  * The scanner thread that the first insert starts is kept idle (scan_interval=0) so it
  * cannot drop the made-up fd numbers behind the tests' backs. Every test starts from an
@@ -978,6 +978,48 @@ static void test_eof_verb_learns_the_type_of_an_unknown_socket(void **state)
     assert_false(eof_armed(u));
 }
 
+/* ---- checkpoints ---- */
+
+static void test_checkpoint_orders_records(void **state)
+{
+    (void)state;
+    create_fake(FAKE, AF_INET, SOCK_STREAM, 0);
+    create_fake(FAKE + 1, AF_INET, SOCK_STREAM, 0);
+    uint64_t cp = sl_fd_checkpoint();
+    assert_true(must_find(FAKE + 1).gen <= cp);
+    create_fake(FAKE + 2, AF_INET, SOCK_STREAM, 0);
+    create_fake(FAKE + 33, AF_INET, SOCK_STREAM, 0); /* another stripe */
+    sl_fd_release(sl_fd_detach(FAKE + 2));
+    struct sl_rec_info *v = NULL;
+    long n = sl_fd_snapshot_since(cp, &v);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].fd, FAKE + 33);
+    assert_true(v[0].gen > cp);
+    sl_big_free(v);
+    assert_int_equal(sl_fd_snapshot_since(0, &v), 3);
+    sl_big_free(v);
+}
+
+static void test_open_since_counts_open_sockets_made_after(void **state)
+{
+    (void)state;
+    int before = open_socket(AF_INET, SOCK_STREAM, 0);
+    sl_fd_created(before, SL_ORIGIN_SOCKET, AF_INET, SOCK_STREAM, 0, NULL, 0);
+    uint64_t cp = sl_fd_checkpoint();
+    int fds[4] = { open_socket(AF_INET, SOCK_STREAM, 0), open_socket(AF_UNIX, SOCK_STREAM, 0),
+                   open_socket(AF_INET, SOCK_STREAM, 0), open_socket(AF_INET, SOCK_DGRAM, 0) };
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_int_equal(bind(fds[2], (struct sockaddr *)&sin, sizeof(sin)), 0);
+    assert_int_equal(listen(fds[2], 1), 0);
+    for (int k = 0; k < 4; k++)
+        sl_fd_created(fds[k], SL_ORIGIN_SOCKET, AF_INET, SOCK_STREAM, 0, NULL, 0);
+    assert_int_equal(sl_fd_ignore(fds[3]), 0);
+    create_fake(FAKE, AF_INET, SOCK_STREAM, 0); /* a number not open: closed behind our back */
+    assert_int_equal(sl_fd_open_since(cp), 2);  /* not the listener, not the ignored one */
+    assert_false(sl_fd_tracked(FAKE));           /* dropped as stale */
+    assert_int_equal(sl_fd_open_since(sl_fd_checkpoint()), 0);
+}
+
 /* ---- max_tracked ---- */
 
 static void test_max_tracked_refuses_beyond_the_limit(void **state)
@@ -1097,6 +1139,8 @@ int main(void)
         T(test_dup_of_a_socket_past_its_eof_is_not_armed),
         T(test_eof_verb_records_the_calling_stack),
         T(test_eof_verb_learns_the_type_of_an_unknown_socket),
+        T(test_checkpoint_orders_records),
+        T(test_open_since_counts_open_sockets_made_after),
         T(test_max_tracked_refuses_beyond_the_limit),
         T(test_threads_end_with_exact_live_count),
     };

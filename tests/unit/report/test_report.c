@@ -11,7 +11,7 @@
  * reused) behind the registry's back dropped from the report and counted, sockets
  * marked with sockleak_ignore (and their dups) listed but never leaked, where sockets
  * read end-of-file (grouped by place within a stack) and the bytes they never read,
- * and sl_format_rfc3339.
+ * reports scoped to a checkpoint, and sl_format_rfc3339.
  *
  * The scanner thread that the first tracked socket starts is kept idle
  * (scan_interval=0), so only the collector probes the registry. Teardown releases
@@ -941,6 +941,43 @@ static void test_collect_unread_bytes_then_end_of_file(void **state)
     sl_report_free(&r);
 }
 
+static void test_collect_since_keeps_what_open_since_counts(void **state)
+{
+    (void)state;
+    int before = tracked_socket(AF_INET, SOCK_STREAM);
+    uint64_t cp = sl_fd_checkpoint();
+    int port;
+    int l = tcp_listener(&port);
+    sl_fd_created(l, SL_ORIGIN_SOCKET, AF_INET, SOCK_STREAM, 0, NULL, 0);
+    int a = tracked_socket(AF_INET, SOCK_STREAM), b = tracked_socket(AF_UNIX, SOCK_DGRAM);
+    int ign = tracked_socket(AF_INET, SOCK_STREAM);
+    assert_int_equal(sl_fd_ignore(ign), 0);
+    int gone = tracked_socket(AF_INET, SOCK_STREAM);
+    sl_fd_release(sl_fd_detach(gone));
+    assert_int_equal(sl_fd_open_since(cp), 2);
+    struct sl_report r;
+    assert_int_equal(sl_report_collect_since(&r, SL_REASON_API, cp), 0);
+    assert_int_equal(r.nsocks, 2);
+    assert_non_null(find_sock(&r, a));
+    assert_non_null(find_sock(&r, b));
+    assert_null(find_sock(&r, before));
+    struct sl_buf out;
+    sl_buf_init(&out);
+    sl_report_format_text(&r, &out);
+    char head[128];
+    snprintf(head, sizeof(head), "sockleak: 2 sockets left open since checkpoint %llu, opened at ",
+             (unsigned long long)cp);
+    assert_has(out.data, head);
+    assert_has(out.data, "\n1 live socket, left open since the checkpoint, opened by socket():\n");
+    sl_buf_free(&out);
+    sl_buf_init(&out);
+    sl_report_format_json(&r, &out);
+    snprintf(head, sizeof(head), "\"reason\":\"api\",\"checkpoint\":%llu,", (unsigned long long)cp);
+    assert_has(out.data, head);
+    sl_buf_free(&out);
+    sl_report_free(&r);
+}
+
 static void test_collect_ignored_socket_is_never_leaked(void **state)
 {
     (void)state;
@@ -1125,6 +1162,7 @@ int main(void)
         T(test_collect_drops_fd_reused_behind_back),
         T(test_collect_close_wait_is_leak_after_threshold),
         T(test_collect_unread_bytes_then_end_of_file),
+        T(test_collect_since_keeps_what_open_since_counts),
         T(test_collect_ignored_socket_is_never_leaked),
         T(test_collect_dup_points_at_original_stack),
         T(test_collect_without_stacks),
