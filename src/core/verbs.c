@@ -195,7 +195,6 @@ void sl_fd_learn_meta(struct sl_rec_info *i)
     }
 }
 
-
 int sl_fd_recheck(const struct sl_rec_info *i, uint64_t *dev, uint64_t *ino)
 {
     int pr = sl_probe_inode(i->fd, dev, ino);

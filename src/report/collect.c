@@ -278,4 +278,3 @@ int sl_report_collect_since(struct sl_report *r, int reason, uint64_t cp)
 {
     return collect(r, reason, true, cp);
 }
-

@@ -15,9 +15,9 @@
  * close() of an fd that is neither a tracked socket nor one of the shim's own costs one
  * load from the fd state map. read() & co that return data cost one comparison; one that
  * returns 0 (end-of-file) one load from that map, and the first on a tracked stream
- * socket records where the program read its peer's hang-up (sl_fd_eof). The shim's own fds (fd/ownfd.c) are protected here: the
- * host cannot close them, close_range/closefrom step around them, dup2/dup3 onto them
- * fail with EBADF.
+ * socket records where the program read its peer's hang-up (sl_fd_eof). The shim's own
+ * fds (fd/ownfd.c) are protected here: the host cannot close them, close_range/closefrom
+ * step around them, dup2/dup3 onto them fail with EBADF.
  *
  * Also here, for the dump signal: sigaction and the signal() family, which route the
  * host's calls for that one signal to runtime/signals.c; and clone, for CLONE_VM
@@ -334,7 +334,7 @@ static ssize_t msg_received(int fd, ssize_t r, const struct msghdr *msg)
 {
     if (r >= 0 && msg && msg->msg_controllen)
         received(msg);
-    return got_iov(fd, r, r == 0 ? msg->msg_iov : NULL, r == 0 ? msg->msg_iovlen : 0);
+    return r == 0 ? got_iov(fd, r, msg->msg_iov, msg->msg_iovlen) : r; /* 0: the kernel read msg */
 }
 
 /* libunwind opens a pipe on its first unwind, through the PLT: that one is ours. */

@@ -848,6 +848,18 @@ static void test_collect_drops_fd_reused_behind_back(void **state)
     sl_report_free(&r);
 }
 
+/* Wait (up to 1 s) until s is in CLOSE_WAIT. */
+static void wait_close_wait(int s)
+{
+    int st = 0;
+    for (int i = 0; i < 1000 && st != TCP_CLOSE_WAIT; i++) {
+        assert_int_equal(sl_probe_tcp_state(s, &st), 0);
+        if (st != TCP_CLOSE_WAIT)
+            nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+    }
+    assert_int_equal(st, TCP_CLOSE_WAIT);
+}
+
 /* A tracked accepted socket whose peer (never tracked) has hung up: in CLOSE_WAIT. */
 static int tracked_close_wait_socket(void)
 {
@@ -860,13 +872,7 @@ static int tracked_close_wait_socket(void)
     int s = keep(accept(l, NULL, NULL));
     sl_fd_created(s, SL_ORIGIN_ACCEPT, AF_INET, SOCK_STREAM, 0, NULL, 0);
     close_behind_back(c);
-    int st = 0;
-    for (int i = 0; i < 1000 && st != TCP_CLOSE_WAIT; i++) {
-        assert_int_equal(sl_probe_tcp_state(s, &st), 0);
-        if (st != TCP_CLOSE_WAIT)
-            nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-    }
-    assert_int_equal(st, TCP_CLOSE_WAIT);
+    wait_close_wait(s);
     return s;
 }
 
@@ -917,12 +923,7 @@ static void test_collect_unread_bytes_then_end_of_file(void **state)
     sl_fd_created(l, SL_ORIGIN_SOCKET, AF_INET, SOCK_STREAM, 0, NULL, 0);
     assert_int_equal(write(c, "0123456789", 10), 10);
     close_behind_back(c);
-    int st = 0;
-    for (int i = 0; i < 1000 && st != TCP_CLOSE_WAIT; i++) {
-        assert_int_equal(sl_probe_tcp_state(s, &st), 0);
-        if (st != TCP_CLOSE_WAIT)
-            nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-    }
+    wait_close_wait(s);
     struct sl_report r;
     assert_int_equal(sl_report_collect(&r, SL_REASON_API), 0);
     assert_int_equal(find_sock(&r, s)->unread, 10); /* the FIN is not a byte */
