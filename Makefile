@@ -4,7 +4,7 @@
 #   make demo     runs a leaky example under the shim and shows its report
 #   make deps     installs the Debian packages the build and tests need (deps/debian.txt;
 #                 as root), or says how
-#   make install  PREFIX=/usr/local DESTDIR=: library, launcher, header, pkg-config, man pages
+#   make install  PREFIX=/usr/local DESTDIR=: library, launcher, headers, pkg-config, man pages
 #   make docs     rewrites the documentation's generated parts (option tables, version)
 #   make bench    benchmarks: the shim's cost, one table (bench-quick: a few seconds a row;
 #                 bench-profile: the shim's instructions per call, by function)
@@ -241,7 +241,7 @@ MANDIR     ?= $(PREFIX)/share/man
 PCDIR      ?= $(LIBDIR)/pkgconfig
 REPORTTOOL ?= $(B)/sockleak-report
 INSTALLED   = $(LIBDIR)/libsockleak.so $(LIBDIR)/sockleak-node.js $(BINDIR)/sockleak $(if $(REPORTTOOL),$(BINDIR)/sockleak-report) $(BINDIR)/sockleak-live \
-              $(INCLUDEDIR)/sockleak.h $(PCDIR)/sockleak.pc $(MANDIR)/man1/sockleak.1 $(MANDIR)/man7/sockleak-options.7
+              $(INCLUDEDIR)/sockleak.h $(INCLUDEDIR)/sockleak_test.h $(PCDIR)/sockleak.pc $(MANDIR)/man1/sockleak.1 $(MANDIR)/man7/sockleak-options.7
 .PHONY: install uninstall check-install
 install: $(REPORTTOOL)
 install: $(B)/libsockleak.so
@@ -253,7 +253,7 @@ install: $(B)/libsockleak.so
 	chmod 0755 $(DESTDIR)$(BINDIR)/sockleak
 	$(if $(REPORTTOOL),install -m 0755 $(REPORTTOOL) $(DESTDIR)$(BINDIR)/sockleak-report)
 	install -m 0755 scripts/sockleak-live $(DESTDIR)$(BINDIR)/sockleak-live
-	install -m 0644 include/sockleak.h $(DESTDIR)$(INCLUDEDIR)/sockleak.h
+	install -m 0644 include/sockleak.h include/sockleak_test.h $(DESTDIR)$(INCLUDEDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' sockleak.pc.in > $(DESTDIR)$(PCDIR)/sockleak.pc
 	chmod 0644 $(DESTDIR)$(PCDIR)/sockleak.pc

@@ -9,6 +9,9 @@
  *   accept    socket + connect to a loopback listener + accept + close both
  *   dup       dup() of a TCP socket + close() of the copy
  *   open      open() of a regular file + close(): the untracked fast path
+ *   read      read() of 64 bytes from a pipe kept full (a 64 KiB write every 1024 reads)
+ *   recv      recv() of 64 bytes from a loopback TCP connection kept full the same way
+ *             (16 KiB sent every 256): a tracked stream socket that returns data
  *
  * Each run does ITERATIONS/10 untimed iterations first (the shim's lazy start-up, the
  * first stack capture, the kernel's caches), pauses 50 ms (MICRO_PAUSE_MS; the steady state of a
@@ -20,6 +23,10 @@
  * CPU time (user + system, all threads) leaves out the time the process waited for a
  * CPU, which on a shared machine is most of the noise; it still counts spinning on a
  * contended lock.
+ * With MICRO_IDLE_THREAD=1 in the environment a second thread, which only sleeps, is
+ * started first: a native baseline for a process that has the shim's thread (glibc
+ * brackets each cancellable call, read and recv among them, with two atomic updates
+ * once a process has more than one thread).
  * The program is the same with and without the shim; run.py decides what is preloaded.
  * Any failed call ends the program with exit status 1 and a message on stderr.
  */
@@ -126,6 +133,51 @@ static void open_close(long n)
     }
 }
 
+/* read/recv: n reads of 64 bytes from rfd, which wfd refills a chunk at a time when
+ * it is empty (the write is amortized over the reads it feeds) */
+static int rfd = -1, wfd = -1;
+static size_t chunk;
+static long left; /* reads before the next refill */
+
+static void refill(void)
+{
+    static char buf[65536];
+    for (size_t done = 0; done < chunk;) {
+        ssize_t w = write(wfd, buf + done, chunk - done);
+        CHECK(w > 0);
+        done += (size_t)w;
+    }
+    left = (long)(chunk / 64);
+}
+
+static void pipe_read(long n)
+{
+    char buf[64];
+    for (long i = 0; i < n; i++, left--) {
+        if (!left)
+            refill();
+        CHECK(read(rfd, buf, sizeof(buf)) == 64);
+    }
+}
+
+static void socket_recv(long n)
+{
+    char buf[64];
+    for (long i = 0; i < n; i++, left--) {
+        if (!left)
+            refill();
+        CHECK(recv(rfd, buf, sizeof(buf), MSG_WAITALL) == 64);
+    }
+}
+
+static void *sleep_forever(void *arg)
+{
+    (void)arg;
+    for (;;)
+        pause();
+    return NULL;
+}
+
 /* ---- two threads ---- */
 
 static pthread_barrier_t start_line;
@@ -160,11 +212,15 @@ static long long two_threads(long n)
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: micro socket|socket2|accept|dup|open ITERATIONS\n");
+        fprintf(stderr, "usage: micro socket|socket2|accept|dup|open|read|recv ITERATIONS\n");
         return 2;
     }
     const char *mode = argv[1];
     long n = atol(argv[2]);
+    if (getenv("MICRO_IDLE_THREAD")) {
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, sleep_forever, NULL) == 0);
+    }
     void (*work)(long) = NULL;
     if (!strcmp(mode, "socket")) {
         work = socket_close;
@@ -183,6 +239,19 @@ int main(int argc, char **argv)
         CHECK(write(fd, "x", 1) == 1);
         CHECK(close(fd) == 0);
         work = open_close;
+    } else if (!strcmp(mode, "read")) {
+        int p[2];
+        CHECK(pipe(p) == 0);
+        rfd = p[0], wfd = p[1], chunk = 65536; /* a pipe holds 64 KiB */
+        work = pipe_read;
+    } else if (!strcmp(mode, "recv")) {
+        make_listener();
+        wfd = socket(AF_INET, SOCK_STREAM, 0);
+        CHECK(wfd >= 0 && connect(wfd, (struct sockaddr *)&listen_addr, sizeof(listen_addr)) == 0);
+        rfd = accept(listener, NULL, NULL);
+        CHECK(rfd >= 0);
+        chunk = 16384; /* well within loopback's socket buffers */
+        work = socket_recv;
     } else if (strcmp(mode, "socket2") != 0) {
         fprintf(stderr, "micro: unknown mode %s\n", mode);
         return 2;

@@ -16,8 +16,9 @@ server's CPU time per request (every thread of every server process, from
 
 Rows:
   1 micro    bench/micro.c: socket+close (1 and 2 threads), accept+connect+close over
-             loopback, dup+close, open+close of a regular file; native, with the shim,
-             with the shim and stack_depth=0. Ratio = CPU time with / without.
+             loopback, dup+close, open+close of a regular file, read of a pipe, recv of
+             64 bytes on a loopback socket; native, with the shim, with the shim and
+             stack_depth=0. Ratio = CPU time with / without.
   2 servers  nginx (bench/nginx.conf, wrk keep-alive and "Connection: close") and
              redis (redis-benchmark SET and GET) on 127.0.0.1. Ratio = throughput
              with / without.
@@ -60,14 +61,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # How much work each row does. A micro run takes 0.1-0.3 s; "quick" is for development.
 FULL = dict(micro_rounds=21, socket_iters=15000, socket2_iters=15000, accept_iters=1500,
-            dup_iters=200000, open_iters=40000,
+            dup_iters=200000, open_iters=40000, read_iters=400000, recv_iters=200000,
             server_rounds=9, wrk_seconds=2, redis_requests=30000,
             scale_rounds=3, scale_sizes=(1000, 10000, 100000),
             startup_rounds=5, startup_runs=100,
             tool_rounds=3, tool_iters=15000,
             lang_rounds=9, py_iters=100000, java_iters=100000)
 QUICK = dict(micro_rounds=3, socket_iters=10000, socket2_iters=10000, accept_iters=1000,
-             dup_iters=100000, open_iters=20000,
+             dup_iters=100000, open_iters=20000, read_iters=200000, recv_iters=100000,
              server_rounds=1, wrk_seconds=1, redis_requests=10000,
              scale_rounds=1, scale_sizes=(1000, 10000, 100000),
              startup_rounds=1, startup_runs=50,
@@ -200,22 +201,33 @@ def run_micro(micro, mode, iters, env, prefix=()):
 def row_micro(t, cfg, a):
     micro = os.path.join(a.bin, "micro")
     envs = {"native": base_env(), "shim": shim_env(a.lib), "stack0": shim_env(a.lib, "stack_depth=0")}
+    # recv also beside a native run with a second, idle thread: what the shim's
+    # wrappers cost apart from its background thread (see README, Performance)
+    threaded = {"recv"}
+    idle_thread = dict(base_env(), MICRO_IDLE_THREAD="1")
     workloads = [  # mode, iterations, label, budget (shim), budget (stack_depth=0)
         ("socket", cfg["socket_iters"], "socket+close, 1 thread", ("<=", 1.10, "<= 1.10"), ("<=", 1.03, "<= 1.03")),
         ("socket2", cfg["socket2_iters"], "socket+close, 2 threads", ("<=", 1.15, "<= 1.15"), None),
         ("accept", cfg["accept_iters"], "accept+connect+close, loopback", None, None),
         ("dup", cfg["dup_iters"], "dup+close of a socket", None, None),
         ("open", cfg["open_iters"], "open+close of a file (untracked)", ("<=", 1.02, "<= 1.02"), None),
+        ("read", cfg["read_iters"], "read of a pipe, 64 bytes", ("<=", 1.01, "<= 1.01"), None),
+        ("recv", cfg["recv_iters"], "recv of 64 bytes, loopback TCP (tracked)", ("<=", 1.02, "<= 1.02"), None),
     ]
-    res = {w[0]: {v: [] for v in envs} for w in workloads}
+    res = {w[0]: {v: [] for v in list(envs) + ["thread"]} for w in workloads}
     for r in range(cfg["micro_rounds"]):
         log(f"micro: round {r + 1}/{cfg['micro_rounds']}")
         for mode, iters, *_ in workloads:
             for v, env in envs.items():
                 res[mode][v].append(run_micro(micro, mode, iters, env))
+            if mode in threaded:
+                res[mode]["thread"].append(run_micro(micro, mode, iters, idle_thread))
     for mode, iters, label, b_shim, b_zero in workloads:
         for v, suffix, budget in (("shim", "", b_shim), ("stack0", ", stack_depth=0", b_zero)):
             add_micro(t, "1 micro", label + suffix, res[mode]["native"], res[mode][v], budget)
+        if mode in threaded:
+            add_micro(t, "1 micro", label + ", baseline with an idle 2nd thread", res[mode]["thread"],
+                      res[mode]["shim"], b_shim)
 
 
 def add_micro(t, row, label, nat, other, budget=None, main="cpu"):

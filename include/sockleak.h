@@ -102,6 +102,35 @@ SOCKLEAK_API int sockleak_stats(struct sockleak_stats *out, size_t size);
  * (`sockleak detach PID`) undoes it. */
 SOCKLEAK_API int sockleak_attach(const char *options, char *msg, size_t len);
 
+/* ---- Leak checks scoped to a test (goleak's VerifyNone) ----
+ *
+ *     unsigned long cp = sockleak_checkpoint ? sockleak_checkpoint() : 0;
+ *     run_one_test();
+ *     if (SOCKLEAK_CALL(sockleak_open_since, cp) > 0)    the test left sockets open:
+ *         sockleak_report_since(cp, NULL, 0);            which, and the code that opened them
+ *
+ * <sockleak_test.h> wraps this for C test suites, with a short retry for programs that
+ * close asynchronously; python/pytest_sockleak.py (in the source tree) does it for pytest. */
+
+/* A point in the history of the program's sockets: the sockets made after it are "since"
+ * it. One atomic load. */
+SOCKLEAK_API unsigned long sockleak_checkpoint(void);
+
+/* How many sockets made after checkpoint cp are still open now (each checked against the
+ * kernel), listening sockets and those marked with sockleak_ignore() left out: sockets
+ * opened before cp, or closed since, never count. Returns the count, or -EAGAIN (the shim
+ * is still starting up). */
+SOCKLEAK_API int sockleak_open_since(unsigned long cp);
+
+/* A report of the sockets sockleak_open_since(cp) counts, with the stacks that opened
+ * them and, for those that read end-of-file, the stacks that did. With buf, the report
+ * is written there as text, cut to size - 1 bytes and NUL-terminated (nothing is written
+ * when size is 0), and the call returns its whole length, as snprintf does: a result of
+ * size or more means it was cut. With buf NULL it goes where sockleak_report() writes
+ * (log_path, in the configured format, reason "api"; the JSON object carries
+ * "checkpoint"), and the call returns 0. Or a negative errno value. */
+SOCKLEAK_API long sockleak_report_since(unsigned long cp, char *buf, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

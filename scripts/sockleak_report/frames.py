@@ -131,6 +131,13 @@ def states_text(g):
     return ", ".join(parts) if parts else "-"
 
 
+def eof_places(rep, g):
+    """[(end-of-file stack id, sockets)] of g's sockets that read end-of-file, most first."""
+    c = collections.Counter(string(x.get("eof_stack")) for x in rep.d.get("sockets") or []
+                            if isinstance(x, dict) and x.get("stack") == g.stack and string(x.get("eof_stack")))
+    return c.most_common()
+
+
 def headline(rep, place=place_text):
     """The sentence that names the worst leak and the code behind it. place(where) writes
     a place (Markdown gives its own)."""
@@ -139,6 +146,14 @@ def headline(rep, place=place_text):
     def at(g):
         w = where(rep.stacks().get(g.stack, []))
         return UNKNOWN_PLACE if w is None else place(w)
+
+    def eof(g):
+        """"; end-of-file read at PLACE" where most of g's sockets read it, as the shim says."""
+        e = eof_places(rep, g)
+        if not e:
+            return ""
+        w = where(rep.stacks().get(e[0][0], []))
+        return "; end-of-file read at " + (UNKNOWN_PLACE if w is None else place(w))
 
     if s["leaked"]:
         leaking = [g for g in gs if g.leaked]
@@ -161,6 +176,7 @@ def headline(rep, place=place_text):
             h += ", opened at " + at(g)
             if len(leaking) > 1:
                 h += " and elsewhere"
+            h += eof(g)
         return h
     if s["close_wait"]:
         g = next((x for x in gs if x.close_wait), None)
@@ -171,7 +187,7 @@ def headline(rep, place=place_text):
                 h += " for up to " + duration(g.cw_max)
             if rep.close_wait_after() is not None:
                 h += " (leaked after %s)" % duration(rep.close_wait_after())
-            h += ", opened at " + at(g)
+            h += ", opened at " + at(g) + eof(g)
         return h
     if s["leaked_closed"]:
         late = [x for x in obj(rep.d.get("closed_late")).get("sockets") or [] if isinstance(x, dict)]

@@ -20,6 +20,7 @@
 #include <linux/close_range.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -87,6 +88,34 @@ static sighandler_t fb_sysv_signal(int sig, sighandler_t h)
     return sig_via_sigaction(sig, h, SA_RESETHAND | SA_NODEFER, false);
 }
 static ssize_t fb_recvmsg(int fd, struct msghdr *msg, int flags) { return RAW(SYS_recvmsg, fd, msg, flags); }
+static ssize_t fb_read(int fd, void *buf, size_t n) { return RAW(SYS_read, fd, buf, n); }
+static ssize_t fb_readv(int fd, const struct iovec *iov, int n) { return RAW(SYS_readv, fd, iov, n); }
+static ssize_t fb_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *len)
+{
+    return RAW(SYS_recvfrom, fd, buf, n, flags, addr, len);
+}
+static ssize_t fb_recv(int fd, void *buf, size_t n, int flags) { return fb_recvfrom(fd, buf, n, flags, NULL, NULL); }
+/* the _FORTIFY_SOURCE variants: a buffer smaller than asked for ends the program, as
+ * glibc's __chk_fail does */
+static ssize_t fb___read_chk(int fd, void *buf, size_t n, size_t cap)
+{
+    if (n > cap)
+        abort();
+    return fb_read(fd, buf, n);
+}
+static ssize_t fb___recv_chk(int fd, void *buf, size_t n, size_t cap, int flags)
+{
+    if (n > cap)
+        abort();
+    return fb_recv(fd, buf, n, flags);
+}
+static ssize_t fb___recvfrom_chk(int fd, void *buf, size_t n, size_t cap, int flags, struct sockaddr *addr,
+                                 socklen_t *len)
+{
+    if (n > cap)
+        abort();
+    return fb_recvfrom(fd, buf, n, flags, addr, len);
+}
 static int fb_recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, struct timespec *timeout)
 {
     return (int)RAW(SYS_recvmmsg, fd, vec, vlen, flags, timeout);
@@ -139,8 +168,8 @@ static long fb_syscall(long nr, ...)
 static int self_marker;
 
 /* The address range of this library, found once: a walk of the loaded objects costs
- * what one dladdr() does, and start-up resolves 18 functions (two dladdr() calls each
- * were three quarters of the shim's start-up time). */
+ * what one dladdr() does, and start-up resolves some thirty functions (two dladdr()
+ * calls each were three quarters of the shim's start-up time). */
 static _Atomic uintptr_t self_lo, self_hi;
 
 static bool in_self(void *p)

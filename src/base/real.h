@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #define SL_REAL_FUNCS(X)                                                                        \
     X(int, socket, (int domain, int type, int protocol), (domain, type, protocol), 1)           \
@@ -34,6 +35,17 @@
     X(sighandler_t, signal, (int sig, sighandler_t handler), (sig, handler), 1)                 \
     X(sighandler_t, sysv_signal, (int sig, sighandler_t handler), (sig, handler), 0)         \
     X(ssize_t, recvmsg, (int fd, struct msghdr *msg, int flags), (fd, msg, flags), 1)          \
+    X(ssize_t, read, (int fd, void *buf, size_t n), (fd, buf, n), 1)                           \
+    X(ssize_t, readv, (int fd, const struct iovec *iov, int n), (fd, iov, n), 1)               \
+    X(ssize_t, recv, (int fd, void *buf, size_t n, int flags), (fd, buf, n, flags), 1)          \
+    X(ssize_t, recvfrom, (int fd, void *buf, size_t n, int flags, struct sockaddr *addr,        \
+                          socklen_t *len), (fd, buf, n, flags, addr, len), 1)                   \
+    X(ssize_t, __read_chk, (int fd, void *buf, size_t n, size_t cap), (fd, buf, n, cap), 0)    \
+    X(ssize_t, __recv_chk, (int fd, void *buf, size_t n, size_t cap, int flags),               \
+      (fd, buf, n, cap, flags), 0)                                                              \
+    X(ssize_t, __recvfrom_chk, (int fd, void *buf, size_t n, size_t cap, int flags,            \
+                                struct sockaddr *addr, socklen_t *len),                         \
+      (fd, buf, n, cap, flags, addr, len), 0)                                                   \
     X(int, recvmmsg, (int fd, struct mmsghdr *vec, unsigned int vlen, int flags,               \
                       struct timespec *timeout), (fd, vec, vlen, flags, timeout), 0)             \
     X(int, kill, (pid_t pid, int sig), (pid, sig), 1)                                           \

@@ -270,6 +270,7 @@ struct sl_rec_info {     /* what a record says about one socket; copied out by s
     int fd;
     uint32_t stack;      /* stack id of the call that produced this fd (0 = none) */
     uint32_t orig_stack; /* for dups: the stack of the socket it copies */
+    uint32_t eof_stack;  /* stack of the first read that returned end-of-file on it (0 = none) */
     pid_t tid;
     uint8_t origin;      /* enum sl_origin */
     uint8_t type;        /* SOCK_STREAM, ... (flags masked); 0 = unknown yet */
@@ -279,12 +280,14 @@ struct sl_rec_info {     /* what a record says about one socket; copied out by s
     uint8_t reported_leak; /* enum sl_leak a scan or report flagged it with (0 = never) */
     uint8_t ignored;     /* sockleak_ignore(): long-lived on purpose, never a leak (dups inherit it) */
     uint8_t forked;      /* the record was copied by fork: the parent holds this socket too */
-    uint64_t gen;        /* unique per record: identity for lock-free round trips */
+    uint64_t gen;        /* unique per record, increasing: identity for lock-free round trips, and
+                            the order of creation (sl_fd_checkpoint) */
     uint64_t dev, ino;   /* from fstat; ino 0 = not yet checked */
     int64_t created_ns;  /* CLOCK_MONOTONIC */
     int64_t close_wait_ns; /* when it entered CLOSE_WAIT (estimate, never early), 0 = not in it */
     int64_t open_seen_ns;  /* last time a probe saw it in another state (or its creation) */
     int64_t reported_ns;   /* when a scan or report first flagged it as leaked */
+    int64_t eof_ns;        /* when a read first returned end-of-file on it, 0 = not yet */
     struct sl_addr peer; /* recorded at connect/accept */
 };
 static inline bool sl_rec_is_tcp(const struct sl_rec_info *i)
@@ -346,6 +349,10 @@ void sl_fd_reattach_one(const struct sl_rec_info *info);
 /* Snapshot: a copy of every record (reporter/scanner threads only).
  * Returns the count or -ENOMEM; *out must be freed with sl_big_free(). */
 long sl_fd_snapshot(struct sl_rec_info **out);
+/* The same for the records made after checkpoint cp only (0: every record). */
+long sl_fd_snapshot_since(uint64_t cp, struct sl_rec_info **out);
+/* A point in the history of records: every record made later has a larger gen. */
+uint64_t sl_fd_checkpoint(void);
 /* Write back what a probe learned, if fd still holds the record with this gen; all
  * return false if the record is gone. */
 bool sl_fd_set_inode(int fd, uint64_t gen, uint64_t dev, uint64_t ino);
@@ -364,6 +371,9 @@ static inline bool sl_fd_set_state(int fd, uint64_t gen, int tcp_state, int64_t 
 }
 /* The socket's stack is this one after all (Node named it later), if fd still has gen. */
 bool sl_fd_restack(int fd, uint64_t gen, uint32_t stack);
+/* A read returned end-of-file on the socket, in the code of that stack, at now_ns:
+ * recorded if it is the first, and fd's EOF bit cleared (its reads are plain again). */
+bool sl_fd_set_eof(int fd, uint64_t gen, uint32_t stack, int64_t now_ns);
 /* Drop a record found stale (fd closed behind our back), if it still has this gen. */
 void sl_fd_drop_stale(int fd, uint64_t gen);
 
@@ -450,5 +460,16 @@ void sl_fd_bad_close(int fd);
 int sl_fd_ignore(int fd);
 /* A snapshot copy without family or type: probe its fd, fill both it and the record. */
 void sl_fd_learn_meta(struct sl_rec_info *i);
+/* Is record i's socket still open on its fd (fstat: a socket, with the inode recorded,
+ * if known)? 0 with its *dev, *ino; -ESTALE if the fd was closed behind our back (not
+ * open, not a socket, another socket): the record is then dropped; or the probe's other
+ * -errno, which proves nothing either way. */
+int sl_fd_recheck(const struct sl_rec_info *i, uint64_t *dev, uint64_t *ino);
+/* A read returned end-of-file on fd, whose state bit says that is news (SL_FD_EOF):
+ * record where (the calling stack, captured now) and when, once per socket. */
+void sl_fd_eof(int fd);
+/* sockleak_open_since(): sockets recorded after checkpoint cp and still open (checked
+ * against the kernel), neither listening nor marked with sockleak_ignore. */
+long sl_fd_open_since(uint64_t cp);
 
 #endif

@@ -14,7 +14,8 @@
  *     handler that interrupted anything but the shim itself (the per-thread guard turns
  *     those re-entries into pass-through);
  *   - the fd state map (fd/fdstate.c) has the watch bit set for every tracked fd, and
- *     records and watch bits change together under the stripe lock;
+ *     the EOF bit for every tracked stream socket whose end-of-file is not recorded
+ *     yet; records and their bits change together under the stripe lock;
  *   - every stripe's table holds a sentinel record (a negative fd no caller uses), so
  *     uthash never frees and re-allocates a table that empties and fills again, which
  *     a process holding one socket at a time would otherwise do at every close;
@@ -24,6 +25,8 @@
  *     whole, so no pop can meet an ABA).
  * Each record carries a generation number, unique per record, so the scanner and the
  * reporter can probe outside the lock and write back only to the record they probed.
+ * Generations come from one counter, so they also order records by creation: a
+ * checkpoint (sockleak_checkpoint) is the last one handed out.
  * The registry makes no system call and captures no stack: verbs.c does that first.
  */
 #define _GNU_SOURCE
@@ -67,13 +70,13 @@ struct stripe {
     struct sl_rec *head;   /* uthash table, with the sentinel once the first record came */
     struct sl_rec *free;   /* spare records */
     _Atomic(struct sl_rec *) returned; /* records freed without the lock, taken whole */
-    uint64_t gen;
     _Atomic long live;     /* records in head, readable without the lock */
     long opened, closed, stale;
 } __attribute__((aligned(64)));
 
 static struct stripe stripes[STRIPES];
 static struct sl_rec sentinel[STRIPES];
+static _Atomic uint64_t last_gen; /* the last generation handed out */
 
 static inline bool is_sentinel(const struct sl_rec *r)
 {
@@ -92,6 +95,13 @@ struct sl_ring sl_late_ring, sl_dclose_ring;
 static inline struct stripe *stripe_of(int fd)
 {
     return &stripes[(unsigned)fd % STRIPES];
+}
+
+/* The state bits of a recorded fd: watched; and EOF while a read returning 0 on it would
+ * be news (a stream socket, or one whose type is not known yet). */
+static inline unsigned live_bits(const struct sl_rec_info *i)
+{
+    return SL_FD_WATCH | ((i->type == SOCK_STREAM || i->type == 0) && !i->eof_ns ? SL_FD_EOF : 0);
 }
 
 /* Under fd's stripe lock: could the table hold a record for fd? Records and watch bits
@@ -299,7 +309,7 @@ bool sl_reg_insert(const struct sl_rec_info *info)
         return false;
     }
     r->info = *info;
-    r->info.gen = ++s->gen * STRIPES + (uint64_t)(s - stripes);
+    r->info.gen = atomic_fetch_add_explicit(&last_gen, 1, memory_order_relaxed) + 1;
     hash_oom = 0;
     HASH_ADD(hh, s->head, info.fd, sizeof(int), r);
     if (hash_oom) {
@@ -314,7 +324,7 @@ bool sl_reg_insert(const struct sl_rec_info *info)
     }
     s->opened++;
     note_count(s);
-    sl_fdstate_update(fd, SL_FD_CLOSING | SL_FD_CLOSED, SL_FD_WATCH);
+    sl_fdstate_update(fd, SL_FD_CLOSING | SL_FD_CLOSED | SL_FD_EOF, live_bits(info));
     sl_stack_note(info->stack, true);
     unlock(&s->lock);
     if (info->origin == SL_ORIGIN_UNSEEN)
@@ -428,7 +438,7 @@ static struct sl_rec *detach_locked(struct stripe *s, int fd)
         note_count(s);
         s->closed++;
         LINK(r) = NULL;
-        sl_fdstate_update(fd, SL_FD_WATCH, SL_FD_CLOSING | SL_FD_CLOSED);
+        sl_fdstate_update(fd, SL_FD_WATCH | SL_FD_EOF, SL_FD_CLOSING | SL_FD_CLOSED);
     }
     return r;
 }
@@ -496,7 +506,7 @@ void sl_fd_reattach_one(const struct sl_rec_info *info)
     }
     if (r) {
         note_count(s);
-        sl_fdstate_update(fd, SL_FD_CLOSING | SL_FD_CLOSED, SL_FD_WATCH);
+        sl_fdstate_update(fd, SL_FD_CLOSING | SL_FD_CLOSED, live_bits(info));
     } else if (!cur) {
         s->stale++;
         sl_fdstate_update(fd, SL_FD_CLOSING | SL_FD_CLOSED, 0);
@@ -586,7 +596,7 @@ void sl_fd_reattach(struct sl_rec *list)
                 sl_fdstate_update(fd, SL_FD_CLOSING | SL_FD_CLOSED, 0);
             } else {
                 note_count(s);
-                sl_fdstate_update(fd, SL_FD_CLOSING | SL_FD_CLOSED, SL_FD_WATCH);
+                sl_fdstate_update(fd, SL_FD_CLOSING | SL_FD_CLOSED, live_bits(&list->info));
             }
         }
         unlock(&s->lock);
@@ -602,7 +612,17 @@ long sl_fd_live(void)
     return live_total();
 }
 
+uint64_t sl_fd_checkpoint(void)
+{
+    return atomic_load(&last_gen);
+}
+
 long sl_fd_snapshot(struct sl_rec_info **out)
+{
+    return sl_fd_snapshot_since(0, out);
+}
+
+long sl_fd_snapshot_since(uint64_t cp, struct sl_rec_info **out)
 {
     size_t cap = (size_t)live_total() + 64, n = 0;
     struct sl_rec_info *v = sl_big_alloc(cap * sizeof(*v));
@@ -627,7 +647,7 @@ long sl_fd_snapshot(struct sl_rec_info **out)
         }
         struct sl_rec *r, *tmp;
         HASH_ITER(hh, s->head, r, tmp)
-        if (!is_sentinel(r))
+        if (!is_sentinel(r) && r->info.gen > cp)
             v[n++] = r->info;
         unlock(&s->lock);
     }
@@ -677,7 +697,22 @@ bool sl_fd_set_inode(int fd, uint64_t gen, uint64_t dev, uint64_t ino)
 
 bool sl_fd_set_meta(int fd, uint64_t gen, int family, int type, int proto)
 {
-    return WITH_RECORD(fd, gen, { sl_rec_set_meta(&r->info, family, type, proto); });
+    return WITH_RECORD(fd, gen, {
+        sl_rec_set_meta(&r->info, family, type, proto);
+        if (!(live_bits(&r->info) & SL_FD_EOF))
+            sl_fdstate_update(fd, SL_FD_EOF, 0); /* not a stream: its reads stay plain */
+    });
+}
+
+bool sl_fd_set_eof(int fd, uint64_t gen, uint32_t stack, int64_t now_ns)
+{
+    return WITH_RECORD(fd, gen, {
+        if (!r->info.eof_ns) {
+            r->info.eof_ns = now_ns;
+            r->info.eof_stack = stack;
+        }
+        sl_fdstate_update(fd, SL_FD_EOF, 0);
+    });
 }
 
 bool sl_fd_observe(int fd, uint64_t gen, int tcp_state, int64_t since_ns, int64_t now_ns, int64_t *close_wait_ns)

@@ -1,6 +1,6 @@
 /*
  * verbs.c - what the wrappers tell the core: a socket was created, accepted, copied,
- * received, found; a close failed.
+ * received, found; a close failed; a read returned end-of-file.
  *
  * Each verb builds a record (the creation time, the thread, the stack of the calling
  * code; for a copy, what the original's record says; for a socket from elsewhere, what
@@ -213,3 +213,41 @@ void sl_fd_learn_meta(struct sl_rec_info *i)
     }
 }
 
+int sl_fd_recheck(const struct sl_rec_info *i, uint64_t *dev, uint64_t *ino)
+{
+    int pr = sl_probe_inode(i->fd, dev, ino);
+    if (pr == -EBADF || pr == -ENOTSOCK || (pr == 0 && i->ino && (i->ino != *ino || i->dev != *dev))) {
+        sl_fd_drop_stale(i->fd, i->gen); /* closed (and maybe reused) behind our back */
+        return -ESTALE;
+    }
+    return pr;
+}
+
+void sl_fd_eof(int fd)
+{
+    struct sl_rec_info i;
+    sl_guard_enter();
+    if (sl_reg_lookup(fd, &i) && !i.eof_ns) {
+        if (!i.type)
+            sl_fd_learn_meta(&i); /* accepted from an untracked listener, say; a datagram socket is disarmed */
+        if (i.type == SOCK_STREAM)
+            sl_fd_set_eof(fd, i.gen, sl_stack_capture(), sl_now_coarse_ns());
+    }
+    sl_guard_leave();
+}
+
+long sl_fd_open_since(uint64_t cp)
+{
+    struct sl_rec_info *v;
+    sl_guard_enter();
+    long n = sl_fd_snapshot_since(cp, &v), open = 0;
+    for (long k = 0; k < n; k++) {
+        uint64_t dev, ino;
+        if (!v[k].ignored && sl_fd_recheck(&v[k], &dev, &ino) != -ESTALE)
+            open += !sl_probe_listening(v[k].fd);
+    }
+    if (n >= 0)
+        sl_big_free(v);
+    sl_guard_leave();
+    return n < 0 ? n : open;
+}

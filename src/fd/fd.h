@@ -2,8 +2,8 @@
  * fd.h - the fd layer: the state of fd numbers and the shim's own fds, and every way
  * the shim reaches the kernel about an fd. Uses base; knows nothing of the registry.
  *
- *   fdstate.c   four bits per fd number (watched, closing, closed): what close() & co
- *               test before anything else
+ *   fdstate.c   four bits per fd number (watched, closing, closed, end-of-file not read
+ *               yet): what close(), read() & co test before anything else
  *   ownfd.c     the shim's own fds, moved high and protected from the program
  *   owntable.c  the shim thread's fd table of its own, and reaching the program's fds
  *               from it (pidfd_getfd)
@@ -24,11 +24,16 @@
  *   SL_FD_WATCH    tracked, or one of the shim's own: close() & co take their slow path;
  *   SL_FD_CLOSING  detached, the real close under way: a scan must not adopt it;
  *   SL_FD_CLOSED   the last tracked socket on this number was closed by a close we saw:
- *                  a close that then fails with EBADF is a double close.
+ *                  a close that then fails with EBADF is a double close;
+ *   SL_FD_EOF      a tracked stream socket (or one of a type not known yet) whose
+ *                  end-of-file no read has returned yet: a read() that returns 0 on it
+ *                  takes its slow path (the registry sets it with the record, clears it
+ *                  once end-of-file is recorded, and at close).
  * Numbers beyond the map (it covers fs.nr_open) answer "watched": the slow path. */
 #define SL_FD_WATCH 1u
 #define SL_FD_CLOSING 2u
 #define SL_FD_CLOSED 4u
+#define SL_FD_EOF 8u
 #define SL_FD_WATCH_BITS 0x1111111111111111ull
 extern _Atomic uint64_t *sl_fdmap; /* sl_fdmap_n / 16 words; NULL before sl_fdstate_init */
 extern unsigned sl_fdmap_n;
@@ -61,7 +66,14 @@ static inline bool sl_fd_watched(int fd)
 }
 static inline void sl_fd_watch_set(int fd, bool on)
 {
-    sl_fdstate_update(fd, on ? 0 : SL_FD_WATCH, on ? SL_FD_WATCH : 0);
+    sl_fdstate_update(fd, on ? 0 : SL_FD_WATCH | SL_FD_EOF, on ? SL_FD_WATCH : 0);
+}
+/* What read() & co test when they return 0: is fd a tracked stream socket whose
+ * end-of-file is not recorded yet? One load of its state; numbers beyond the map (and
+ * negative ones, as unsigned) say no. */
+static inline bool sl_fd_eof_armed(int fd)
+{
+    return sl_fdmap && (unsigned)fd < sl_fdmap_n && (sl_fdstate_get(fd) & SL_FD_EOF);
 }
 /* Watched, or detached with its real close under way: a scan must not adopt fd. */
 static inline bool sl_fd_busy(int fd)
@@ -152,6 +164,9 @@ int sl_probe_tcp_state(int fd, int *state); /* TCP_INFO tcpi_state */
 bool sl_probe_peer_closed(int fd);
 bool sl_probe_listening(int fd); /* SO_ACCEPTCONN */
 int sl_probe_addr(int fd, bool peer, struct sockaddr_storage *ss, socklen_t *len);
+/* Bytes received on a connected stream socket and not read yet (SIOCINQ: the FIN is not
+ * one of them, unlike in sock_diag's rqueue); -EINVAL for a listener. */
+int sl_probe_unread(int fd, long *bytes);
 /* The number of fds open in the process but the shim's own, from the size the kernel
  * gives /proc/PID/fd (Linux 6.2 on), without opening anything; -1 if not known. */
 long sl_probe_count_fds(void);

@@ -1,5 +1,5 @@
 /*
- * fdstate.c - four bits of state per fd number.
+ * fdstate.c - four bits of state per fd number (fd.h says what each means).
  *
  * The map covers every number the kernel can hand out (fs.nr_open, capped at 2^26):
  * half a byte each, reserved with MAP_NORESERVE, so only pages where fds really are

@@ -19,6 +19,8 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -111,6 +113,17 @@ int sl_probe_addr(int fd, bool peer, struct sockaddr_storage *ss, socklen_t *len
     REACH(fd, l);
     int r = (int)SL_SYS(peer ? SYS_getpeername : SYS_getsockname, l, ss, len);
     sl_owntable_put(l);
+    return r;
+}
+
+int sl_probe_unread(int fd, long *bytes)
+{
+    REACH(fd, l);
+    int n = 0;
+    int r = (int)SL_SYS(SYS_ioctl, l, SIOCINQ, &n);
+    sl_owntable_put(l);
+    if (r == 0)
+        *bytes = n;
     return r;
 }
 

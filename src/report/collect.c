@@ -9,6 +9,10 @@
  * moment and never says CLOSE_WAIT about a socket that left it. Probes run without
  * locks; write-backs are matched by generation number.
  *
+ * Each connected stream socket also says how many bytes it received that were never
+ * read (SIOCINQ). A scoped report (sockleak_report_since) takes only the records made
+ * since a checkpoint, and keeps the sockets sockleak_open_since counts.
+ *
  * A socket counts as leaked (model.c, sl_report_classify) unless the program marked it
  * long-lived with sockleak_ignore. Leaked sockets are marked in the registry (group.c),
  * so that closing one later is reported as a late close.
@@ -143,11 +147,13 @@ void sl_report_env_warm(void)
     }
 }
 
-int sl_report_collect(struct sl_report *r, int reason)
+static int collect(struct sl_report *r, int reason, bool scoped, uint64_t cp)
 {
     sl_report_begin(r, reason);
+    r->scoped = scoped;
+    r->checkpoint = cp;
     struct sl_rec_info *snap = NULL;
-    long n = sl_fd_snapshot(&snap);
+    long n = sl_fd_snapshot_since(scoped ? cp : 0, &snap);
     if (n < 0) {
         r->truncated = true;
         n = 0;
@@ -173,9 +179,8 @@ int sl_report_collect(struct sl_report *r, int reason)
     for (long k = 0; k < n; k++) {
         struct sl_rec_info *i = &snap[k];
         uint64_t dev = 0, ino = 0;
-        int pr = sl_probe_inode(i->fd, &dev, &ino);
-        if (pr == -EBADF || pr == -ENOTSOCK || (pr == 0 && i->ino && (i->ino != ino || i->dev != dev))) {
-            sl_fd_drop_stale(i->fd, i->gen); /* closed (and maybe reused) behind our back */
+        int pr = sl_fd_recheck(i, &dev, &ino);
+        if (pr == -ESTALE) { /* closed (and maybe reused) behind our back: dropped */
             r->dropped_now++;
             continue;
         }
@@ -188,7 +193,8 @@ int sl_report_collect(struct sl_report *r, int reason)
         sl_fd_learn_meta(i);
         struct sl_rsock *s = &r->socks[r->nsocks];
         s->rec = *i;
-        s->close_wait_ns = s->peer_closed_ns = s->idle_ns = -1;
+        s->close_wait_ns = s->peer_closed_ns = s->idle_ns = s->unread = -1;
+        s->eof = SL_NO_STR;
         s->age_ns = r->mono_ns - i->created_ns;
         int64_t since = 0;
         if (sl_rec_is_tcp(i)) {
@@ -218,6 +224,11 @@ int sl_report_collect(struct sl_report *r, int reason)
                     s->peer_closed_ns = r->mono_ns - since;
             }
         }
+        if (scoped && (s->listening || i->ignored))
+            continue; /* not what sockleak_open_since counts */
+        long unread;
+        if (i->type == SOCK_STREAM && !s->listening && sl_probe_unread(i->fd, &unread) == 0)
+            s->unread = unread;
         struct sockaddr_storage ss;
         socklen_t len;
         char text[256];
@@ -257,3 +268,12 @@ int sl_report_collect(struct sl_report *r, int reason)
     return sl_report_group(r);
 }
 
+int sl_report_collect(struct sl_report *r, int reason)
+{
+    return collect(r, reason, false, 0);
+}
+
+int sl_report_collect_since(struct sl_report *r, int reason, uint64_t cp)
+{
+    return collect(r, reason, true, cp);
+}

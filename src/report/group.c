@@ -9,7 +9,9 @@
  * one ("growth"), and it takes the events the registry queued since: late closes of
  * sockets a report flagged, and double closes. Sockets matching a suppression rule
  * are left out and only counted. Leaked sockets are marked in the registry, so a later
- * close of one is a late close.
+ * close of one is a late close. Within a group, the sockets that read end-of-file are
+ * grouped again by where they read it (report->eofs): a CLOSE_WAIT leak is a pair, the
+ * code that opened the socket and the code that saw the peer hang up and did not close.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -278,6 +280,64 @@ static void expand_inlines(struct sl_report *r)
     }
 }
 
+static int cmp_eof_place(const void *a, const void *b)
+{
+    const struct sl_reof *x = a, *y = b;
+    if (x->group != y->group)
+        return x->group < y->group ? -1 : 1;
+    return (x->stack > y->stack) - (x->stack < y->stack);
+}
+
+static int cmp_eof_count(const void *a, const void *b)
+{
+    const struct sl_reof *x = a, *y = b;
+    if (x->group != y->group)
+        return x->group < y->group ? -1 : 1;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return (x->stack > y->stack) - (x->stack < y->stack);
+}
+
+/* The sockets that read end-of-file, counted by (group, where they read it): one entry
+ * per socket, sorted and merged, then most sockets first within each group. */
+static void group_eofs(struct sl_report *r)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < r->nsocks; k++)
+        n += r->socks[k].eof != SL_NO_STR;
+    if (!n || !(r->eofs = sl_big_calloc(n, sizeof(*r->eofs))))
+        return;
+    for (size_t k = 0; k < r->nsocks; k++) {
+        const struct sl_rsock *s = &r->socks[k];
+        if (s->eof == SL_NO_STR)
+            continue;
+        int64_t since = r->mono_ns > s->rec.eof_ns ? r->mono_ns - s->rec.eof_ns : 0;
+        r->eofs[r->neofs++] = (struct sl_reof){ .group = s->group, .stack = s->eof, .count = 1,
+                                                .leaked = s->leak != SL_LEAK_NONE, .newest_ns = since,
+                                                .oldest_ns = since };
+    }
+    qsort(r->eofs, r->neofs, sizeof(*r->eofs), cmp_eof_place);
+    size_t m = 0;
+    for (size_t k = 0; k < r->neofs; k++) {
+        struct sl_reof *e = &r->eofs[k], *last = m ? &r->eofs[m - 1] : NULL;
+        if (last && last->group == e->group && last->stack == e->stack) {
+            last->count++;
+            last->leaked += e->leaked;
+            last->newest_ns = e->newest_ns < last->newest_ns ? e->newest_ns : last->newest_ns;
+            last->oldest_ns = e->oldest_ns > last->oldest_ns ? e->oldest_ns : last->oldest_ns;
+        } else {
+            r->eofs[m++] = *e;
+        }
+    }
+    r->neofs = m;
+    qsort(r->eofs, r->neofs, sizeof(*r->eofs), cmp_eof_count);
+    for (size_t k = r->neofs; k-- > 0;) {
+        struct sl_rgroup *g = &r->groups[r->eofs[k].group];
+        g->first_eof = (uint32_t)k;
+        g->neofs++;
+    }
+}
+
 int sl_report_group(struct sl_report *r)
 {
     r->since_previous_ns = prev.done ? r->mono_ns - prev.at_ns : -1;
@@ -291,6 +351,8 @@ int sl_report_group(struct sl_report *r)
             in.maxid = r->socks[k].rec.stack;
         if (r->socks[k].rec.orig_stack > in.maxid)
             in.maxid = r->socks[k].rec.orig_stack;
+        if (r->socks[k].rec.eof_stack > in.maxid)
+            in.maxid = r->socks[k].rec.eof_stack;
     }
     /* every stack interned is one of 0..maxid: room for all, or for two per socket if
      * that is less (the arrays grow if events bring more) */
@@ -356,6 +418,7 @@ int sl_report_group(struct sl_report *r)
             sl_fd_mark_leaked(s->rec.fd, s->rec.gen, s->leak, r->mono_ns);
         s->orig_stack = s->rec.origin == SL_ORIGIN_DUP && s->rec.orig_stack ? intern_rstack(&in, s->rec.orig_stack)
                                                                             : SL_NO_STR;
+        s->eof = s->rec.eof_ns ? intern_rstack(&in, s->rec.eof_stack) : SL_NO_STR;
         struct sl_rgroup *g = &r->groups[gi];
         s->group = gi;
         if (g->first == UINT32_MAX) {
@@ -381,10 +444,16 @@ int sl_report_group(struct sl_report *r)
                 g->cw_min_ns = half;
             if (half > g->cw_max_ns)
                 g->cw_max_ns = half;
+            if (s->eof == SL_NO_STR) {
+                g->eof_never++;
+                g->unread_bytes += s->unread > 0 ? s->unread : 0;
+            }
         }
     }
-    group_growth(&in);
-    group_events(&in);
+    if (!r->scoped) { /* a scoped report leaves what happened since the last one to the next full one */
+        group_growth(&in);
+        group_events(&in);
+    }
     sl_big_free(in.map);
     add_source_lines(r);
     expand_inlines(r);
@@ -392,16 +461,17 @@ int sl_report_group(struct sl_report *r)
      * then remap sockets to the sorted order */
     r->ngroups = r->nstacks;
     uint32_t *perm = sl_big_alloc((r->ngroups + 1) * sizeof(uint32_t));
-    if (!perm)
-        return 0; /* unsorted but correct */
-    qsort(r->groups, r->ngroups, sizeof(*r->groups), cmp_group);
-    for (size_t j = 0; j < r->ngroups; j++)
-        perm[r->groups[j].stack] = (uint32_t)j;
-    for (size_t k = 0; k < r->nsocks; k++)
-        r->socks[k].group = perm[r->socks[k].group];
-    sl_big_free(perm);
-    while (r->ngroups && r->groups[r->ngroups - 1].count == 0)
-        r->ngroups--;
+    if (perm) { /* else unsorted but correct */
+        qsort(r->groups, r->ngroups, sizeof(*r->groups), cmp_group);
+        for (size_t j = 0; j < r->ngroups; j++)
+            perm[r->groups[j].stack] = (uint32_t)j;
+        for (size_t k = 0; k < r->nsocks; k++)
+            r->socks[k].group = perm[r->socks[k].group];
+        sl_big_free(perm);
+        while (r->ngroups && r->groups[r->ngroups - 1].count == 0)
+            r->ngroups--;
+    }
+    group_eofs(r);
     return 0;
 }
 

@@ -27,6 +27,8 @@ static void header(struct sl_json *j, const struct sl_report *r)
     sl_json_int(j, "ppid", r->ppid);
     sl_json_str(j, "program", r->program);
     sl_json_str(j, "reason", sl_reason_name(r->reason));
+    if (r->scoped) /* only the sockets made since this checkpoint and still open */
+        sl_json_int(j, "checkpoint", (long long)r->checkpoint);
     sl_json_str(j, "timestamp", ts);
     sl_json_int(j, "uptime_ms", r->uptime_ns / SL_MS);
     sl_json_str(j, "unwinder", r->unwinder);
@@ -117,6 +119,12 @@ static void socket_obj(struct sl_json *j, const struct sl_report *r, const struc
     sl_json_bool(j, "ignored", i->ignored);
     sl_json_str(j, "stack", r->stacks[r->groups[s->group].stack].id);
     sl_json_str(j, "origin_stack", stack_id(r, s->orig_stack));
+    sl_json_str(j, "eof_stack", stack_id(r, s->eof));
+    sl_json_ms(j, "eof_ms", s->eof == SL_NO_STR ? -1 : r->mono_ns > i->eof_ns ? r->mono_ns - i->eof_ns : 0);
+    if (s->unread >= 0)
+        sl_json_int(j, "unread_bytes", s->unread);
+    else
+        sl_json_null(j, "unread_bytes");
     sl_json_bool(j, "forked", i->forked);
     sl_json_int(j, "inode", (long long)i->ino);
     sl_json_int(j, "thread", i->tid);

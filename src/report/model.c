@@ -94,6 +94,7 @@ void sl_report_free(struct sl_report *r)
         free(r->stacks[j].frames);
     sl_big_free(r->stacks);
     sl_big_free(r->groups);
+    sl_big_free(r->eofs);
     sl_big_free(r->socks);
     free(r->growth);
     free(r->late);

@@ -134,6 +134,9 @@ struct sl_rsock {
     int leak;                /* enum sl_leak */
     uint32_t group;          /* index into report->groups */
     uint32_t orig_stack;     /* dups: index into report->stacks of the original, or SL_NO_STR */
+    uint32_t eof;            /* index into report->stacks of the read that returned end-of-file, or
+                                SL_NO_STR (no read did) */
+    int64_t unread;          /* bytes received and never read (connected stream sockets), -1 = n/a */
 };
 
 struct sl_rstack {
@@ -162,6 +165,16 @@ struct sl_rgroup {
     long ignored;            /* marked with sockleak_ignore() */
     int origin;              /* origin of its first socket */
     uint32_t first;          /* index of its first socket (sockets are sorted by fd) */
+    long eof_never;          /* half-closed (CLOSE_WAIT, peer closed) sockets no read saw the end of */
+    int64_t unread_bytes;    /* bytes never read on its half-closed sockets */
+    uint32_t first_eof, neofs; /* where its sockets read end-of-file: report->eofs[first_eof..] */
+};
+
+struct sl_reof {             /* sockets of one group that read end-of-file in one place */
+    uint32_t group;          /* index into report->groups */
+    uint32_t stack;          /* index into report->stacks: the read's stack */
+    long count, leaked;
+    int64_t newest_ns, oldest_ns; /* time since their end-of-file: shortest, longest */
 };
 
 struct sl_rgrowth {          /* sockets one stack opened and closed */
@@ -194,6 +207,9 @@ struct sl_renv {
 
 struct sl_report {
     int reason;
+    bool scoped;             /* only the sockets made since checkpoint and still open, neither
+                                listening nor ignored (sockleak_report_since) */
+    uint64_t checkpoint;
     /* what the writers need to know of the process, copied in by sl_report_begin */
     struct sl_options opt;
     char program[256];
@@ -212,6 +228,8 @@ struct sl_report {
     size_t nstacks;
     struct sl_rgroup *groups;
     size_t ngroups;
+    struct sl_reof *eofs;    /* by group, most sockets first within one */
+    size_t neofs;
     struct sl_rgrowth *growth;
     size_t ngrowth;
     struct sl_rlate *late;
@@ -250,6 +268,9 @@ int sl_report_classify(const struct sl_rsock *s);
 void sl_report_begin(struct sl_report *r, int reason);
 /* Collect a report now. Returns 0 or -ENOMEM (then r is still valid, truncated). */
 int sl_report_collect(struct sl_report *r, int reason);
+/* The same, scoped to the sockets sockleak_open_since(cp) counts; what full reports keep
+ * between them (growth, late and double closes) is left for the next one. */
+int sl_report_collect_since(struct sl_report *r, int reason, uint64_t cp);
 /* Read the TCP knobs now, if no report has (they are read once per process). */
 void sl_report_env_warm(void);
 /* Group an already filled socket list: fingerprint stacks and bucket the sockets.
@@ -283,6 +304,11 @@ int sl_report_write(int reason);
 /* The same, saying where it went (d) and handing the formatted report over (copy, may
  * be NULL: the caller frees it with sl_buf_free). */
 int sl_report_deliver(int reason, struct sl_delivery *d, struct sl_buf *copy);
+/* A report of the sockets made since checkpoint cp and still open (sockleak_report_since):
+ * with buf, as text there, cut to size - 1 bytes and NUL-terminated, returning its whole
+ * length; with buf NULL, delivered as sl_report_write(SL_REASON_API) would, returning 0.
+ * Or -errno. Scans' and reports' summaries (metrics, syslog) are left alone. */
+long sl_report_since(uint64_t cp, char *buf, size_t size);
 /* Has any socket ever been seen (exit reports are skipped for socket-free processes)? */
 bool sl_report_worthwhile(void);
 /* Read now what a report needs: the TCP knobs, the symbol tables behind new stacks.

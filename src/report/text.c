@@ -3,7 +3,9 @@
  *
  * One headline naming the worst problem and the code behind it, a line of totals,
  * then one block per stack (most leaked first): how many sockets, in which states,
- * since when, the frames, and the fds and peers summarized. Sockets are grouped, never
+ * since when, the frames, where they read end-of-file (the code that saw the peer hang
+ * up, with its frames: what to fix in a CLOSE_WAIT leak) or how much of what they
+ * received they never read, and the fds and peers summarized. Sockets are grouped, never
  * listed one block each, so a report with 100,000 sockets stays readable. Ends with a
  * SUMMARY line that grep and CI logs can pick up.
  */
@@ -18,6 +20,7 @@
 
 #define MAX_FDS_SHOWN 16
 #define MAX_ADDRS_SHOWN 4
+#define MAX_EOF_PLACES_SHOWN 4
 
 static const char *plural(long n, const char *one, const char *many)
 {
@@ -175,6 +178,43 @@ static void leak_summary(struct sl_buf *b, const struct sl_options *opt, long to
     sl_buf_putc(b, ')');
 }
 
+/* "; end-of-file read at handle_request (server.c:45)": where most of g's sockets did */
+static void eof_where(const struct sl_report *r, const struct sl_rgroup *g, struct sl_buf *b)
+{
+    if (g->neofs) {
+        sl_buf_puts(b, "; end-of-file read at ");
+        sl_report_where(b, &r->stacks[r->eofs[g->first_eof].stack]);
+    }
+}
+
+/* Where g's sockets read end-of-file, each place with its frames, most sockets first;
+ * then its half-closed sockets that no read saw the end of, and the bytes left unread. */
+static void eof_blocks(const struct sl_report *r, const struct sl_rgroup *g, struct sl_buf *b)
+{
+    for (uint32_t k = 0; k < g->neofs; k++) {
+        const struct sl_reof *e = &r->eofs[g->first_eof + k];
+        if (k == MAX_EOF_PLACES_SHOWN) {
+            sl_buf_printf(b, "  end-of-file read in %u more places\n", g->neofs - k);
+            break;
+        }
+        const struct sl_rstack *st = &r->stacks[e->stack];
+        sl_buf_puts(b, "  end-of-file read at ");
+        sl_report_where(b, st);
+        sl_buf_printf(b, ", never closed (%ld %s, ", e->count, plural(e->count, "socket", "sockets"));
+        cw_range(b, e->newest_ns, e->oldest_ns);
+        sl_buf_puts(b, " ago):\n");
+        for (int i = 0, shown = 0; i < st->nframes; i++)
+            if (sl_frame_shown(&r->opt, st, &st->frames[i]))
+                frame_line(b, shown++, &st->frames[i]);
+    }
+    if (g->eof_never) {
+        sl_buf_printf(b, "  end-of-file never read: %ld %s", g->eof_never, plural(g->eof_never, "socket", "sockets"));
+        if (g->unread_bytes)
+            sl_buf_printf(b, ", %lld %s never read", (long long)g->unread_bytes, plural(g->unread_bytes, "byte", "bytes"));
+        sl_buf_putc(b, '\n');
+    }
+}
+
 static void group_block(const struct sl_report *r, const struct sl_rgroup *g, const uint32_t *members,
                         struct sl_buf *b)
 {
@@ -193,8 +233,8 @@ static void group_block(const struct sl_report *r, const struct sl_rgroup *g, co
         sl_buf_duration(b, r->opt.close_wait_after);
         sl_buf_printf(b, "), %s:\n", called(g->origin));
     } else {
-        sl_buf_printf(b, "%ld live %s, not leaked, %s:\n", g->count, plural(g->count, "socket", "sockets"),
-                      called(g->origin));
+        sl_buf_printf(b, "%ld live %s, %s, %s:\n", g->count, plural(g->count, "socket", "sockets"),
+                      r->scoped ? "left open since the checkpoint" : "not leaked", called(g->origin));
     }
     if (st->nframes == 0)
         sl_buf_printf(b, "    (no stack: %s)\n",
@@ -206,6 +246,7 @@ static void group_block(const struct sl_report *r, const struct sl_rgroup *g, co
     for (int i = 0, shown = 0; i < st->nframes; i++)
         if (sl_frame_shown(&r->opt, st, &st->frames[i]))
             frame_line(b, shown++, &st->frames[i]);
+    eof_blocks(r, g, b);
 
     /* states */
     sl_buf_puts(b, "  states:");
@@ -271,7 +312,17 @@ static void headline(const struct sl_report *r, struct sl_buf *b)
                       r->opt.max_sockets > 0 && r->live >= r->opt.max_sockets ? " (max_sockets reached)" : "");
     sl_buf_printf(b, "==%d==sockleak: ", pid);
     const struct sl_rgroup *half = half_closed_group(r);
-    if (r->leaked) {
+    if (r->scoped && !r->live) {
+        sl_buf_printf(b, "no socket made since checkpoint %llu is still open\n", (unsigned long long)r->checkpoint);
+    } else if (r->scoped) {
+        sl_buf_printf(b, "%ld %s left open since checkpoint %llu, opened at ", r->live,
+                      plural(r->live, "socket", "sockets"), (unsigned long long)r->checkpoint);
+        sl_report_where(b, &r->stacks[r->groups[0].stack]);
+        if (r->ngroups > 1)
+            sl_buf_puts(b, " and elsewhere");
+        eof_where(r, &r->groups[0], b);
+        sl_buf_putc(b, '\n');
+    } else if (r->leaked) {
         /* where: the most leaked group whose stack is known (after an attach, the
          * sockets open before it lead, without one) */
         const struct sl_rgroup *g = &r->groups[0];
@@ -294,6 +345,7 @@ static void headline(const struct sl_report *r, struct sl_buf *b)
         sl_report_where(b, &r->stacks[g->stack]);
         if (g->leaked < r->leaked)
             sl_buf_puts(b, " and elsewhere");
+        eof_where(r, g, b);
         sl_buf_putc(b, '\n');
     } else if (r->late_total) {
         sl_buf_printf(b, "%ld %s leaked, then closed later (by a finalizer, at shutdown, or late)", r->late_total,
@@ -312,6 +364,7 @@ static void headline(const struct sl_report *r, struct sl_buf *b)
         sl_buf_duration(b, r->opt.close_wait_after);
         sl_buf_puts(b, "), opened at ");
         sl_report_where(b, &r->stacks[half->stack]);
+        eof_where(r, half, b);
         sl_buf_putc(b, '\n');
     } else {
         sl_buf_printf(b, "%ld live %s, none leaked\n", r->live, plural(r->live, "socket", "sockets"));

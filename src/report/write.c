@@ -3,6 +3,10 @@
  * formatted (text.c or json.c), delivered (output.c), then left behind as the latest
  * metrics (metrics.c) and, with option syslog, one line to syslog (syslog.c).
  *
+ * A report scoped to a checkpoint (sockleak_report_since) is built the same way, and
+ * goes into the caller's buffer as text or where the others go; it leaves the
+ * summaries alone (metrics, syslog, the growth and events the next full report shows).
+ *
  * Reports are serialized by the work lock (core/requests.c) and built whole in memory.
  * A report the memory runs out for is never written half (a torn JSON line): its
  * totals are, in a line built on the stack.
@@ -49,6 +53,14 @@ static size_t format_minimal(const struct sl_report *r, char *out, size_t len)
     return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 }
 
+static void format(const struct sl_report *r, int fmt, struct sl_buf *out)
+{
+    if (fmt == SL_FMT_JSON)
+        sl_report_format_json(r, out);
+    else
+        sl_report_format_text(r, out);
+}
+
 int sl_report_write(int reason)
 {
     return sl_report_deliver(reason, NULL, NULL);
@@ -63,10 +75,7 @@ int sl_report_deliver(int reason, struct sl_delivery *d, struct sl_buf *copy)
     sl_report_collect(&r, reason);
     struct sl_buf out;
     sl_buf_init(&out);
-    if (sl_opt.format == SL_FMT_JSON)
-        sl_report_format_json(&r, &out);
-    else
-        sl_report_format_text(&r, &out);
+    format(&r, sl_opt.format, &out);
     int ret;
     if (out.failed || !out.data) {
         /* never write half a report (a torn JSON line): its totals instead */
@@ -84,6 +93,35 @@ int sl_report_deliver(int reason, struct sl_delivery *d, struct sl_buf *copy)
     if (copy) {
         *copy = out; /* handed over */
         sl_buf_init(&out);
+    }
+    sl_buf_free(&out);
+    sl_report_free(&r);
+    sl_work_unlock();
+    sl_guard_leave();
+    errno = saved;
+    return ret;
+}
+
+long sl_report_since(uint64_t cp, char *buf, size_t size)
+{
+    int saved = errno;
+    sl_guard_enter();
+    sl_work_lock();
+    struct sl_report r;
+    sl_report_collect_since(&r, SL_REASON_API, cp);
+    struct sl_buf out;
+    sl_buf_init(&out);
+    format(&r, buf ? SL_FMT_TEXT : sl_opt.format, &out);
+    long ret = -ENOMEM; /* never half a report */
+    if (!out.failed && out.data && !buf) {
+        ret = sl_report_output(out.data, out.len, NULL);
+    } else if (!out.failed && out.data) {
+        if (size) {
+            size_t n = out.len < size ? out.len : size - 1;
+            memcpy(buf, out.data, n);
+            buf[n] = '\0';
+        }
+        ret = (long)out.len;
     }
     sl_buf_free(&out);
     sl_report_free(&r);

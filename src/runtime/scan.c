@@ -173,13 +173,8 @@ void sl_scan(bool full)
         /* the inode, read once; and again if the walk did not find the number open */
         if (!i->ino || (walked && !found_open(&w, i->fd))) {
             uint64_t dev, ino;
-            int pr = sl_probe_inode(i->fd, &dev, &ino);
-            if (pr == -EBADF || pr == -ENOTSOCK || (pr == 0 && i->ino && (ino != i->ino || dev != i->dev))) {
-                sl_fd_drop_stale(i->fd, i->gen); /* closed behind our back (and maybe reused) */
-                continue;
-            }
-            if (pr != 0)
-                continue;
+            if (sl_fd_recheck(i, &dev, &ino) != 0)
+                continue; /* closed behind our back (and maybe reused): dropped; or could not tell */
             if (!i->ino)
                 sl_fd_set_inode(i->fd, i->gen, dev, ino);
             i->dev = dev, i->ino = ino;

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include "shim.h"
@@ -96,4 +97,27 @@ SL_EXPORT int sockleak_stats(struct sockleak_stats *out, size_t size)
     memcpy(out, &st, size < sizeof(st) ? size : sizeof(st));
     sl_guard_leave();
     return 0;
+}
+
+SL_EXPORT unsigned long sockleak_checkpoint(void)
+{
+    if (!sl_tls_guard)
+        sl_ensure(); /* so that the sockets made from now on are recorded */
+    return (unsigned long)sl_fd_checkpoint();
+}
+
+SL_EXPORT int sockleak_open_since(unsigned long cp)
+{
+    int r = ready();
+    if (r)
+        return r;
+    SL_KEEP_ERRNO();
+    long n = sl_fd_open_since(cp);
+    return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+SL_EXPORT long sockleak_report_since(unsigned long cp, char *buf, size_t size)
+{
+    int r = ready();
+    return r ? r : sl_report_since(cp, buf, size);
 }

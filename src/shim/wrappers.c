@@ -13,15 +13,18 @@
  * shim may parse options, only meets a plain forwarder.
  *
  * close() of an fd that is neither a tracked socket nor one of the shim's own costs one
- * load from the fd state map. The shim's own fds (fd/ownfd.c) are protected here: the
- * host cannot close them, close_range/closefrom step around them, dup2/dup3 onto them
- * fail with EBADF.
+ * load from the fd state map. read() & co that return data cost one comparison; one that
+ * returns 0 (end-of-file) one load from that map, and the first on a tracked stream
+ * socket records where the program read its peer's hang-up (sl_fd_eof). The shim's own
+ * fds (fd/ownfd.c) are protected here: the host cannot close them, close_range/closefrom
+ * step around them, dup2/dup3 onto them fail with EBADF.
  *
  * Also here, for the dump signal: sigaction and the signal() family, which route the
  * host's calls for that one signal to runtime/signals.c; and clone, for CLONE_VM
  * children. vfork is in runtime/vfork_x86_64.S.
  */
 #define _GNU_SOURCE
+#undef _FORTIFY_SOURCE /* read, recv... are defined here, not as glibc's inline checks */
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <pthread.h>
@@ -261,6 +264,51 @@ static void close_from(int lowfd)
     sl_fd_release(list);
 }
 
+/* ---- end-of-file: what read() & co returned ---- */
+
+/* A read returned end-of-file on fd, whose state says that is news. */
+static __attribute__((noinline, cold)) void eof_read(int fd)
+{
+    SL_KEEP_ERRNO();
+    if (sl_recording())
+        sl_fd_eof(fd);
+}
+
+/* Not zero if the buffers can hold a byte. */
+static size_t iov_room(const struct iovec *iov, size_t n)
+{
+    size_t any = 0;
+    for (size_t k = 0; iov && k < n; k++)
+        any |= iov[k].iov_len;
+    return any;
+}
+
+/* read() & co asked fd for n bytes and got r: 0 is end-of-file, if n was not 0. */
+static inline ssize_t got(int fd, ssize_t r, size_t n)
+{
+    if (SL_UNLIKELY(r == 0) && sl_fd_eof_armed(fd) && n)
+        eof_read(fd);
+    return r;
+}
+
+/* The same for a vector of buffers (readv, recvmsg). */
+static inline ssize_t got_iov(int fd, ssize_t r, const struct iovec *iov, size_t n)
+{
+    if (SL_UNLIKELY(r == 0) && sl_fd_eof_armed(fd) && iov_room(iov, n))
+        eof_read(fd);
+    return r;
+}
+
+/* recvmmsg() got r messages: on a stream socket, an empty one is end-of-file. */
+static void got_mmsg(int fd, const struct mmsghdr *vec, int r)
+{
+    for (int k = 0; k < r; k++)
+        if (vec[k].msg_len == 0 && iov_room(vec[k].msg_hdr.msg_iov, vec[k].msg_hdr.msg_iovlen)) {
+            eof_read(fd);
+            return;
+        }
+}
+
 /* recvmsg() & co delivered msg: sockets passed with SCM_RIGHTS are new to us. */
 static void received(const struct msghdr *msg)
 {
@@ -279,6 +327,14 @@ static void received(const struct msghdr *msg)
             sl_fd_received(fd);
         }
     }
+}
+
+/* recvmsg(fd) returned r into msg: passed sockets, or end-of-file. */
+static ssize_t msg_received(int fd, ssize_t r, const struct msghdr *msg)
+{
+    if (r >= 0 && msg && msg->msg_controllen)
+        received(msg);
+    return r == 0 ? got_iov(fd, r, msg->msg_iov, msg->msg_iovlen) : r; /* 0: the kernel read msg */
 }
 
 /* libunwind opens a pipe on its first unwind, through the PLT: that one is ours. */
@@ -342,6 +398,7 @@ static bool fd_syscall(long nr)
     switch (nr) {
     case SYS_socket: case SYS_socketpair: case SYS_accept: case SYS_accept4: case SYS_close:
     case SYS_dup: case SYS_dup2: case SYS_dup3: case SYS_close_range: case SYS_fcntl:
+    case SYS_read: case SYS_readv: case SYS_recvfrom: case SYS_recvmsg:
         return true;
     default:
         return false;
@@ -351,6 +408,7 @@ static bool fd_syscall(long nr)
 static long fd_syscall_made(long nr, const long *a)
 {
 #define SYS_RESULT(...) ((int)libc_style(SL_SYS(nr, __VA_ARGS__)))
+#define SYS_SIZE(...) ((ssize_t)libc_style(SL_SYS(nr, __VA_ARGS__)))
     switch (nr) {
     case SYS_socket:
         return created(SYS_RESULT(a[0], a[1], a[2]), SL_ORIGIN_SOCKET, (int)a[0], (int)a[1], (int)a[2]);
@@ -372,11 +430,20 @@ static long fd_syscall_made(long nr, const long *a)
         return copied(sys_dup3, (int)a[0], (int)a[1], (int)a[2]);
     case SYS_close_range:
         return ranged_close((unsigned)a[0], (unsigned)a[1], (int)a[2]);
+    case SYS_read:
+        return got((int)a[0], SYS_SIZE(a[0], a[1], a[2]), (size_t)a[2]);
+    case SYS_readv:
+        return got_iov((int)a[0], SYS_SIZE(a[0], a[1], a[2]), (const struct iovec *)a[1], (size_t)a[2]);
+    case SYS_recvfrom:
+        return got((int)a[0], SYS_SIZE(a[0], a[1], a[2], a[3], a[4], a[5]), (size_t)a[2]);
+    case SYS_recvmsg:
+        return msg_received((int)a[0], SYS_SIZE(a[0], a[1], a[2]), (const struct msghdr *)a[1]);
     default: /* SYS_fcntl */
         return a[1] == F_DUPFD || a[1] == F_DUPFD_CLOEXEC ? duped((int)a[0], SYS_RESULT(a[0], a[1], a[2]))
                                                         : libc_style(SL_SYS(nr, a[0], a[1], a[2]));
     }
 #undef SYS_RESULT
+#undef SYS_SIZE
 }
 
 /* Will sig, sent to this process, end it as an exit would? Its action is the default
@@ -440,10 +507,7 @@ SL_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 SL_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-    ssize_t r = real_recvmsg(fd, msg, flags);
-    if (r >= 0 && msg && msg->msg_controllen)
-        received(msg);
-    return r;
+    return msg_received(fd, real_recvmsg(fd, msg, flags), msg);
 }
 
 SL_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, struct timespec *timeout)
@@ -452,12 +516,53 @@ SL_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags
     for (int k = 0; k < r; k++)
         if (vec[k].msg_hdr.msg_controllen)
             received(&vec[k].msg_hdr);
+    if (r > 0 && SL_UNLIKELY(sl_fd_eof_armed(fd)))
+        got_mmsg(fd, vec, r);
     return r;
 }
 
 SL_EXPORT int pipe2(int fds[2], int flags)
 {
     return pipe_made(real_pipe2(fds, flags), fds);
+}
+
+/* ---- reading ---- */
+
+SL_EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+    return got(fd, real_read(fd, buf, n), n);
+}
+
+SL_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
+{
+    return got_iov(fd, real_readv(fd, iov, n), iov, n > 0 ? (size_t)n : 0);
+}
+
+SL_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+    return got(fd, real_recv(fd, buf, n, flags), n);
+}
+
+SL_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *len)
+{
+    return got(fd, real_recvfrom(fd, buf, n, flags, addr, len), n);
+}
+
+/* what programs built with _FORTIFY_SOURCE call instead, when the buffer's size is known */
+SL_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t cap)
+{
+    return got(fd, real___read_chk(fd, buf, n, cap), n);
+}
+
+SL_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t cap, int flags)
+{
+    return got(fd, real___recv_chk(fd, buf, n, cap, flags), n);
+}
+
+SL_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t cap, int flags, struct sockaddr *addr,
+                                 socklen_t *len)
+{
+    return got(fd, real___recvfrom_chk(fd, buf, n, cap, flags, addr, len), n);
 }
 
 /* ---- copying ---- */

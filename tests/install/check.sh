@@ -7,7 +7,8 @@
 # the installed launcher finds the installed library and reports on an example's
 # leaks; pkg-config gives the header and the library; a program built with the
 # header alone runs without the shim and uses the API under the installed launcher,
-# and one linked with -lsockleak runs with the shim linked in; man renders both pages
+# and one linked with -lsockleak runs with the shim linked in; a cmocka suite using
+# <sockleak_test.h> fails its leaky test under the launcher; man renders both pages
 # without a warning, from the installed man tree; a report tool next to the launcher
 # is installed and removed with it, and the built one (build/sockleak-report) works
 # installed: report, --fail-on-leak and dump; the version is the VERSION file's
@@ -37,6 +38,7 @@ $MAKE install PREFIX=/usr/local DESTDIR="$S" REPORTTOOL= >"$T/log" 2>&1 || bad "
 want="usr/local/bin/sockleak
 usr/local/bin/sockleak-live
 usr/local/include/sockleak.h
+usr/local/include/sockleak_test.h
 usr/local/lib/libsockleak.so
 usr/local/lib/pkgconfig/sockleak.pc
 usr/local/lib/sockleak-node.js
@@ -90,6 +92,15 @@ check "header only, under the installed launcher: the API works, sockleak_versio
 # shellcheck disable=SC2046
 $CC -Wall -Werror tests/install/api_user.c -o "$T/linked" $(pkg-config --cflags --libs sockleak) >"$T/log" 2>&1 || bad "build with --libs" "$(cat "$T/log")"
 check "linked with -lsockleak: the shim is a dependency, the API works" sh -c "SOCKLEAK_OPTIONS=report_at_exit=0 LD_LIBRARY_PATH='$P/lib' '$T/linked' | grep -qx 'api=present version=$V live=1 ignored=1 ignore=0'"
+# <sockleak_test.h> in a cmocka suite, built against the installed headers
+if $CC -Wall -Werror $(pkg-config --cflags sockleak) tests/install/cmocka_user.c -o "$T/cmocka_user" -lcmocka >"$T/log" 2>&1; then
+    "$P/bin/sockleak" --no-exit-report -- "$T/cmocka_user" >"$T/cmocka.out" 2>&1
+    rc=$?
+    check "sockleak_test.h in cmocka: the leaky test fails naming where, the clean one passes" sh -c "test $rc -ne 0 &&
+        grep -q '\[  FAILED  \] test_leaky' '$T/cmocka.out' && grep -q '\[       OK \] test_clean' '$T/cmocka.out' &&
+        grep -q '1 socket left open by this test (sockleak):' '$T/cmocka.out' && grep -q 'opened at open_and_forget' '$T/cmocka.out'"
+    check "sockleak_test.h in cmocka, without the shim: both tests pass" "$T/cmocka_user"
+else bad "build a cmocka suite with sockleak_test.h" "$(cat "$T/log")"; fi
 unset PKG_CONFIG_PATH
 for page in sockleak sockleak-options; do
     f=$(man -M "$P/share/man" -w "$page" 2>/dev/null)

@@ -49,7 +49,8 @@ class Sections(ToolTest):
         d = R.last("leaky")
         sid = d["groups"][0]["stack"]
         self.assertRegex(lines[0], r"^## sockleak: 3 sockets stuck in CLOSE_WAIT for \S+, opened at `fetch_user` "
-                                   r"\(leaky\\?_client\.c:89\)$")
+                                   r"\(leaky\\?_client\.c:89\); end-of-file read at `read\\?_line` "
+                                   r"\(leaky\\?_client\.c:45\)$")
         for x in ("| state | count |", "| CLOSE_WAIT | 3 |", "### Top leaking stacks",
                   "| fingerprint | leaked | live | oldest CLOSE_WAIT | opened at |", "### Environment",
                   "| reason | `exit` |", "| close_wait_after | `0ms` |", "```"):

@@ -31,7 +31,7 @@ class TextLikeTheShims(ToolTest):
     def test_the_headline_names_the_function_and_source_line(self):
         first = render("leaky").splitlines()[0]
         self.assertRegex(first, r"^==\d+==sockleak: 3 sockets stuck in CLOSE_WAIT for \S+, opened at fetch_user "
-                                r"\(leaky_client\.c:89\)$")
+                                r"\(leaky_client\.c:89\); end-of-file read at read_line \(leaky_client\.c:45\)$")
 
     def test_a_clean_exit_is_one_line_as_the_shim_writes_it(self):
         r = R.last("fixed")

@@ -7,8 +7,9 @@
  * open, which the registry treats alike. Covers creation and its snapshot fields, the
  * watch bitmap, replacement of stale records, dup, accept and connect, the close
  * protocol (detach then release or reattach, also over ranges), the write-backs
- * matched by generation (CLOSE_WAIT clock, inode, meta, stale drops), max_tracked,
- * and concurrent use from four threads.
+ * matched by generation (CLOSE_WAIT clock, inode, meta, stale drops), end-of-file
+ * (the EOF state bit and its record), checkpoints, max_tracked, and concurrent use from
+ * four threads.
  *
  * The scanner thread that the first insert starts is kept idle (scan_interval=0) so it
  * cannot drop the made-up fd numbers behind the tests' backs. Every test starts from an
@@ -869,6 +870,156 @@ static void test_gens_are_unique(void **state)
     sl_big_free(v);
 }
 
+/* ---- end-of-file ---- */
+
+static bool eof_armed(int fd)
+{
+    return sl_fd_eof_armed(fd);
+}
+
+static void test_eof_bit_for_stream_sockets_only(void **state)
+{
+    (void)state;
+    create_fake(FAKE, AF_INET, SOCK_STREAM, 0);
+    create_fake(FAKE + 1, AF_UNIX, SOCK_STREAM, 0);
+    create_fake(FAKE + 2, AF_INET, SOCK_DGRAM, 0);
+    create_fake(FAKE + 3, AF_UNIX, SOCK_SEQPACKET, 0);
+    sl_fd_accepted(FAKE + 50, FAKE + 4, NULL, 0); /* type unknown yet: armed until known */
+    assert_true(eof_armed(FAKE));
+    assert_true(eof_armed(FAKE + 1));
+    assert_false(eof_armed(FAKE + 2));
+    assert_false(eof_armed(FAKE + 3));
+    assert_true(eof_armed(FAKE + 4));
+    assert_true(sl_fd_set_meta(FAKE + 4, must_find(FAKE + 4).gen, AF_INET, SOCK_DGRAM, 0));
+    assert_false(eof_armed(FAKE + 4)); /* learned: a datagram socket */
+    assert_false(eof_armed(FAKE + 5));
+    assert_false(eof_armed(-1));
+    assert_true(sl_fd_watched(FAKE + 2)); /* the other bits are untouched */
+}
+
+static void test_eof_recorded_once_and_bit_cleared(void **state)
+{
+    (void)state;
+    create_fake(FAKE, AF_INET, SOCK_STREAM, 0);
+    uint64_t gen = must_find(FAKE).gen;
+    assert_false(sl_fd_set_eof(FAKE, gen + 1, 7, 1000)); /* another record's */
+    assert_true(eof_armed(FAKE));
+    assert_true(sl_fd_set_eof(FAKE, gen, 7, 1000));
+    assert_false(eof_armed(FAKE));
+    assert_true(sl_fd_watched(FAKE));
+    assert_true(sl_fd_set_eof(FAKE, gen, 9, 2000)); /* the first one stays */
+    struct sl_rec_info i = must_find(FAKE);
+    assert_int_equal(i.eof_stack, 7);
+    assert_int_equal(i.eof_ns, 1000);
+}
+
+static void test_eof_bit_follows_close_and_reattach(void **state)
+{
+    (void)state;
+    create_fake(FAKE, AF_INET, SOCK_STREAM, 0);
+    create_fake(FAKE + 1, AF_INET, SOCK_STREAM, 0);
+    struct sl_rec_info old;
+    assert_true(sl_fd_detach_one(FAKE, &old));
+    assert_false(eof_armed(FAKE)); /* closing: its reads are plain */
+    sl_fd_reattach_one(&old);      /* the close failed */
+    assert_true(eof_armed(FAKE));
+    assert_true(sl_fd_set_eof(FAKE + 1, must_find(FAKE + 1).gen, 0, 5));
+    struct sl_rec *list = sl_fd_detach_range(FAKE, FAKE + 1);
+    assert_false(eof_armed(FAKE));
+    sl_fd_reattach(list);
+    assert_true(eof_armed(FAKE));
+    assert_false(eof_armed(FAKE + 1)); /* its end-of-file is recorded: stays plain */
+    sl_fd_release(sl_fd_detach(FAKE));
+    assert_false(eof_armed(FAKE));
+    sl_fd_drop_stale(FAKE + 1, must_find(FAKE + 1).gen);
+    create_fake(FAKE + 2, AF_INET, SOCK_STREAM, 0);
+    sl_fd_drop_stale(FAKE + 2, must_find(FAKE + 2).gen);
+    assert_false(eof_armed(FAKE + 2));
+}
+
+static void test_dup_of_a_socket_past_its_eof_is_not_armed(void **state)
+{
+    (void)state;
+    int fd = open_socket(AF_INET, SOCK_STREAM, 0);
+    sl_fd_created(fd, SL_ORIGIN_SOCKET, AF_INET, SOCK_STREAM, 0, NULL, 0);
+    assert_true(sl_fd_set_eof(fd, must_find(fd).gen, 3, 42));
+    int d = dup_socket(fd);
+    sl_fd_dup(fd, d);
+    assert_false(eof_armed(d));
+    assert_int_equal(must_find(d).eof_ns, 42);
+}
+
+static void test_eof_verb_records_the_calling_stack(void **state)
+{
+    (void)state;
+    int fd = open_socket(AF_INET, SOCK_STREAM, 0);
+    sl_fd_created(fd, SL_ORIGIN_SOCKET, AF_INET, SOCK_STREAM, 0, NULL, 0);
+    int64_t before = sl_now_coarse_ns();
+    sl_fd_eof(fd);
+    struct sl_rec_info i = must_find(fd);
+    assert_int_not_equal(i.eof_stack, 0);
+    assert_int_not_equal(i.eof_stack, i.stack); /* another call site */
+    assert_in_range(i.eof_ns, before, sl_now_ns());
+    assert_false(eof_armed(fd));
+    sl_fd_eof(fd); /* a second end-of-file changes nothing */
+    assert_int_equal(must_find(fd).eof_ns, i.eof_ns);
+}
+
+static void test_eof_verb_learns_the_type_of_an_unknown_socket(void **state)
+{
+    (void)state;
+    int u = open_socket(AF_INET, SOCK_DGRAM, 0);
+    sl_fd_dup(FAKE + 60, u); /* the original is not recorded: a socket of unknown type */
+    assert_int_equal(must_find(u).type, 0);
+    assert_true(eof_armed(u));
+    sl_fd_eof(u); /* a zero-length datagram, not an end-of-file */
+    assert_int_equal(must_find(u).type, SOCK_DGRAM);
+    assert_int_equal(must_find(u).eof_ns, 0);
+    assert_false(eof_armed(u));
+}
+
+/* ---- checkpoints ---- */
+
+static void test_checkpoint_orders_records(void **state)
+{
+    (void)state;
+    create_fake(FAKE, AF_INET, SOCK_STREAM, 0);
+    create_fake(FAKE + 1, AF_INET, SOCK_STREAM, 0);
+    uint64_t cp = sl_fd_checkpoint();
+    assert_true(must_find(FAKE + 1).gen <= cp);
+    create_fake(FAKE + 2, AF_INET, SOCK_STREAM, 0);
+    create_fake(FAKE + 33, AF_INET, SOCK_STREAM, 0); /* another stripe */
+    sl_fd_release(sl_fd_detach(FAKE + 2));
+    struct sl_rec_info *v = NULL;
+    long n = sl_fd_snapshot_since(cp, &v);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].fd, FAKE + 33);
+    assert_true(v[0].gen > cp);
+    sl_big_free(v);
+    assert_int_equal(sl_fd_snapshot_since(0, &v), 3);
+    sl_big_free(v);
+}
+
+static void test_open_since_counts_open_sockets_made_after(void **state)
+{
+    (void)state;
+    int before = open_socket(AF_INET, SOCK_STREAM, 0);
+    sl_fd_created(before, SL_ORIGIN_SOCKET, AF_INET, SOCK_STREAM, 0, NULL, 0);
+    uint64_t cp = sl_fd_checkpoint();
+    int fds[4] = { open_socket(AF_INET, SOCK_STREAM, 0), open_socket(AF_UNIX, SOCK_STREAM, 0),
+                   open_socket(AF_INET, SOCK_STREAM, 0), open_socket(AF_INET, SOCK_DGRAM, 0) };
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_int_equal(bind(fds[2], (struct sockaddr *)&sin, sizeof(sin)), 0);
+    assert_int_equal(listen(fds[2], 1), 0);
+    for (int k = 0; k < 4; k++)
+        sl_fd_created(fds[k], SL_ORIGIN_SOCKET, AF_INET, SOCK_STREAM, 0, NULL, 0);
+    assert_int_equal(sl_fd_ignore(fds[3]), 0);
+    create_fake(FAKE, AF_INET, SOCK_STREAM, 0); /* a number not open: closed behind our back */
+    assert_int_equal(sl_fd_open_since(cp), 2);  /* not the listener, not the ignored one */
+    assert_false(sl_fd_tracked(FAKE));           /* dropped as stale */
+    assert_int_equal(sl_fd_open_since(sl_fd_checkpoint()), 0);
+}
+
 /* ---- max_tracked ---- */
 
 static void test_max_tracked_refuses_beyond_the_limit(void **state)
@@ -982,6 +1133,14 @@ int main(void)
         T(test_set_inode_and_meta_write_back),
         T(test_drop_stale_only_when_gen_matches),
         T(test_gens_are_unique),
+        T(test_eof_bit_for_stream_sockets_only),
+        T(test_eof_recorded_once_and_bit_cleared),
+        T(test_eof_bit_follows_close_and_reattach),
+        T(test_dup_of_a_socket_past_its_eof_is_not_armed),
+        T(test_eof_verb_records_the_calling_stack),
+        T(test_eof_verb_learns_the_type_of_an_unknown_socket),
+        T(test_checkpoint_orders_records),
+        T(test_open_since_counts_open_sockets_made_after),
         T(test_max_tracked_refuses_beyond_the_limit),
         T(test_threads_end_with_exact_live_count),
     };

@@ -9,10 +9,12 @@
  * headline and SUMMARY line, CLOSE_WAIT leaks seen on a real loopback connection, dups
  * pointing at their original's stack, records whose fd was closed (or closed and
  * reused) behind the registry's back dropped from the report and counted, sockets
- * marked with sockleak_ignore (and their dups) listed but never leaked,
- * sl_format_rfc3339, and language frames (a hand-made Python stack: first in both
- * formats, with lang, no address; the headline names the program's frame; ids from the
- * frames' file names and lines; native_frames=none; splicing).
+ * marked with sockleak_ignore (and their dups) listed but never leaked, where sockets
+ * read end-of-file (grouped by place within a stack) and the bytes they never read,
+ * reports scoped to a checkpoint, sl_format_rfc3339, and language frames (a hand-made
+ * Python stack: first in both formats, with lang, no address; the headline names the
+ * program's frame; ids from the frames' file names and lines; native_frames=none;
+ * splicing).
  *
  * The scanner thread that the first tracked socket starts is kept idle
  * (scan_interval=0), so only the collector probes the registry. Teardown releases
@@ -307,8 +309,8 @@ struct spec {
     bool leak;
 };
 
-/* Fill r from specs (sorted by fd), group it and set its totals. */
-static void hand_report(struct sl_report *r, const struct spec *s, size_t n)
+/* Fill r from specs (sorted by fd) and set its totals. */
+static void fill_report(struct sl_report *r, const struct spec *s, size_t n)
 {
     sl_report_begin(r, SL_REASON_API);
     r->wall.tv_sec = 1700000000;
@@ -329,6 +331,7 @@ static void hand_report(struct sl_report *r, const struct spec *s, size_t n)
         x->close_wait_ns = s[k].cw_ns;
         x->peer_closed_ns = x->idle_ns = -1;
         x->leak = s[k].leak ? SL_LEAK_CLOSE_WAIT : SL_LEAK_NONE;
+        x->unread = -1;
         r->leaks[x->leak]++;
         x->age_ns = (int64_t)(k + 1) * SL_SEC;
         x->local = (uint32_t)r->strings.len;
@@ -344,6 +347,12 @@ static void hand_report(struct sl_report *r, const struct spec *s, size_t n)
     r->nsocks = n;
     r->stats.opened = 9;
     r->stats.closed = 2;
+}
+
+/* The same, grouped. */
+static void hand_report(struct sl_report *r, const struct spec *s, size_t n)
+{
+    fill_report(r, s, n);
     assert_int_equal(sl_report_group(r), 0);
 }
 
@@ -603,6 +612,96 @@ static void test_text_without_leaks(void **state)
 
 /* ---- collected reports ---- */
 
+/* One stack, five CLOSE_WAIT leaks: two read end-of-file at site_alpha, one at
+ * site_beta, two never did (one with 1500 bytes left unread); one ESTABLISHED. */
+static void eof_groups(struct sl_report *r, uint32_t *open, uint32_t *x, uint32_t *y)
+{
+    *open = stack_of((uintptr_t)anchor + 200, 9);
+    *x = stack_of((uintptr_t)site_alpha + 1, 10);
+    *y = stack_of((uintptr_t)site_beta + 1, 11);
+    const struct spec specs[] = {
+        { 10, *open, TCP_CLOSE_WAIT, 3 * SL_SEC, true }, { 11, *open, TCP_CLOSE_WAIT, 3 * SL_SEC, true },
+        { 12, *open, TCP_CLOSE_WAIT, 3 * SL_SEC, true }, { 13, *open, TCP_CLOSE_WAIT, 3 * SL_SEC, true },
+        { 14, *open, TCP_CLOSE_WAIT, 3 * SL_SEC, true }, { 15, *open, TCP_ESTABLISHED, -1, false },
+    };
+    const uint32_t eof[] = { *y, *x, 0, *x, 0, 0 };  /* read 2s before the report */
+    const long unread[] = { 0, 0, 1500, 0, 0, 700 };
+    fill_report(r, specs, SL_ARRAY_LEN(specs));
+    for (size_t k = 0; k < SL_ARRAY_LEN(specs); k++) {
+        r->socks[k].rec.eof_stack = eof[k];
+        r->socks[k].rec.eof_ns = eof[k] ? r->mono_ns - 2 * SL_SEC : 0;
+        r->socks[k].unread = unread[k];
+    }
+    assert_int_equal(sl_report_group(r), 0);
+}
+
+static void test_eofs_grouped_by_place_most_first(void **state)
+{
+    (void)state;
+    struct sl_report r;
+    uint32_t open, x, y;
+    eof_groups(&r, &open, &x, &y);
+    assert_int_equal(r.ngroups, 1);
+    const struct sl_rgroup *g = &r.groups[0];
+    assert_int_equal(g->neofs, 2);
+    const struct sl_reof *e = &r.eofs[g->first_eof];
+    assert_int_equal(e[0].count, 2);
+    assert_int_equal(e[0].leaked, 2);
+    assert_string_equal(r.stacks[e[0].stack].frames[0].function, "site_alpha");
+    assert_int_equal(e[1].count, 1);
+    assert_string_equal(r.stacks[e[1].stack].frames[0].function, "site_beta");
+    assert_in_range(e[0].newest_ns, 2 * SL_SEC, 2 * SL_SEC + SL_SEC / 10);
+    assert_int_equal(g->eof_never, 2);     /* the half-closed ones without */
+    assert_int_equal(g->unread_bytes, 1500); /* not the ESTABLISHED socket's 700 */
+    sl_report_free(&r);
+}
+
+static void test_text_names_where_end_of_file_was_read(void **state)
+{
+    (void)state;
+    struct sl_report r;
+    uint32_t open, x, y;
+    eof_groups(&r, &open, &x, &y);
+    struct sl_buf out;
+    sl_buf_init(&out);
+    sl_report_format_text(&r, &out);
+    assert_has(out.data, "sockleak: 5 sockets stuck in CLOSE_WAIT for 3.0s, opened at ");
+    assert_has(out.data, "; end-of-file read at site_alpha (test_report");
+    const char *a = strstr(out.data, "\n  end-of-file read at site_alpha (");
+    const char *b = strstr(out.data, "\n  end-of-file read at site_beta (");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_true(a < b); /* most sockets first */
+    assert_has(a, "), never closed (2 sockets, 2.0s ago):\n    #0 0x");
+    assert_has(a, " in site_alpha ");
+    assert_has(b, "), never closed (1 socket, 2.0s ago):\n    #0 0x");
+    assert_has(out.data, "\n  end-of-file never read: 2 sockets, 1500 bytes never read\n  states: ");
+    sl_buf_free(&out);
+    sl_report_free(&r);
+}
+
+static void test_json_eof_and_unread_keys(void **state)
+{
+    (void)state;
+    struct sl_report r;
+    uint32_t open, x, y;
+    eof_groups(&r, &open, &x, &y);
+    struct sl_buf out;
+    sl_buf_init(&out);
+    sl_report_format_json(&r, &out);
+    assert_json_line(&out);
+    const struct sl_rsock *s11 = find_sock(&r, 11);
+    char want[128];
+    snprintf(want, sizeof(want), "\"eof_stack\":\"%s\",\"eof_ms\":2000,\"unread_bytes\":0", r.stacks[s11->eof].id);
+    assert_has(strstr(out.data, "{\"fd\":11,"), want);
+    snprintf(want, sizeof(want), "{\"id\":\"%s\",", r.stacks[s11->eof].id);
+    assert_has(out.data, want); /* in the stacks array */
+    assert_has(strstr(out.data, "{\"fd\":12,"), "\"eof_stack\":null,\"eof_ms\":null,\"unread_bytes\":1500");
+    assert_has(strstr(out.data, "{\"fd\":15,"), "\"unread_bytes\":700");
+    sl_buf_free(&out);
+    sl_report_free(&r);
+}
+
 static void test_collect_lists_tracked_sockets(void **state)
 {
     (void)state;
@@ -752,6 +851,18 @@ static void test_collect_drops_fd_reused_behind_back(void **state)
     sl_report_free(&r);
 }
 
+/* Wait (up to 1 s) until s is in CLOSE_WAIT. */
+static void wait_close_wait(int s)
+{
+    int st = 0;
+    for (int i = 0; i < 1000 && st != TCP_CLOSE_WAIT; i++) {
+        assert_int_equal(sl_probe_tcp_state(s, &st), 0);
+        if (st != TCP_CLOSE_WAIT)
+            nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+    }
+    assert_int_equal(st, TCP_CLOSE_WAIT);
+}
+
 /* A tracked accepted socket whose peer (never tracked) has hung up: in CLOSE_WAIT. */
 static int tracked_close_wait_socket(void)
 {
@@ -764,13 +875,7 @@ static int tracked_close_wait_socket(void)
     int s = keep(accept(l, NULL, NULL));
     sl_fd_created(s, SL_ORIGIN_ACCEPT, AF_INET, SOCK_STREAM, 0, NULL, 0);
     close_behind_back(c);
-    int st = 0;
-    for (int i = 0; i < 1000 && st != TCP_CLOSE_WAIT; i++) {
-        assert_int_equal(sl_probe_tcp_state(s, &st), 0);
-        if (st != TCP_CLOSE_WAIT)
-            nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-    }
-    assert_int_equal(st, TCP_CLOSE_WAIT);
+    wait_close_wait(s);
     return s;
 }
 
@@ -803,6 +908,76 @@ static void test_collect_close_wait_is_leak_after_threshold(void **state)
     sl_report_format_text(&r, &out);
     assert_has(out.data, "sockleak: 1 socket stuck in CLOSE_WAIT for ");
     assert_has(out.data, "SUMMARY: sockleak: 1 leaked socket in 1 stack;");
+    sl_buf_free(&out);
+    sl_report_free(&r);
+}
+
+static void test_collect_unread_bytes_then_end_of_file(void **state)
+{
+    (void)state;
+    int port;
+    int l = tcp_listener(&port);
+    int c = keep(socket(AF_INET, SOCK_STREAM, 0));
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_int_equal(connect(c, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    int s = keep(accept(l, NULL, NULL));
+    sl_fd_created(s, SL_ORIGIN_ACCEPT, AF_INET, SOCK_STREAM, 0, NULL, 0);
+    sl_fd_created(l, SL_ORIGIN_SOCKET, AF_INET, SOCK_STREAM, 0, NULL, 0);
+    assert_int_equal(write(c, "0123456789", 10), 10);
+    close_behind_back(c);
+    wait_close_wait(s);
+    struct sl_report r;
+    assert_int_equal(sl_report_collect(&r, SL_REASON_API), 0);
+    assert_int_equal(find_sock(&r, s)->unread, 10); /* the FIN is not a byte */
+    assert_int_equal(find_sock(&r, s)->eof, SL_NO_STR);
+    assert_int_equal(find_sock(&r, l)->unread, -1); /* a listener */
+    sl_report_free(&r);
+    char buf[16];
+    assert_int_equal(read(s, buf, sizeof(buf)), 10);
+    assert_int_equal(read(s, buf, sizeof(buf)), 0);
+    sl_fd_eof(s); /* what the read wrapper does then */
+    assert_int_equal(sl_report_collect(&r, SL_REASON_API), 0);
+    const struct sl_rsock *x = find_sock(&r, s);
+    assert_int_equal(x->unread, 0);
+    assert_int_not_equal(x->eof, SL_NO_STR);
+    assert_string_equal(r.stacks[x->eof].frames[0].function, "test_collect_unread_bytes_then_end_of_file");
+    sl_report_free(&r);
+}
+
+static void test_collect_since_keeps_what_open_since_counts(void **state)
+{
+    (void)state;
+    int before = tracked_socket(AF_INET, SOCK_STREAM);
+    uint64_t cp = sl_fd_checkpoint();
+    int port;
+    int l = tcp_listener(&port);
+    sl_fd_created(l, SL_ORIGIN_SOCKET, AF_INET, SOCK_STREAM, 0, NULL, 0);
+    int a = tracked_socket(AF_INET, SOCK_STREAM), b = tracked_socket(AF_UNIX, SOCK_DGRAM);
+    int ign = tracked_socket(AF_INET, SOCK_STREAM);
+    assert_int_equal(sl_fd_ignore(ign), 0);
+    int gone = tracked_socket(AF_INET, SOCK_STREAM);
+    sl_fd_release(sl_fd_detach(gone));
+    assert_int_equal(sl_fd_open_since(cp), 2);
+    struct sl_report r;
+    assert_int_equal(sl_report_collect_since(&r, SL_REASON_API, cp), 0);
+    assert_int_equal(r.nsocks, 2);
+    assert_non_null(find_sock(&r, a));
+    assert_non_null(find_sock(&r, b));
+    assert_null(find_sock(&r, before));
+    struct sl_buf out;
+    sl_buf_init(&out);
+    sl_report_format_text(&r, &out);
+    char head[128];
+    snprintf(head, sizeof(head), "sockleak: 2 sockets left open since checkpoint %llu, opened at ",
+             (unsigned long long)cp);
+    assert_has(out.data, head);
+    assert_has(out.data, "\n1 live socket, left open since the checkpoint, opened by socket():\n");
+    sl_buf_free(&out);
+    sl_buf_init(&out);
+    sl_report_format_json(&r, &out);
+    snprintf(head, sizeof(head), "\"reason\":\"api\",\"checkpoint\":%llu,", (unsigned long long)cp);
+    assert_has(out.data, head);
     sl_buf_free(&out);
     sl_report_free(&r);
 }
@@ -1126,12 +1301,17 @@ int main(void)
         T(test_text_headline_and_summary),
         T(test_text_blocks_most_leaked_first),
         T(test_text_without_leaks),
+        T(test_eofs_grouped_by_place_most_first),
+        T(test_text_names_where_end_of_file_was_read),
+        T(test_json_eof_and_unread_keys),
         T(test_collect_lists_tracked_sockets),
         T(test_collect_json_lists_real_fds),
         T(test_collect_empty_registry),
         T(test_collect_drops_fd_closed_behind_back),
         T(test_collect_drops_fd_reused_behind_back),
         T(test_collect_close_wait_is_leak_after_threshold),
+        T(test_collect_unread_bytes_then_end_of_file),
+        T(test_collect_since_keeps_what_open_since_counts),
         T(test_collect_ignored_socket_is_never_leaked),
         T(test_collect_dup_points_at_original_stack),
         T(test_collect_without_stacks),
