@@ -13,12 +13,12 @@
  *   recv      recv() of 64 bytes from a loopback TCP connection kept full the same way
  *             (16 KiB sent every 256): a tracked stream socket that returns data
  *
- * Each run does ITERATIONS/10 untimed iterations first (the shim's lazy start-up, the
- * first stack capture, the kernel's caches), pauses 50 ms (MICRO_PAUSE_MS; the steady state of a
- * service: the shim's background thread has had a moment to make its unwinding rules;
- * under valgrind, which runs one thread at a time, it would otherwise wait for the end),
- * then times ITERATIONS iterations with
- * CLOCK_MONOTONIC and CLOCK_PROCESS_CPUTIME_ID, and prints one line:
+ * Each run does ITERATIONS/10 untimed iterations first (MICRO_WARMUP=K: 2K), in two
+ * halves (the shim's lazy start-up, the first stack captures, the kernel's caches), each
+ * followed by a pause of 50 ms (MICRO_PAUSE_MS; the steady state of a service: the
+ * shim's background thread has had a moment to make its unwinding rules; under
+ * valgrind, which runs one thread at a time, it would otherwise wait for the end), then
+ * times ITERATIONS iterations with CLOCK_MONOTONIC and CLOCK_PROCESS_CPUTIME_ID, and prints one line:
  *   MODE ITERATIONS WALL_NS WALL_NS_PER_ITERATION CPU_NS CPU_NS_PER_ITERATION
  * CPU time (user + system, all threads) leaves out the time the process waited for a
  * CPU, which on a shared machine is most of the noise; it still counts spinning on a
@@ -261,6 +261,8 @@ int main(int argc, char **argv)
     if (work) {
         const char *ms = getenv("MICRO_PAUSE_MS"); /* bench/profile.py: longer under valgrind */
         long pause_ms = ms ? atol(ms) : 50;
+        const char *wu = getenv("MICRO_WARMUP"); /* bench/profile.py: the same in runs of any length */
+        long warmup = wu ? atol(wu) : n / 20;
         struct timespec pause = { pause_ms / 1000, pause_ms % 1000 * 1000000 };
         long long t0 = 0;
         /* warm-up, pause, timed: all three from this one call site, so that the timed
@@ -270,7 +272,7 @@ int main(int argc, char **argv)
                 t0 = now_ns();
                 cpu_start = cpu_ns();
             }
-            work(phase < 2 ? n / 20 : n);
+            work(phase < 2 ? warmup : n);
             if (phase < 2)
                 nanosleep(&pause, NULL);
         }
