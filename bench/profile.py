@@ -3,11 +3,12 @@
 iteration, by function, counted by valgrind's callgrind (deterministic, unlike timers on
 a shared machine; it counts user-space instructions only, not the kernel's).
 
-Each micro mode runs under callgrind with N and 2N iterations, natively and with the
-shim, after the same warm-up (MICRO_WARMUP); the difference between the two runs divided
-by N is the cost of one iteration in the program's thread in the steady state: start-up, and the first stacks
-through new code (which libunwind takes while the shim's thread makes the fast
-unwinder's rules), excluded. Prints, per mode, the instructions per iteration
+Each micro mode runs under callgrind natively and with the shim, and callgrind counts
+the instructions of the timed iterations only (micro's timed_phase(), after its warm-up:
+--toggle-collect), in the program's thread only: divided by the iterations, the cost of
+one in the steady state. Start-up, the first stacks through new code (which libunwind
+takes while the shim's thread makes the fast unwinder's rules) and the shim's thread
+(its scans follow the clock, not the iterations) are left out. Prints, per mode, the instructions per iteration
 without and with the shim and the functions that account for the difference
 (inclusive: a function with its callees; self: its own instructions).
 
@@ -36,7 +37,7 @@ def callgrind(tmp, micro, mode, iters, lib, options):
     # --separate-threads: the program's own thread (file -01) is measured, not the shim's,
     # whose work (scans, the unwinder's rules) follows the clock, not the iterations
     cmd = ["valgrind", "--tool=callgrind", "--fair-sched=yes", "--separate-threads=yes",
-           f"--callgrind-out-file={out}"]
+           "--collect-atstart=no", "--toggle-collect=timed_phase", f"--callgrind-out-file={out}"]
     if lib:  # through env(1), so that valgrind, not its launcher, sees the preload
         cmd += ["--trace-children=yes", "env", f"LD_PRELOAD={lib}"]
     subprocess.run(cmd + [micro, mode, str(iters)], env=env, check=True, stdout=subprocess.DEVNULL,
@@ -66,9 +67,8 @@ def functions(path, inclusive):
             continue
         n = int(m.group(1).replace(",", ""))
         if not m.group(2).endswith("]"):  # inlined code, under its source file alone
-            if not inclusive:
-                name = re.sub(r"^\S*:", "", m.group(2))
-                inlined[name] = inlined.get(name, 0) + n
+            name = re.sub(r"^\S*:", "", m.group(2))
+            inlined[name] = inlined.get(name, 0) + n
             continue
         name = re.sub(r"^\S*:(?=\S+ \[)", "", m.group(2))  # drop the source file
         name = re.sub(r" \[(\S*/)?([^/\]]+)\]$", r" (\2)", name)  # module basename
@@ -82,22 +82,20 @@ def functions(path, inclusive):
 
 def total(path):
     out = subprocess.run(["callgrind_annotate", "--auto=no", path], capture_output=True, text=True).stdout
-    return int(re.search(r"([\d,]+) \([ \d.%]+\)\s+PROGRAM TOTALS", out).group(1).replace(",", ""))
+    m = re.search(r"([\d,]+)(?: \([ \d.%]+\))?\s+PROGRAM TOTALS", out)
+    return int(m.group(1).replace(",", "")) if m else 0  # 0: nothing collected (a helper child)
 
 
-def per_iteration(small, big, extra, inclusive):
-    a, b = functions(small, inclusive), functions(big, inclusive)
-    return {k: (b.get(k, 0) - a.get(k, 0)) / extra for k in set(a) | set(b)}
+def per_iteration(path, n, inclusive):
+    return {k: v / n for k, v in functions(path, inclusive).items()}
 
 
 def measure(tmp, micro, mode, lib, options="", n=N):
     """Instructions per iteration of mode in the program's thread (lib: the shim, or ""
     for none), and the functions' {name: (inclusive, self)} per iteration."""
-    small, big = callgrind(tmp, micro, mode, n, lib, options), callgrind(tmp, micro, mode, 2 * n, lib, options)
-    per = (total(big) - total(small)) / n
-    incl = per_iteration(small, big, n, True)
-    excl = per_iteration(small, big, n, False)
-    return per, {k: (v, excl.get(k, 0)) for k, v in incl.items()}
+    path = callgrind(tmp, micro, mode, n, lib, options)
+    incl, excl = per_iteration(path, n, True), per_iteration(path, n, False)
+    return total(path) / n, {k: (v, excl.get(k, 0)) for k, v in incl.items()}
 
 
 def main():
