@@ -42,6 +42,11 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h> /* a no-op outside valgrind */
+#else
+#define CALLGRIND_TOGGLE_COLLECT
+#endif
 
 #define CHECK(cond)                                                                           \
     do {                                                                                      \
@@ -209,12 +214,29 @@ static long long two_threads(long n)
     return now_ns() - t0;
 }
 
-/* The timed iterations, in a function of their own: bench/profile.py has callgrind count
- * the instructions executed in it, and nothing else. */
-static __attribute__((noinline)) void timed_phase(void (*work)(long), long n)
+/* The start (end = 0) or end of a phase: the timed one starts the clocks, and
+ * bench/profile.py has callgrind count its iterations only; the others pause after. */
+static __attribute__((noinline, noclone)) void phase_edge(int timed, int end, const struct timespec *pause,
+                                                          long long *t0)
 {
+    if (timed && !end) {
+        *t0 = now_ns();
+        cpu_start = cpu_ns();
+    }
+    if (timed)
+        CALLGRIND_TOGGLE_COLLECT;
+    else if (end)
+        nanosleep(pause, NULL);
+}
+
+/* One phase: n iterations of work, through one call site whatever the phase (no branch
+ * here, and a call, never a jump: the same frames in every phase). */
+static __attribute__((noinline, noclone)) void one_phase(void (*work)(long), long n, int timed,
+                                                         const struct timespec *pause, long long *t0)
+{
+    phase_edge(timed, 0, pause, t0);
     work(n);
-    __asm__ volatile("" ::: "memory"); /* not a tail call: the phase ends here */
+    phase_edge(timed, 1, pause, t0);
 }
 
 int main(int argc, char **argv)
@@ -273,19 +295,13 @@ int main(int argc, char **argv)
         long warmup = wu ? atol(wu) : n / 20;
         struct timespec pause = { pause_ms / 1000, pause_ms % 1000 * 1000000 };
         long long t0 = 0;
-        /* warm-up, pause, timed: all three from this one call site, so that the timed
-         * run meets only the stacks the warm-up made (the same return addresses) */
+        /* warm-up, pause, timed: all three through one call site (one_phase), so that
+         * the timed run meets only the stacks the warm-up made (the same return
+         * addresses, whose unwinding rules the shim's thread made during the pauses) */
+        long iters[3] = { warmup, warmup, n };
         for (int phase = 0; phase < 3; phase++) {
-            if (phase == 2) {
-                t0 = now_ns();
-                cpu_start = cpu_ns();
-            }
-            if (phase < 2)
-                work(warmup);
-            else
-                timed_phase(work, n);
-            if (phase < 2)
-                nanosleep(&pause, NULL);
+            __asm__ volatile("" : "+r"(phase)); /* opaque: one loop body, not one per phase */
+            one_phase(work, iters[phase], phase == 2, &pause, &t0);
         }
         ns = now_ns() - t0;
     } else {

@@ -4,8 +4,8 @@ iteration, by function, counted by valgrind's callgrind (deterministic, unlike t
 a shared machine; it counts user-space instructions only, not the kernel's).
 
 Each micro mode runs under callgrind natively and with the shim, and callgrind counts
-the instructions of the timed iterations only (micro's timed_phase(), after its warm-up:
---toggle-collect), in the program's thread only: divided by the iterations, the cost of
+the instructions of the timed iterations only (micro turns collection on for them, after
+its warm-up: CALLGRIND_TOGGLE_COLLECT), in the program's thread only: divided by the iterations, the cost of
 one in the steady state. Start-up, the first stacks through new code (which libunwind
 takes while the shim's thread makes the fast unwinder's rules) and the shim's thread
 (its scans follow the clock, not the iterations) are left out. Prints, per mode, the instructions per iteration
@@ -32,12 +32,12 @@ def callgrind(tmp, micro, mode, iters, lib, options):
     env.pop("LD_PRELOAD", None)
     env["SOCKLEAK_OPTIONS"] = "report_at_exit=0" + (":" + options if options else "")
     # the shim's thread makes its unwinding rules: slow under valgrind
-    env["MICRO_PAUSE_MS"] = "3000" if lib else "0"
+    env["MICRO_PAUSE_MS"] = "6000" if lib else "0"
     env["MICRO_WARMUP"] = str(WARMUP)
     # --separate-threads: the program's own thread (file -01) is measured, not the shim's,
     # whose work (scans, the unwinder's rules) follows the clock, not the iterations
     cmd = ["valgrind", "--tool=callgrind", "--fair-sched=yes", "--separate-threads=yes",
-           "--collect-atstart=no", "--toggle-collect=timed_phase", f"--callgrind-out-file={out}"]
+           "--collect-atstart=no", f"--callgrind-out-file={out}"]
     if lib:  # through env(1), so that valgrind, not its launcher, sees the preload
         cmd += ["--trace-children=yes", "env", f"LD_PRELOAD={lib}"]
     subprocess.run(cmd + [micro, mode, str(iters)], env=env, check=True, stdout=subprocess.DEVNULL,
@@ -67,8 +67,9 @@ def functions(path, inclusive):
             continue
         n = int(m.group(1).replace(",", ""))
         if not m.group(2).endswith("]"):  # inlined code, under its source file alone
-            name = re.sub(r"^\S*:", "", m.group(2))
-            inlined[name] = inlined.get(name, 0) + n
+            if not inclusive:  # (inclusive figures: the function's own line has them)
+                name = re.sub(r"^\S*:", "", m.group(2))
+                inlined[name] = inlined.get(name, 0) + n
             continue
         name = re.sub(r"^\S*:(?=\S+ \[)", "", m.group(2))  # drop the source file
         name = re.sub(r" \[(\S*/)?([^/\]]+)\]$", r" (\2)", name)  # module basename
