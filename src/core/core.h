@@ -354,14 +354,19 @@ static inline void sl_rec_set_meta(struct sl_rec_info *i, int family, int type, 
  * that lost to a wrapper). No malloc; no system call but mmap (the first record of
  * 4096 numbers maps them). */
 bool sl_reg_insert(const struct sl_rec_info *info);
-/* A new socket's origin, family, type (without its flags) and protocol, in one word. */
+/* A new socket's protocol, origin, type (without its flags) and family, in one word
+ * (laid out as a record holds them: registry.c stores it whole). */
 #define SL_META(origin, family, type, proto)                                                 \
-    ((uint64_t)(uint8_t)(origin) | (uint64_t)(uint8_t)(family) << 8 | (uint64_t)((unsigned)(type) & 0xf) << 16 \
-     | (uint64_t)(uint16_t)(proto) << 32)
-/* The same for a socket just made by the calling thread (now, with this stack; peer
- * may be NULL): what socket(), socketpair() and accept() record, without building a
- * record to copy. meta: SL_META(). */
-bool sl_reg_new(int fd, uint64_t meta, uint32_t stack, const struct sl_addr *peer);
+    ((uint64_t)(uint16_t)(proto) | (uint64_t)(uint8_t)(origin) << 16 | (uint64_t)((unsigned)(type) & 0xf) << 24 \
+     | (uint64_t)(uint8_t)(family) << 32)
+#define SL_META_ORIGIN(m) ((int)(uint8_t)((m) >> 16))
+#define SL_META_TYPE(m) ((int)(uint8_t)((m) >> 24))
+#define SL_META_FAMILY(m) ((int)(uint8_t)((m) >> 32))
+#define SL_META_PROTO(m) ((int)(uint16_t)(m))
+/* The same for a socket just made by the calling thread (at now_ns, by the coarse
+ * clock, with this stack; peer may be NULL): what socket(), socketpair() and accept()
+ * record, without building a record to copy. meta: SL_META(). */
+bool sl_reg_new(int fd, uint64_t meta, uint32_t stack, const struct sl_addr *peer, int64_t now_ns);
 /* newfd is a copy of oldfd, made by the calling thread now at stack: record it with what
  * oldfd's record says. 0 (recorded), -ENOENT (oldfd is not recorded), -ENOMEM (not
  * recorded: max_tracked, out of memory; counted untracked). */

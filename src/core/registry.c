@@ -387,12 +387,14 @@ bool sl_reg_insert(const struct sl_rec_info *info)
     return true;
 }
 
-bool sl_reg_new(int fd, uint64_t meta, uint32_t stack, const struct sl_addr *peer)
+/* sl_reg_new in every case: a number still recorded, max_tracked, no chunk yet, a
+ * contended lock, a thread's first socket, a number above the state map's highest. */
+static __attribute__((noinline)) bool reg_new(int fd, uint64_t meta, uint32_t stack, const struct sl_addr *peer,
+                                              int64_t now)
 {
     if (SL_UNLIKELY(fd < 0))
         return false;
-    int origin = (uint8_t)meta, type = (uint8_t)(meta >> 16);
-    int64_t now = sl_now_coarse_ns();
+    int origin = SL_META_ORIGIN(meta), type = SL_META_TYPE(meta);
     pid_t tid = sl_gettid();
     struct chunk *c = chunk_get(fd);
     struct stripe *s = stripe_of(fd);
@@ -403,13 +405,51 @@ bool sl_reg_new(int fd, uint64_t meta, uint32_t stack, const struct sl_addr *pee
         return false;
     }
     struct rec *r = HOT(c, fd);
-    *r = (struct rec){ .gen = next_gen(), .created_ns = now, .stack = stack, .tid = tid, .proto = (uint16_t)(meta >> 32),
-                       .origin = (uint8_t)origin, .type = (uint8_t)type, .family = (uint8_t)(meta >> 8) };
+    *r = (struct rec){ .gen = next_gen(), .created_ns = now, .stack = stack, .tid = tid };
+    memcpy(&r->proto, &meta, sizeof(meta));
     if (peer)
         r->peer = *peer;
     *COLD(c, fd) = (struct cold){ .open_seen_ns = now };
     opened_locked(s, fd, type, 0, stack);
     unlock(&s->lock);
+    return true;
+}
+
+_Static_assert(offsetof(struct rec, proto) % 8 == 0 && offsetof(struct rec, flags) - offsetof(struct rec, proto) == 7,
+               "SL_META is the record's word from proto to flags");
+
+/* A leaf for the usual case (a free number in a mapped chunk, the lock free, no limit):
+ * no call, so no register to save; every other case goes to reg_new. */
+bool sl_reg_new(int fd, uint64_t meta, uint32_t stack, const struct sl_addr *peer, int64_t now)
+{
+    struct chunk *c = fd >= 0 ? chunk_peek(fd) : NULL;
+    pid_t tid = sl_tls_tid;
+    struct stripe *s = stripe_of(fd);
+    if (SL_UNLIKELY(!c) || SL_UNLIKELY(!tid) || SL_UNLIKELY(sl_opt.max_tracked > 0) || SL_UNLIKELY(!sl_fdstate_covers(fd))
+        || SL_UNLIKELY(fd > atomic_load_explicit(&sl_fdmap_hi, memory_order_relaxed)) || SL_UNLIKELY(!trylock(&s->lock)))
+        return reg_new(fd, meta, stack, peer, now);
+    unsigned j = (unsigned)fd & (CHUNK - 1);
+    struct rec *r = &c->hot[j];
+    if (SL_UNLIKELY(r->gen)) {
+        unlock(&s->lock);
+        return reg_new(fd, meta, stack, peer, now);
+    }
+    r->gen = next_gen();
+    r->created_ns = now;
+    r->stack = stack;
+    r->orig_stack = 0;
+    r->eof_stack = 0;
+    r->tid = tid;
+    memcpy(&r->proto, &meta, sizeof(meta));
+    if (peer)
+        r->peer = *peer;
+    else
+        r->peer = (struct sl_addr){ 0 };
+    c->cold[j] = (struct cold){ .open_seen_ns = now };
+    bump(&s->opened, 1);
+    sl_fdstate_store(fd, live_bits(SL_META_TYPE(meta), 0));
+    unlock(&s->lock);
+    sl_stack_note(stack, true);
     return true;
 }
 
@@ -581,20 +621,11 @@ void sl_reg_set_peer(int fd, const struct sockaddr *addr, socklen_t len)
 /* The one-fd protocol of close() and dup2(): the record leaves the table under the
  * lock and the close is accounted for before the real call; release only ends the
  * CLOSING window. */
-bool sl_fd_detach_one(int fd, struct sl_rec_info *out)
+/* Stripe lock held, r recorded: what a close notes beyond the count (a copy, a late
+ * close, an unseen socket's, Python's finalizer); unlocks. */
+static __attribute__((noinline)) void detach_noted(struct stripe *s, struct chunk *c, int fd, struct sl_rec_info *out)
 {
-    struct chunk *c = fd >= 0 ? chunk_peek(fd) : NULL;
-    if (!c)
-        return false;
     struct rec *r = HOT(c, fd);
-    struct stripe *s = stripe_of(fd);
-    sl_guard_enter();
-    lock(&s->lock);
-    if (SL_UNLIKELY(!r->gen)) {
-        unlock(&s->lock);
-        sl_guard_leave();
-        return false;
-    }
     if (out)
         expand(fd, r, COLD(c, fd), out);
     uint32_t stack = r->stack;
@@ -606,6 +637,51 @@ bool sl_fd_detach_one(int fd, struct sl_rec_info *out)
     sl_fdstate_put(fd, SL_FD_CLOSING | SL_FD_CLOSED);
     unlock(&s->lock);
     note_finalized(fd, stack, leak, created);
+}
+
+/* sl_fd_detach_one in every case. */
+static __attribute__((noinline)) bool detach_one(int fd, struct sl_rec_info *out)
+{
+    struct chunk *c = fd >= 0 ? chunk_peek(fd) : NULL;
+    if (!c)
+        return false;
+    struct stripe *s = stripe_of(fd);
+    sl_guard_enter();
+    lock(&s->lock);
+    bool had = HOT(c, fd)->gen != 0;
+    if (had)
+        detach_noted(s, c, fd, out);
+    else
+        unlock(&s->lock);
+    sl_guard_leave();
+    return had;
+}
+
+/* A leaf for the usual close (the lock free, a record with nothing to note but its
+ * count, no copy asked for, no Python): every other case goes to detach_one. */
+bool sl_fd_detach_one(int fd, struct sl_rec_info *out)
+{
+    struct chunk *c = fd >= 0 ? chunk_peek(fd) : NULL;
+    if (SL_UNLIKELY(!c) || SL_UNLIKELY(out != NULL) || SL_UNLIKELY(sl_lang_python()) || SL_UNLIKELY(!sl_fdstate_covers(fd)))
+        return detach_one(fd, out);
+    struct rec *r = HOT(c, fd);
+    struct stripe *s = stripe_of(fd);
+    sl_guard_enter(); /* before the lock: a signal handler's close() must not wait for it */
+    if (SL_UNLIKELY(!trylock(&s->lock))) {
+        sl_guard_leave();
+        return detach_one(fd, out);
+    }
+    if (SL_UNLIKELY(!r->gen) || SL_UNLIKELY(r->reported_leak) || SL_UNLIKELY(r->origin == SL_ORIGIN_UNSEEN)) {
+        unlock(&s->lock);
+        sl_guard_leave();
+        return detach_one(fd, out);
+    }
+    uint32_t stack = r->stack;
+    r->gen = 0;
+    bump(&s->closed, 1);
+    sl_fdstate_store(fd, SL_FD_CLOSING | SL_FD_CLOSED);
+    unlock(&s->lock);
+    sl_stack_note(stack, false);
     sl_guard_leave();
     return true;
 }

@@ -41,7 +41,7 @@ static void base_info(struct sl_rec_info *i, int fd, int origin)
 int sl_fd_new(int fd, uint64_t meta)
 {
     sl_guard_enter();
-    if (sl_reg_new(fd, meta, sl_stack_capture(), NULL))
+    if (sl_reg_new(fd, meta, sl_stack_capture(), NULL, sl_now_coarse_ns()))
         recorded(fd);
     sl_guard_leave();
     return fd;
@@ -56,7 +56,8 @@ int sl_fd_created(int fd, int origin, int family, int type, int proto, const str
     struct sl_addr a;
     if (peer)
         sl_addr_from_sockaddr(&a, peer, peerlen);
-    if (sl_reg_new(fd, SL_META(origin, family, type, proto), sl_stack_capture(), peer ? &a : NULL))
+    if (sl_reg_new(fd, SL_META(origin, family, type, proto), sl_stack_capture(), peer ? &a : NULL,
+                   sl_now_coarse_ns()))
         recorded(fd);
     sl_guard_leave();
     return fd;
@@ -74,7 +75,7 @@ void sl_fd_accepted(int listen_fd, int fd, const struct sockaddr *peer, socklen_
         family = peer->sa_family;
     struct sl_addr a;
     sl_addr_from_sockaddr(&a, peer, peerlen);
-    if (sl_reg_new(fd, SL_META(SL_ORIGIN_ACCEPT, family, type, proto), sl_stack_capture(), &a))
+    if (sl_reg_new(fd, SL_META(SL_ORIGIN_ACCEPT, family, type, proto), sl_stack_capture(), &a, sl_now_coarse_ns()))
         recorded(fd);
     sl_guard_leave();
 }

@@ -63,6 +63,11 @@ static inline void sl_fdstate_put(int fd, unsigned bits)
     if ((bits & SL_FD_WATCH) && SL_UNLIKELY(fd > atomic_load_explicit(&sl_fdmap_hi, memory_order_relaxed)))
         sl_fdstate_raise_hi(fd);
 }
+/* The same for a number covered by the map and at most sl_fdmap_hi: one store. */
+static inline void sl_fdstate_store(int fd, unsigned bits)
+{
+    atomic_store_explicit(&sl_fdmap[(unsigned)fd], (uint8_t)bits, memory_order_relaxed);
+}
 /* fd's bits lose those in clear, in one atomic step, whatever else changes them. */
 static inline void sl_fdstate_clear(int fd, unsigned clear)
 {
