@@ -30,7 +30,7 @@
  *     behind our back (fclose on an fdopen'd socket, glibc internals, raw syscalls):
  *     the old record is replaced and counted as stale;
  *   - no stripe lock is held across a system call, nor across malloc: a chunk is
- *     mapped before the lock is taken, with a raw system call, so the registry is safe
+ *     mapped (mmap) before the lock is taken, so the registry is safe
  *     to use from a signal handler that interrupted anything but the shim itself (the
  *     per-thread guard turns those re-entries into pass-through);
  *   - the fd state map (fd/fdstate.c) has the watch bit set for every recorded number
@@ -48,7 +48,8 @@
  * no free list). Records taken out by close_range()/closefrom() (detach_range) travel
  * as copies in an array mapped for the call, until the real call says whether they
  * are released or put back.
- * The registry makes no system call but mmap, and captures no stack: verbs.c does that.
+ * The registry makes no system call but mmap and munmap, and captures no stack: verbs.c
+ * does that.
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -127,11 +128,21 @@ const char *sl_origin_name(int origin)
     }
 }
 
-/* A raw anonymous mapping (no errno, no interceptor): NULL if refused. */
+/* An anonymous mapping, NULL if refused; and its end. Through libc, so that a
+ * sanitizer runtime sees memory come and go (ThreadSanitizer would otherwise take two
+ * threads' lists at the same address, one unmapped before the other was mapped, for a
+ * race); errno kept. Async-signal-safe. */
 static void *map(size_t len)
 {
-    long p = SL_SYS(SYS_mmap, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    return p < 0 && p > -4096 ? NULL : (void *)p;
+    SL_KEEP_ERRNO();
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void unmap(void *p, size_t len)
+{
+    SL_KEEP_ERRNO();
+    munmap(p, len);
 }
 
 /* fd's chunk if it is mapped (fd >= 0), else NULL. No lock. */
@@ -159,7 +170,7 @@ static __attribute__((noinline)) struct chunk *chunk_make(int fd)
         if (atomic_compare_exchange_strong(mp, &none, nm))
             m = nm;
         else
-            SL_SYS(SYS_munmap, nm, len), m = none;
+            unmap(nm, len), m = none;
     }
     unsigned ci = (unsigned)fd >> CHUNK_BITS;
     _Atomic(struct chunk *) *d = &m[ci & ((1u << MID_BITS) - 1)];
@@ -177,7 +188,7 @@ static __attribute__((noinline)) struct chunk *chunk_make(int fd)
     if (atomic_compare_exchange_strong(d, &none, nc)) {
         c = nc;
     } else {
-        SL_SYS(SYS_munmap, nc, sizeof(struct chunk));
+        unmap(nc, sizeof(struct chunk));
         c = none;
     }
     return c;
@@ -733,7 +744,7 @@ static bool list_room(struct sl_rec **l)
     if (o) {
         memcpy(nl->v, o->v, o->n * sizeof(o->v[0]));
         nl->n = o->n;
-        SL_SYS(SYS_munmap, o, o->bytes);
+        unmap(o, o->bytes);
     }
     nl->cap = (bytes - sizeof(struct sl_rec)) / sizeof(struct sl_rec_info);
     nl->bytes = bytes;
@@ -773,7 +784,7 @@ struct sl_rec *sl_fd_detach(int fd)
     detach_into(&l, fd);
     sl_guard_leave();
     if (l && !l->n) {
-        SL_SYS(SYS_munmap, l, l->bytes);
+        unmap(l, l->bytes);
         l = NULL;
     }
     return l;
@@ -821,7 +832,7 @@ void sl_fd_release(struct sl_rec *l)
         note_finalized(i->fd, i->stack, i->reported_leak, i->created_ns);
     }
     sl_guard_leave();
-    SL_SYS(SYS_munmap, l, l->bytes);
+    unmap(l, l->bytes);
 }
 
 void sl_fd_reattach(struct sl_rec *l)
@@ -848,7 +859,7 @@ void sl_fd_reattach(struct sl_rec *l)
         unlock(&s->lock);
     }
     sl_guard_leave();
-    SL_SYS(SYS_munmap, l, l->bytes);
+    unmap(l, l->bytes);
 }
 
 /* ---- snapshots and write-back ---- */
