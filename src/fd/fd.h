@@ -2,7 +2,7 @@
  * fd.h - the fd layer: the state of fd numbers and the shim's own fds, and every way
  * the shim reaches the kernel about an fd. Uses base; knows nothing of the registry.
  *
- *   fdstate.c   four bits per fd number (watched, closing, closed, end-of-file not read
+ *   fdstate.c   a byte per fd number (watched, closing, closed, end-of-file not read
  *               yet): what close(), read() & co test before anything else
  *   ownfd.c     the shim's own fds, moved high and protected from the program
  *   owntable.c  the shim thread's fd table of its own, and reaching the program's fds
