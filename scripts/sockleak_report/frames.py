@@ -179,7 +179,8 @@ def headline(rep, place=place_text):
             h += eof(g)
         return h
     if s["close_wait"]:
-        g = next((x for x in gs if x.close_wait), None)
+        half = [x for x in gs if x.close_wait]  # one with a stack first, as the shim picks
+        g = next((x for x in half if rep.stacks().get(x.stack)), half[0] if half else None)
         live = s["live"]
         h = "%d live %s, none leaked yet: %d in CLOSE_WAIT" % (live, plural(live, "socket", "sockets"), s["close_wait"])
         if g is not None:
