@@ -16,6 +16,7 @@ import re
 from .values import cw_range, duration, integer, num, obj, plural, string
 
 MAX_ADDRS_SHOWN = 4
+MAX_EOF_PLACES_SHOWN = 4  # places a stack's sockets read end-of-file, as the shim's text shows them
 
 ORIGIN_TEXT = {"socket": "opened by socket()", "socketpair": "opened by socketpair()", "accept": "accepted",
                "dup": "duplicated by dup()", "inherited": "inherited at start-up",

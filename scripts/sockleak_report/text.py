@@ -7,12 +7,12 @@ did not close); then growth, sockets closed late, double closes, coverage and
 suppressions; a SUMMARY line last. table_text lays out the columns of diff and merge.
 """
 from . import sections
-from .frames import addr_summary, called, frame_text, headline, kinds_text, no_stack_text, states_text, where_text
+from .frames import (MAX_EOF_PLACES_SHOWN, addr_summary, called, frame_text, headline, kinds_text, no_stack_text,
+                     states_text, where_text)
 from .grouping import MAX_FDS_SHOWN
 from .values import cw_range, duration, num, obj, plural, string
 
 MAX_LATE_SHOWN = 10  # stacks of sockets closed late, as the shim's text report
-MAX_EOF_PLACES_SHOWN = 4  # places a stack's sockets read end-of-file, as the shim's
 
 
 def totals_text(rep):

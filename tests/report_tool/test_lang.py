@@ -114,6 +114,8 @@ class Python(ToolTest):
         self.assertEqual(rc, 0, err)
         self.assertIn("opened at `fetch_item` (py_leak.py:18) and elsewhere", out)
         self.assertRegex(out, r"\n#2 fetch_item /\S+/py_leak\.py:18 \(python\)\n")
+        self.assertRegex(out, r"\n\| \d+ \| unclosed \| by the runtime's garbage collector or at shutdown, never by "
+                              r"the program \| \S+ \| `drop_unclosed` \(py_leak\.py:27\) \|\n")
 
 
 class Java(ToolTest):
