@@ -135,6 +135,8 @@ class Java(ToolTest):
         self.assertEqual(frame_text(3, f), "#3 (unnamed) (java)")
         self.assertFalse(is_runtime(f))
         self.assertIs(headline_frame([f]), f)
+        self.assertEqual(where([f]), (None, "?+0x0"))  # the shim's sl_report_where: no name, no module
+        self.assertEqual(where([dict(f, function="Pool.grab")]), ("Pool.grab", "java"))
         self.assertEqual(render("java").count("(unnamed)"), 0)
 
 
