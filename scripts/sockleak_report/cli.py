@@ -17,8 +17,8 @@ line that is not a sockleak report is named on stderr as FILE:LINE and skipped.
 
 Only the contract's keys are relied on; everything else (file/line in frames, language
 frames, where end-of-file was read, "environment", "growth", "closed_late", "unseen",
-summary.suppressed, idle_ms, leak kinds other than close_wait...) is used when present and skipped when absent, and
-unknown keys are carried along, never a reason to fail. Reports are summarized by
+summary.suppressed, idle_ms, leak kinds other than close_wait...) is used when present
+and skipped when absent, and unknown keys are carried along, never a reason to fail. Reports are summarized by
 stack (fingerprint), never listed socket by socket, so 100,000 sockets stay readable.
 
 Standard library only. Exit status: 0 success, 1 a check failed, 2 usage or input error.
