@@ -2,15 +2,17 @@
 
 "==PID==" lines carry the headline, the totals and the environment; then one block per
 stack, most leaked first (--top N of them), with its frames, states, ages, fds and
-peers; then growth, sockets closed late, double closes, coverage and suppressions; a
-SUMMARY line last. table_text lays out the columns of diff and merge.
+peers, and where its sockets read end-of-file (the code that saw the peer hang up and
+did not close); then growth, sockets closed late, double closes, coverage and
+suppressions; a SUMMARY line last. table_text lays out the columns of diff and merge.
 """
 from . import sections
-from .frames import addr_summary, called, frame_text, headline, kinds_text, no_stack_text, states_text, where_text
+from .frames import (MAX_EOF_PLACES_SHOWN, addr_summary, called, frame_text, headline, kinds_text, no_stack_text,
+                     states_text, where_text)
 from .grouping import MAX_FDS_SHOWN
 from .values import cw_range, duration, num, obj, plural, string
 
-MAX_LATE_SHOWN = 10  # as the shim's text report
+MAX_LATE_SHOWN = 10  # stacks of sockets closed late, as the shim's text report
 
 
 def totals_text(rep):
@@ -27,15 +29,11 @@ def totals_text(rep):
     t += "; %d live, %d in CLOSE_WAIT, %d leaked" % (s["live"], s["close_wait"], s["leaked"])
     if rep.close_wait_after() is not None:
         t += " (CLOSE_WAIT for %s or more)" % duration(rep.close_wait_after())
-    if s["leaked_closed"]:
-        t += ", %d leaked and closed later" % s["leaked_closed"]
     if s["listening"] is not None:
         t += ", %d listening" % s["listening"]
     if s["ignored"]:
         t += ", %d ignored (sockleak_ignore)" % s["ignored"]
-    if s["suppressed"]:
-        t += ", %d suppressed" % s["suppressed"]
-    return t
+    return t  # (sockets leaked then closed: the SUMMARY line; suppressed: their own line)
 
 
 def group_header(rep, g):
@@ -54,7 +52,32 @@ def group_header(rep, g):
             h += "up to %s, " % duration(g.cw_max)
         h += "not leaked yet" + (": after %s" % duration(cwa) if cwa is not None else "")
         return h + "), %s" % called(g.origin)
-    return "%d live %s, not leaked, %s" % (g.count, plural(g.count, "socket", "sockets"), called(g.origin))
+    return "%d live %s, %s, %s" % (g.count, plural(g.count, "socket", "sockets"),
+                                   "left open since the checkpoint" if rep.scoped else "not leaked", called(g.origin))
+
+
+def eof_lines(places, frames_of, never=0, unread=0):
+    """The lines under a stack that say where its sockets read end-of-file and never closed
+    them, each place with its frames, most sockets first (as many as the shim shows),
+    then its half-closed sockets no read saw the end of and the bytes they left unread.
+    places: [(stack id, sockets, newest ms, oldest ms)] (times None: not said);
+    frames_of(stack id) -> frames."""
+    out = []
+    for k, (sid, n, newest, oldest) in enumerate(places):
+        if k == MAX_EOF_PLACES_SHOWN:
+            out.append("  end-of-file read in %d more places" % (len(places) - k))
+            break
+        frames = frames_of(sid)
+        ago = ", %s ago" % cw_range(newest, oldest) if oldest is not None else ""
+        out.append("  end-of-file read at %s, never closed (%d %s%s):" % (
+            where_text(frames), n, plural(n, "socket", "sockets"), ago))
+        out += ["    " + frame_text(i, f) for i, f in enumerate(frames)]
+    if never:
+        line = "  end-of-file never read: %d %s" % (never, plural(never, "socket", "sockets"))
+        if unread:
+            line += ", %d %s never read" % (unread, plural(unread, "byte", "bytes"))
+        out.append(line)
+    return out
 
 
 def group_block(rep, g, frames):
@@ -65,6 +88,8 @@ def group_block(rep, g, frames):
         out.append("    (no stack: %s)" % no_stack_text(rep, g))
     for i, f in enumerate(frames):
         out.append("    " + frame_text(i, f))
+    stacks = rep.stacks()
+    out += eof_lines(g.eofs, lambda sid: stacks.get(sid, []), g.eof_never, g.unread_bytes)
     out.append("  states: " + states_text(g))
     if g.oldest is not None:
         out.append("  oldest: " + duration(g.oldest))
@@ -94,12 +119,15 @@ def later_blocks(rep, top):
             out.append("  %s at %s [%s]" % (sections.growth_row(x), where_text(stacks.get(sid, [])), sid))
         out.append("")
     late = sections.closed_late(rep)
-    if late:
+    if late:  # one line per stack, as the shim's
         out.append("%s: %d %s" % (sections.LATE_TITLE, len(late), plural(len(late), "socket", "sockets")))
-        for x in late[:MAX_LATE_SHOWN]:
-            out.append("  %s, opened at %s" % (sections.late_row(x), where_text(stacks.get(str(x.get("stack")), []))))
-        if len(late) > MAX_LATE_SHOWN:
-            out.append("  ... and %d more" % (len(late) - MAX_LATE_SHOWN))
+        for k, (sid, leak, fd, n, lo, hi) in enumerate(sections.late_by_stack(rep)):
+            if k == MAX_LATE_SHOWN:
+                out.append("  ... and more places")
+                break
+            how = sections.UNCLOSED if leak == "unclosed" else "closed %s after found leaked" % cw_range(lo, hi)
+            at = where_text(stacks.get(sid, []))
+            out.append("  %d (%s, e.g. fd %s) %s, opened at %s [%s]" % (n, leak, fd, how, at, sid))
         out.append("")
     for x in sections.double_closes(rep):
         out.append(sections.double_close_title(x) + ", at:")
