@@ -19,7 +19,7 @@ class Group:
     """What a report says about one stack: counts, states, ages, fds and peers."""
     __slots__ = ("stack", "order", "count", "leaked", "close_wait", "cw_max", "cw_lo", "cw_hi", "oldest", "origin",
                  "states", "other", "kinds", "fds", "peers", "locals", "idle_max", "listed", "eofs", "eof_never",
-                 "unread_bytes")
+                 "unread_bytes", "half_lo", "half_hi", "peer_closed")
     # listed: the keys the report's group gave (its counts win over the sockets')
 
     def __init__(self, stack, order):
@@ -28,6 +28,8 @@ class Group:
         self.count = self.leaked = self.close_wait = 0
         self.cw_max = None  # longest CLOSE_WAIT of any socket (ms)
         self.cw_lo = self.cw_hi = None  # CLOSE_WAIT range of the leaked ones
+        self.half_lo = self.half_hi = None  # CLOSE_WAIT (or peer gone) range of every half-closed one, as the shim's
+        self.peer_closed = 0
         self.oldest = None
         self.origin = None
         self.states = collections.Counter()  # TCP states
@@ -117,6 +119,15 @@ def _add_socket(G, s, eofs):
         if at is not None:
             e[1] = at if e[1] is None else min(e[1], at)
             e[2] = at if e[2] is None else max(e[2], at)
+    half = integer(s.get("close_wait_ms"))
+    if half is None:
+        half = integer(s.get("peer_closed_ms"))
+        G.peer_closed += half is not None
+    if half is not None:
+        G.half_lo = half if G.half_lo is None else min(G.half_lo, half)
+        G.half_hi = half if G.half_hi is None else max(G.half_hi, half)
+    if eof:
+        pass
     elif integer(s.get("close_wait_ms")) is not None or integer(s.get("peer_closed_ms")) is not None:
         G.eof_never += 1  # half-closed, and no read saw the end of it
         unread = integer(s.get("unread_bytes"))

@@ -6,9 +6,11 @@ peers, and where its sockets read end-of-file (the code that saw the peer hang u
 did not close); then growth, sockets closed late, double closes, coverage and
 suppressions; a SUMMARY line last. table_text lays out the columns of diff and merge.
 """
+import collections
+
 from . import sections
-from .frames import (MAX_EOF_PLACES_SHOWN, addr_summary, called, frame_text, headline, kinds_text, no_stack_text,
-                     states_text, where_text)
+from .frames import (KIND_TEXT, MAX_EOF_PLACES_SHOWN, addr_summary, called, frame_text, headline,
+                     no_stack_text, states_text, where_text)
 from .grouping import MAX_FDS_SHOWN
 from .values import cw_range, duration, num, obj, plural, string
 
@@ -36,21 +38,43 @@ def totals_text(rep):
     return t  # (sockets leaked then closed: the SUMMARY line; suppressed: their own line)
 
 
+def leak_phrase(rep, kind, g):
+    """"stuck in CLOSE_WAIT for 2.0s to 3.0s", for one kind of leak, as the shim says it."""
+    opts = obj(rep.d.get("options"))
+    if kind == "close_wait":
+        return "stuck in CLOSE_WAIT for " + cw_range(g.half_lo, g.half_hi)
+    if kind == "peer_closed":
+        return "held for %s after their peer closed" % cw_range(g.half_lo, g.half_hi)
+    if kind == "idle":
+        return "idle for idle_after (%s) or more" % duration(num(opts.get("idle_after_ms")))
+    if kind == "max_age":
+        return "open for max_age (%s) or more" % duration(num(opts.get("max_age_ms")))
+    return KIND_TEXT.get(kind, kind)
+
+
+def leak_summary(rep, n, kinds, g):
+    """"3 sockets stuck in CLOSE_WAIT for 2.0s" or "5 sockets (3 stuck in ..., 2 open for ...)"."""
+    h = "%d %s " % (n, plural(n, "socket", "sockets"))
+    if len(kinds) == 1:
+        return h + leak_phrase(rep, next(iter(kinds)), g)
+    return h + "(" + ", ".join("%d %s" % (c, leak_phrase(rep, k, g)) for k, c in kinds.items()) + ")"
+
+
 def group_header(rep, g):
+    """The first line of a stack's block, the shim's (src/report/text.c group_block)."""
     cwa = rep.close_wait_after()
     if g.leaked:
-        if not g.kinds or set(g.kinds) == {"close_wait"}:
-            h = "Leak of %d %s stuck in CLOSE_WAIT" % (g.leaked, plural(g.leaked, "socket", "sockets"))
-            if g.cw_hi is not None or g.cw_max is not None:
-                h += " (%s)" % cw_range(g.cw_lo, g.cw_hi if g.cw_hi is not None else g.cw_max)
-        else:
-            h = "Leak of %d %s (%s)" % (g.leaked, plural(g.leaked, "socket", "sockets"), kinds_text(g.kinds))
-        return h + ", %s" % called(g.origin)
-    if g.close_wait:
-        h = "%d live %s, %d in CLOSE_WAIT (" % (g.count, plural(g.count, "socket", "sockets"), g.close_wait)
-        if g.cw_max is not None:
-            h += "up to %s, " % duration(g.cw_max)
-        h += "not leaked yet" + (": after %s" % duration(cwa) if cwa is not None else "")
+        kinds = g.kinds or collections.Counter({"close_wait": g.leaked})
+        order = ("close_wait", "peer_closed", "idle", "max_age")  # the shim's order of leak kinds
+        kinds = collections.OrderedDict(sorted(kinds.items(), key=lambda kv: order.index(kv[0])
+                                               if kv[0] in order else len(order)))
+        return "Leak of %s, %s" % (leak_summary(rep, g.leaked, kinds, g), called(g.origin))
+    if g.close_wait or g.peer_closed:
+        n = g.close_wait + g.peer_closed
+        what = "in CLOSE_WAIT" if g.close_wait else "with the peer gone"
+        h = "%d live %s, %d %s (%s, not leaked yet" % (
+            g.count, plural(g.count, "socket", "sockets"), n, what, cw_range(g.half_lo, g.half_hi))
+        h += (": after %s" % duration(cwa) if cwa is not None else "")
         return h + "), %s" % called(g.origin)
     return "%d live %s, %s, %s" % (g.count, plural(g.count, "socket", "sockets"),
                                    "left open since the checkpoint" if rep.scoped else "not leaked", called(g.origin))

@@ -19,9 +19,10 @@ def masked(line):
     return line.replace("DURATION to DURATION", "DURATION")
 
 
-# the lines the tool writes as the shim does: headline, totals, frames, where end-of-file
-# was read, sockets closed late, suppressed, environment, SUMMARY
+# the lines the tool writes as the shim does: headline, totals, each stack's first line,
+# frames, where end-of-file was read, sockets closed late, suppressed, environment, SUMMARY
 SAID = re.compile(r"^(==PID==(sockleak|report|suppressed|environment): |    #\d+ |  end-of-file |"
+                  r"Leak of |\d+ live sockets?, |  \(\d+ more from the same place|"
                   r"Leaked, then closed later |  \d+ \(\w+, e\.g\. fd |  \.\.\. and more places|SUMMARY: )")
 
 
