@@ -84,7 +84,8 @@ ITESTS   := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(filter-o
             $(patsubst tests/integration/%.c,$(B)/tests/integration/%.so,$(wildcard tests/integration/so_*.c)) \
             $(patsubst tests/integration/%.cc,$(B)/tests/integration/%.so,$(wildcard tests/integration/so_*.cc))
 # the programs tests/attach/run.py inspects and attaches to (started without the shim)
-ATTACH_PROGS := $(B)/tests/attach/leaky_service $(B)/tests/attach/leaky_service_now $(B)/tests/attach/static_holder
+ATTACH_PROGS := $(B)/tests/attach/leaky_service $(B)/tests/attach/leaky_service_now $(B)/tests/attach/static_holder \
+                $(B)/tests/attach/pause_probe
 EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
 .PHONY: all test unit integration integration-asan check-exports check-layers check-docs check-report-tool \
@@ -195,6 +196,9 @@ $(B)/tests/attach/leaky_service: tests/attach/leaky_service.c
 $(B)/tests/attach/leaky_service_now: tests/attach/leaky_service.c
 	@mkdir -p $(@D)
 	$(CC) -O0 -g -std=gnu11 $(WARN) -pthread -DMDWE -Wl,-z,now,-z,relro $< -o $@
+$(B)/tests/attach/pause_probe: tests/attach/pause_probe.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -std=gnu11 $(WARN) -pthread $< -o $@
 $(B)/tests/attach/static_holder: tests/attach/static_holder.c
 	@mkdir -p $(@D)
 	$(CC) -O1 -static $(WARN) $< -o $@
