@@ -202,7 +202,7 @@ $(B)/tests/attach/pause_probe: tests/attach/pause_probe.c
 $(B)/tests/attach/static_holder: tests/attach/static_holder.c
 	@mkdir -p $(@D)
 	$(CC) -O1 -static $(WARN) $< -o $@
-check-attach: $(B)/libsockleak.so $(ATTACH_PROGS)
+check-attach: $(B)/libsockleak.so $(ATTACH_PROGS) $(B)/tests/integration/api_dlopen
 	@$(TIMED) python3 tests/attach/run.py
 check-robustness: check-tsan check-stress check-fuzz check-secure check-servers check-python
 
