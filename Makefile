@@ -276,12 +276,12 @@ BENCH := $(B)/bench/micro $(B)/bench/scale
 $(B)/bench/%: bench/%.c include/sockleak.h
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -std=gnu11 $(WARN) -Iinclude -pthread $< -o $@
-bench: $(B)/libsockleak.so $(BENCH)
+bench: $(B)/libsockleak.so $(BENCH) $(B)/tests/attach/pause_probe
 	@sh bench/deps.sh
-	python3 bench/run.py --lib $(B)/libsockleak.so --bin $(B)/bench
-bench-quick: $(B)/libsockleak.so $(BENCH)
+	python3 bench/run.py --lib $(B)/libsockleak.so --bin $(B)/bench --probe $(B)/tests/attach/pause_probe
+bench-quick: $(B)/libsockleak.so $(BENCH) $(B)/tests/attach/pause_probe
 	@sh bench/deps.sh
-	python3 bench/run.py --quick --lib $(B)/libsockleak.so --bin $(B)/bench
+	python3 bench/run.py --quick --lib $(B)/libsockleak.so --bin $(B)/bench --probe $(B)/tests/attach/pause_probe
 # where the shim's instructions go on the micro-benchmarks (callgrind)
 bench-profile: $(B)/libsockleak.so $(BENCH)
 	python3 bench/profile.py --lib $(B)/libsockleak.so --bin $(B)/bench
