@@ -26,8 +26,9 @@ void sl_worker_start(void);   /* idempotent; starts the background thread if all
 /* Start the thread for attach: the caller, stopped by a debugger, waits only for the
  * thread to exist. The thread waits until no debugger is attached (at most 10 s),
  * makes its wake fd, runs job, then works as usual. A thread running already runs job
- * at its next turn, once no debugger is attached. */
-void sl_worker_start_job(void (*job)(void));
+ * at its next turn, once no debugger is attached. Returns 0, or -EAGAIN when no
+ * thread could be started (job will not run). */
+int sl_worker_start_job(void (*job)(void));
 /* End the background thread (it finishes the work at hand first) and wait up to 3 s
  * for it. Returns 0 (none runs now) or -ETIMEDOUT. Not from the thread itself. */
 int sl_worker_stop(void);

@@ -255,11 +255,15 @@ void sl_worker_start(void)
     start(false);
 }
 
-void sl_worker_start_job(void (*job)(void))
+int sl_worker_start_job(void (*job)(void))
 {
     atomic_store(&pending_job, job);
     start(true);
     sl_wake_worker(); /* one that ran already takes the job at its next turn */
+    if (atomic_load(&started))
+        return 0;
+    atomic_store(&pending_job, NULL);
+    return -EAGAIN;
 }
 
 int sl_worker_stop(void)

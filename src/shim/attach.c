@@ -265,6 +265,7 @@ SL_EXPORT int sockleak_attach(const char *options, char *msg, size_t len)
     }
     sl_startup_finish(true); /* what the constructor left is done here, as pre-attach */
     sl_guard_enter();
+    int state = atomic_load(&sl_core_state);
     sl_work_lock();
     sl_signals_uninstall();
     sl_opt = opt;
@@ -278,10 +279,17 @@ SL_EXPORT int sockleak_attach(const char *options, char *msg, size_t len)
     attach_since = sl_now_coarse_ns();
     phase = ATTACHING;
     sl_control_set_attach(attached, detach);
-    sl_worker_start_job(finish_attach);
+    r = sl_worker_start_job(finish_attach);
+    if (r == 0) {
+        snprintf(msg, len, "the shim's thread routes the program's calls and lists the sockets open once the "
+                           "debugger has detached");
+    } else { /* nothing was routed: as if it had not been called, but for the options */
+        phase = IDLE;
+        sl_signals_uninstall();
+        atomic_store(&sl_core_state, state);
+        snprintf(msg, len, "the shim's thread could not be started");
+    }
     sl_guard_leave();
-    snprintf(msg, len, "the shim's thread routes the program's calls and lists the sockets open once the debugger "
-                       "has detached");
     pthread_mutex_unlock(&attach_lock);
-    return 0;
+    return r;
 }
