@@ -9,6 +9,8 @@
 #   make bench    benchmarks: the shim's cost, one table (bench-quick: a few seconds a row;
 #                 bench-profile: the shim's instructions per call, by function)
 
+# `make` builds all, not the first rule the variants below happen to define
+.DEFAULT_GOAL := all
 CC       ?= cc
 CXX      ?= c++
 CFLAGS   ?= -O2 -g
