@@ -341,6 +341,7 @@ struct sl_metrics {
     pid_t pid;
     const char *program;
     long live, listening, close_wait, leaked, ignored, stacks;
+    long long unread;           /* bytes never read in leaked half-closed sockets */
     long leaks[SL_LEAKS];
     long by_family_state[SL_M_FAMILIES][SL_M_STATES];
     int64_t close_wait_oldest_ns; /* -1 = none in CLOSE_WAIT */
