@@ -9,6 +9,8 @@
 #   make bench    benchmarks: the shim's cost, one table (bench-quick: a few seconds a row;
 #                 bench-profile: the shim's instructions per call, by function)
 
+# `make` builds all, not the first rule the variants below happen to define
+.DEFAULT_GOAL := all
 CC       ?= cc
 CXX      ?= c++
 CFLAGS   ?= -O2 -g
@@ -88,7 +90,8 @@ ITESTS   := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(filter-o
             $(patsubst tests/integration/%.c,$(B)/tests/integration/%.so,$(wildcard tests/integration/so_*.c)) \
             $(patsubst tests/integration/%.cc,$(B)/tests/integration/%.so,$(wildcard tests/integration/so_*.cc))
 # the programs tests/attach/run.py inspects and attaches to (started without the shim)
-ATTACH_PROGS := $(B)/tests/attach/leaky_service $(B)/tests/attach/leaky_service_now $(B)/tests/attach/static_holder
+ATTACH_PROGS := $(B)/tests/attach/leaky_service $(B)/tests/attach/leaky_service_now $(B)/tests/attach/static_holder \
+                $(B)/tests/attach/pause_probe
 EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
 .PHONY: all test unit integration integration-asan check-exports check-layers check-docs check-report-tool \
@@ -199,10 +202,13 @@ $(B)/tests/attach/leaky_service: tests/attach/leaky_service.c
 $(B)/tests/attach/leaky_service_now: tests/attach/leaky_service.c
 	@mkdir -p $(@D)
 	$(CC) -O0 -g -std=gnu11 $(WARN) -pthread -DMDWE -Wl,-z,now,-z,relro $< -o $@
+$(B)/tests/attach/pause_probe: tests/attach/pause_probe.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -std=gnu11 $(WARN) -pthread $< -o $@
 $(B)/tests/attach/static_holder: tests/attach/static_holder.c
 	@mkdir -p $(@D)
 	$(CC) -O1 -static $(WARN) $< -o $@
-check-attach: $(B)/libsockleak.so $(ATTACH_PROGS)
+check-attach: $(B)/libsockleak.so $(ATTACH_PROGS) $(B)/tests/integration/api_dlopen
 	@$(TIMED) python3 tests/attach/run.py
 check-robustness: check-tsan check-stress check-fuzz check-secure check-servers check-python
 
@@ -277,12 +283,12 @@ BENCH := $(B)/bench/micro $(B)/bench/scale
 $(B)/bench/%: bench/%.c include/sockleak.h
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -std=gnu11 $(WARN) -Iinclude -pthread $< -o $@
-bench: $(B)/libsockleak.so $(BENCH)
+bench: $(B)/libsockleak.so $(BENCH) $(B)/tests/attach/pause_probe
 	@sh bench/deps.sh
-	python3 bench/run.py --lib $(B)/libsockleak.so --bin $(B)/bench
-bench-quick: $(B)/libsockleak.so $(BENCH)
+	python3 bench/run.py --lib $(B)/libsockleak.so --bin $(B)/bench --probe $(B)/tests/attach/pause_probe
+bench-quick: $(B)/libsockleak.so $(BENCH) $(B)/tests/attach/pause_probe
 	@sh bench/deps.sh
-	python3 bench/run.py --quick --lib $(B)/libsockleak.so --bin $(B)/bench
+	python3 bench/run.py --quick --lib $(B)/libsockleak.so --bin $(B)/bench --probe $(B)/tests/attach/pause_probe
 # where the shim's instructions go on the micro-benchmarks (callgrind)
 bench-profile: $(B)/libsockleak.so $(BENCH)
 	python3 bench/profile.py --lib $(B)/libsockleak.so --bin $(B)/bench

@@ -34,7 +34,12 @@ Rows:
              without the shim, with it, and with it but Python (Java) frames off.
              Ratio = CPU time per round with / without; the language frames' own cost is
              the ratio with / frames off.
-  7 callgrind the instructions the shim adds to a socket+close and a dup+close, counted
+  7 attach   how long `sockleak attach` and `sockleak detach` stop a running process:
+             tests/attach/pause_probe's two threads wake every millisecond; the
+             longest time one was stopped (its gap less the 1 ms asked for and less the
+             time it waited for a CPU: the machine's load), over the attach, over the
+             detach, and over as long a time with neither (baseline). As root, with gdb.
+  8 callgrind the instructions the shim adds to a socket+close and a dup+close, counted
              by valgrind's callgrind (bench/profile.py: deterministic, the same on any
              machine): with default options, and with stack_depth=0 (the bookkeeping
              without the stack).
@@ -72,14 +77,14 @@ FULL = dict(micro_rounds=21, socket_iters=15000, socket2_iters=15000, accept_ite
             scale_rounds=3, scale_sizes=(1000, 10000, 100000),
             startup_rounds=5, startup_runs=100,
             tool_rounds=3, tool_iters=15000,
-            lang_rounds=9, py_iters=100000, java_iters=100000, callgrind_iters=10000)
+            lang_rounds=9, py_iters=100000, java_iters=100000, attach_rounds=9, callgrind_iters=10000)
 QUICK = dict(micro_rounds=3, socket_iters=10000, socket2_iters=10000, accept_iters=1000,
              dup_iters=100000, open_iters=20000, read_iters=200000, recv_iters=100000,
              server_rounds=1, wrk_seconds=1, redis_requests=10000,
              scale_rounds=1, scale_sizes=(1000, 10000, 100000),
              startup_rounds=1, startup_runs=50,
              tool_rounds=1, tool_iters=5000,
-             lang_rounds=3, py_iters=30000, java_iters=30000, callgrind_iters=5000)
+             lang_rounds=3, py_iters=30000, java_iters=30000, attach_rounds=3, callgrind_iters=5000)
 
 SOCKETS_PER_PROCESS = 17000  # the shim's own fds and stdio fit below a 20,000 limit
 
@@ -601,6 +606,71 @@ def row_tools(t, cfg, a, tmp):
         add_server(t, "5 tools", f"nginx keep-alive: {v}", res["native"], res[v])
 
 
+# ---- row 7: attach ----
+
+class PauseProbe:
+    def __init__(self, path):
+        self.p = subprocess.Popen([path, "20"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                  env=base_env())
+        self.pid = int(re.match(r"ready pid=(\d+)", self.p.stdout.readline()).group(1))
+
+    def cmd(self, line):
+        self.p.stdin.write(line + "\n")
+        self.p.stdin.flush()
+        return self.p.stdout.readline().strip()
+
+    def longest(self):
+        """(longest gap, longest time stopped) in ns since the last reset."""
+        m = re.match(r"max_gap_us=(\d+) max_stopped_us=(\d+)", self.cmd("max"))
+        return int(m.group(1)) * 1000, int(m.group(2)) * 1000
+
+    def close(self):
+        self.p.kill()
+        self.p.wait()
+
+
+def row_attach(t, cfg, a):
+    label = "7 attach"
+    if os.geteuid() != 0 or not which("gdb") or not os.path.exists(a.probe):
+        t.note(label, "attach, detach", "n/a: needs root, gdb and %s" % a.probe)
+        return
+    live = os.path.join(os.path.dirname(HERE), "scripts", "sockleak-live")
+    probe = PauseProbe(a.probe)
+    gdb_ms = []
+
+    def one(v):
+        probe.cmd("reset")
+        if v == "idle":
+            time.sleep(0.3)
+            return probe.longest()
+        cmd = [live, v, "--lib", a.lib, "--log", os.devnull, str(probe.pid)] if v == "attach" else \
+            [live, v, str(probe.pid)]
+        r = subprocess.run(cmd, capture_output=True, text=True, env=base_env(), timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("%s: %s" % (v, r.stderr.strip()))
+        m = re.search(r"gdb stopped it (\d+) ms at the attach and (\d+) ms at the safe point", r.stdout)
+        if m:
+            gdb_ms.append((int(m.group(1)), int(m.group(2))))
+        time.sleep(0.1)
+        return probe.longest()
+
+    try:
+        time.sleep(0.3)
+        res = alternate(cfg["attach_rounds"], ["idle", "attach", "detach"], one, "attach")
+    finally:
+        probe.close()
+    idle = [x[1] for x in res["idle"]]
+    for v, budget in (("attach", 10e6), ("detach", 2e6)):
+        stopped, gaps = [x[1] for x in res[v]], [x[0] for x in res[v]]
+        note = "longest gap %s (idle %s); worst of %d: %s" % (
+            ms(median(gaps)), ms(median([x[0] for x in res["idle"]])), len(stopped), ms(max(stopped)))
+        if v == "attach" and gdb_ms:
+            note += "; gdb: %.0f ms attaching, %.0f ms at the safe point" % (
+                median([x[0] for x in gdb_ms]), median([x[1] for x in gdb_ms]))
+        t.add(label, "pause_probe: longest stop of a thread, %s" % v, ms(median(idle)), ms(median(stopped)),
+              budget=("<=", budget, "<= %.0f ms" % (budget / 1e6)), value=median(stopped), note=note)
+
+
 # ---- main ----
 
 # ---- row 6: language runtimes ----
@@ -641,7 +711,7 @@ def row_java(t, cfg, a, tmp):
              "java_frames=0", None, None)
 
 
-# ---- row 7: callgrind ----
+# ---- row 8: callgrind ----
 
 def load_profile():
     """bench/profile.py, as a module (not the standard library's profile)."""
@@ -657,12 +727,12 @@ CANCEL_BRACKET = ("__pthread_enable_asynccancel", "__pthread_disable_asynccancel
 
 def row_callgrind(t, cfg, a, tmp):
     if not (which("valgrind") and which("callgrind_annotate")):
-        t.note("7 callgrind", "callgrind", "n/a: valgrind not installed")
+        t.note("8 callgrind", "callgrind", "n/a: valgrind not installed")
         return
     prof = load_profile()
     micro = os.path.join(a.bin, "micro")
     n = cfg["callgrind_iters"]
-    row = "7 callgrind"
+    row = "8 callgrind"
     got = {}
     for mode, opts in (("socket", None), ("socket", ""), ("socket", "stack_depth=0"), ("dup", None), ("dup", "")):
         log(f"callgrind: {mode} {'native' if opts is None else opts or 'default options'}")
@@ -752,7 +822,8 @@ ROWS = {
     "tools": ("5 tools", row_tools, True),
     "python": ("6 languages", row_python, False),
     "java": ("6 languages", row_java, True),
-    "callgrind": ("7 callgrind", row_callgrind, True),
+    "attach": ("7 attach", row_attach, False),
+    "callgrind": ("8 callgrind", row_callgrind, True),
 }
 
 
@@ -761,9 +832,11 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a few seconds per row, for development")
     ap.add_argument("--lib", default="build/libsockleak.so")
     ap.add_argument("--bin", default="build/bench", help="where micro and scale are")
+    ap.add_argument("--probe", default="build/tests/attach/pause_probe", help="the attach row's program")
     ap.add_argument("--only", default=",".join(ROWS), help="comma-separated: " + ",".join(ROWS))
     a = ap.parse_args()
     a.lib = os.path.abspath(a.lib)
+    a.probe = os.path.abspath(a.probe)
     cfg = QUICK if a.quick else FULL
     only = a.only.split(",")
     t = Table()
@@ -793,7 +866,10 @@ ratio: median over the rounds of (with / baseline), [first-third quartile] of th
     request without the shim, and its ratio (lower is better).
   row 4: wall time of fork+exec+exit; the budget applies to the difference.
   socket+close in row 5: wall-clock time (a tracer's own process is not in the CPU time).
-  row 7: user-space instructions per iteration of the program's thread (callgrind), in
+  row 7: milliseconds a thread of the process was stopped (median over the rounds; the
+    baseline: as long with nothing attached); note: the same with the time it waited
+    for a CPU (the longest gap), and the worst round.
+  row 8: user-space instructions per iteration of the program's thread (callgrind), in
     the steady state; note: what the shim adds.
 {took:.0f} s in all.""")
     log(f"done in {took:.0f} s")

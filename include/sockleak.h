@@ -94,12 +94,14 @@ SOCKLEAK_API int sockleak_stats(struct sockleak_stats *out, size_t size);
 /* For attach tools (`sockleak attach PID` calls it in the process, through gdb, after
  * dlopen-ing the library), not for programs: start recording in a process that was not
  * started under the shim. options is a SOCKLEAK_OPTIONS string (the environment's is
- * ignored); the program's calls are routed to the shim by rewriting the GOT of every
- * loaded module, and sockets open now are listed with origin "pre-attach". msg (len
- * bytes, may be NULL) gets one line: what was done, or why not. Returns 0, -EINVAL (bad
- * options, named in msg), -EEXIST (preloaded: recording already), -EALREADY (attached
- * already), or another negative errno value. A detach request on the control socket
- * (`sockleak detach PID`) undoes it. */
+ * ignored). It returns once the shim's thread is started; that thread, as soon as no
+ * debugger is attached to the process, routes the program's calls to the shim by
+ * rewriting the GOT of every loaded module and lists the sockets open then with origin
+ * "pre-attach"; the request "attach" on the control socket answers when that is done,
+ * and what it did. msg (len bytes, may be NULL) gets one line: what was done, or why
+ * not. Returns 0, -EINVAL (bad options, named in msg), -EEXIST (preloaded: recording
+ * already), -EALREADY (attached already), or another negative errno value. A detach
+ * request on the control socket (`sockleak detach PID`) undoes it. */
 SOCKLEAK_API int sockleak_attach(const char *options, char *msg, size_t len);
 
 /* ---- Leak checks scoped to a test (goleak's VerifyNone) ----

@@ -5,14 +5,17 @@ for the process: a runtime that closes everything at shutdown (CPython's finaliz
 leaves an exit report with fewer leaks than the interval reports before it. A report
 fails when it holds more leaked sockets than --max-leaked (leaked counts the sockets
 leaked now and those that leaked and were closed later, summary.leaked_closed, as the
-contract says verdicts do), or more live ones than --max-live. One FAIL line
-per failing report names the process and its worst stack; else one OK line. Exit
-status 1 on a failure, 0 otherwise (2 for usage and input errors, raised as Failure).
+contract says verdicts do), or more live ones than --max-live. A scoped report
+(sockleak_report_since: the sockets made since a checkpoint) is a part of the process's
+sockets, never the one that stands for it while it wrote a whole report; --all checks
+every report, scoped ones too. One FAIL line per failing report names the process and
+its worst stack; else one OK line. Exit status 1 on a failure, 0 otherwise (2 for usage
+and input errors, raised as Failure).
 """
 import sys
 
 from .frames import where_text
-from .reading import load
+from .reading import load, whole
 from .values import plural
 
 
@@ -23,13 +26,18 @@ def leaked_count(rep):
 
 
 def worst_per_process(reps):
-    """One report per process (file and pid): the one with the most leaks, the later on a tie."""
+    """One report per process (file and pid): of its whole reports (its scoped ones if it
+    wrote no other), the one with the most leaks, the later on a tie."""
     worst = {}
-    for r in reps:
+    for r in whole(reps):
         key = (r.source, r.pid)
         if key not in worst or leaked_count(r) >= leaked_count(worst[key]):
             worst[key] = r
     return list(worst.values())
+
+
+def since(r):
+    return " since checkpoint %d" % r.checkpoint if r.scoped else ""
 
 
 def verdict(reps, max_leaked, max_live=None):
@@ -48,7 +56,7 @@ def verdict(reps, max_leaked, max_live=None):
             msg += ", more than %d allowed" % max_leaked
             if g is not None:
                 msg += "; worst: %d at %s [stack %s]" % (g.leaked, where_text(stacks.get(g.stack, [])), g.stack)
-            bad.append("%s (%s report, %s)" % (msg, r.reason, r.where_from()))
+            bad.append("%s (%s report%s, %s)" % (msg, r.reason, since(r), r.where_from()))
         if max_live is not None and s["live"] > max_live:
             g = max(gs, key=lambda x: x.count, default=None)
             live = s["live"]
@@ -56,7 +64,7 @@ def verdict(reps, max_leaked, max_live=None):
                 r.label(), live, plural(live, "socket", "sockets"), max_live)
             if g is not None:
                 msg += "; most: %d at %s [stack %s]" % (g.count, where_text(stacks.get(g.stack, [])), g.stack)
-            bad.append("%s (%s report, %s)" % (msg, r.reason, r.where_from()))
+            bad.append("%s (%s report%s, %s)" % (msg, r.reason, since(r), r.where_from()))
     procs = {(r.source, r.pid) for r in reps}
     limits = "at most %d leaked (limit %d)" % (worst_leaked, max_leaked)
     if max_live is not None:

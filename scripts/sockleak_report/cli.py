@@ -8,15 +8,17 @@
 
 Input is the shim's JSON Lines (format=json): files, or "-" for stdin. A file may hold
 several reports, one per line, of one process or of several (they are appended). By
-default each command takes the last report of each process (pid) in each file; --all
-takes every report. A FILE holding %p, like log_path, stands for the files of every
-process. --since TIME keeps the reports written at or after TIME (RFC 3339). A line
-that is not a sockleak report is named on stderr as FILE:LINE and skipped.
+default each command takes the last report of each process (pid) in each file (check:
+its worst); --all takes every report. A scoped report (sockleak_report_since, with
+"checkpoint") is only a part of a process's sockets: it is taken with --all, or when
+the process wrote no other. A FILE holding %p, like log_path, stands for the files of
+every process. --since TIME keeps the reports written at or after TIME (RFC 3339). A
+line that is not a sockleak report is named on stderr as FILE:LINE and skipped.
 
-Only the contract's keys are relied on; everything else (file/line in frames,
-"environment", "growth", "closed_late", "unseen", summary.suppressed, idle_ms, leak
-kinds other than close_wait...) is used when present and skipped when absent, and
-unknown keys are carried along, never a reason to fail. Reports are summarized by
+Only the contract's keys are relied on; everything else (file/line in frames, language
+frames, where end-of-file was read, "environment", "growth", "closed_late", "unseen",
+summary.suppressed, idle_ms, leak kinds other than close_wait...) is used when present
+and skipped when absent, and unknown keys are carried along, never a reason to fail. Reports are summarized by
 stack (fingerprint), never listed socket by socket, so 100,000 sockets stay readable.
 
 Standard library only. Exit status: 0 success, 1 a check failed, 2 usage or input error.

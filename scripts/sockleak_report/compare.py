@@ -1,10 +1,14 @@
 """Comparing and summing reports per stack: diff (growth from A to B) and merge (many
 processes or hosts).
 
-A stack id is the same for the same code in every process, run and host, so reports
-add up per stack (tally). A socket a fork child inherited from a parent whose report is
-merged too ("forked": true, same socket) is counted once, in the parent. Of the frames
-seen for a stack, the ones that say the most (file:line, names) are shown.
+A stack id is the same for the same code in every process, run and host (a stack with
+language frames has an id made from them), so reports add up per stack (tally), and so
+do the places where their sockets read end-of-file (stacks too), and the bytes the
+half-closed ones that never read it left unread. A socket a fork child inherited from
+a parent whose report is merged too ("forked": true, same socket) is counted once, in
+the parent. Of the frames seen for a stack, the ones that say the most (file:line,
+names) are shown. A scoped report (sockleak_report_since) is a part of a process's
+sockets: without --all, a process's whole reports are compared and merged.
 """
 import collections
 import json
@@ -12,15 +16,16 @@ import sys
 
 from .errors import Failure
 from .frames import frame_text, where_text
-from .markdown import md_code, md_fence, md_table, md_text, md_where
-from .reading import input_name, load
-from .text import table_text
+from .markdown import md_code, md_eof, md_fence, md_table, md_text, md_where
+from .reading import input_name, load, whole
+from .text import eof_lines, table_text
 from .values import duration, num, plural
 
 
 class Tally:
     """One stack over several reports."""
-    __slots__ = ("stack", "live", "leaked", "close_wait", "cw_max", "procs", "pids", "frames")
+    __slots__ = ("stack", "live", "leaked", "close_wait", "cw_max", "procs", "pids", "frames", "eofs", "eof_frames",
+                 "eof_never", "unread_bytes")
 
     def __init__(self, stack):
         self.stack = stack
@@ -29,6 +34,22 @@ class Tally:
         self.procs = set()
         self.pids = []
         self.frames = []
+        self.eofs = collections.Counter()  # end-of-file stack id -> sockets that read it there
+        self.eof_frames = {}  # end-of-file stack id -> its frames
+        self.eof_never = self.unread_bytes = 0  # half-closed sockets that never read it, their unread bytes
+
+    def eof_places(self):
+        """[(end-of-file stack id, sockets, None, None)], most sockets first (as Group.eofs, without times)."""
+        return [(sid, n, None, None) for sid, n in sorted(self.eofs.items(), key=lambda kv: -kv[1])]  # ties: as seen
+
+    def eof_where(self):
+        """Where most of its sockets read end-of-file, or None."""
+        places = self.eof_places()
+        return where_text(self.eof_frames.get(places[0][0], [])) if places else None
+
+    def eof_json(self):
+        return [{"stack": sid, "sockets": n, "read_at": where_text(self.eof_frames.get(sid, [])),
+                 "frames": self.eof_frames.get(sid, [])} for sid, n, _a, _b in self.eof_places()]
 
 
 def better_frames(old, new):
@@ -73,6 +94,11 @@ def tally(reports):
                     x.procs.add(proc)
                     x.pids.append(rep.pid)
             x.frames = better_frames(x.frames, stacks.get(g.stack, []))
+            for sid, n, _newest, _oldest in g.eofs:
+                x.eofs[sid] += n
+                x.eof_frames[sid] = better_frames(x.eof_frames.get(sid, []), stacks.get(sid, []))
+            x.eof_never += g.eof_never
+            x.unread_bytes += g.unread_bytes
     return t
 
 
@@ -80,7 +106,8 @@ def describe(reports):
     """"leaky_client (pid 12), exit report at T" or "3 reports of 3 processes (leaky x3)"."""
     if len(reports) == 1:
         r = reports[0]
-        return "%s, %s report at %s" % (r.label(), r.reason, r.timestamp)
+        since = " since checkpoint %d" % r.checkpoint if r.scoped else ""
+        return "%s, %s report%s at %s" % (r.label(), r.reason, since, r.timestamp)
     procs = {(r.source, r.pid) for r in reports}
     progs = collections.Counter(r.program for r in reports)
     return "%d reports of %d %s (%s)" % (len(reports), len(procs), plural(len(procs), "process", "processes"),
@@ -105,13 +132,17 @@ def signed(n):
 def diff_command(a):
     """sockleak report diff: stacks ranked by growth from A to B."""
     if len(a.files) == 1:
-        reps = load(a.files, every=True, since=a.since, pids=a.pid)
+        every = load(a.files, every=True, since=a.since, pids=a.pid)
+        reps = every if a.all else whole(every)  # a scoped report is a part: with --all only
         procs = sorted({r.pid for r in reps}, key=lambda p: (p is None, p))
         if len(procs) > 1:
             raise Failure("%s holds reports of %d processes (pids %s): pick one with --pid, or give two files"
                           % (input_name(a.files[0]), len(procs), ", ".join(str(p) for p in procs[:10])))
         if len(reps) < 2:
-            raise Failure("%s holds one report: nothing to compare it with; give two files" % input_name(a.files[0]))
+            scoped = len(every) - len(reps)
+            raise Failure("%s holds one %sreport: nothing to compare it with; give two files%s" % (
+                input_name(a.files[0]), "whole " if scoped else "",
+                " (or --all: its %d scoped %s too)" % (scoped, plural(scoped, "report", "reports")) if scoped else ""))
         A, B = [reps[0]], [reps[-1]]
     else:
         A = load([a.files[0]], every=a.all, since=a.since, pids=a.pid)
@@ -123,8 +154,11 @@ def diff_command(a):
         la, lb = (x.live if x else 0), (y.live if y else 0)
         ka, kb = (x.leaked if x else 0), (y.leaked if y else 0)
         frames = better_frames(x.frames if x else [], y.frames if y else [])
+        eof = y if y and y.eofs else x  # where B's sockets read end-of-file, else A's
         rows.append({"stack": sid, "live_a": la, "live_b": lb, "delta": lb - la, "leaked_a": ka, "leaked_b": kb,
-                     "leaked_delta": kb - ka, "opened_at": where_text(frames), "frames": frames})
+                     "leaked_delta": kb - ka, "opened_at": where_text(frames), "frames": frames,
+                     "eof_read_at": eof.eof_where() if eof else None, "eof": eof.eof_json() if eof else [],
+                     "unread_bytes_a": x.unread_bytes if x else 0, "unread_bytes_b": y.unread_bytes if y else 0})
     rows.sort(key=lambda r: (-r["delta"], -r["leaked_delta"], -r["live_b"], r["stack"]))
     (live_a, leaked_a), (live_b, leaked_b) = totals(A), totals(B)
     if a.json:
@@ -141,9 +175,11 @@ def diff_command(a):
     changed = [r for r in rows if r["delta"] or r["leaked_delta"]]
     shown = changed if a.top == 0 else changed[:a.top]
     if shown:
-        out += table_text(["delta", "leaked", "live A", "live B", "stack", "opened at"],
+        eofs = any(r["eof_read_at"] for r in shown)
+        out += table_text(["delta", "leaked", "live A", "live B", "stack", "opened at"] +
+                          ["end-of-file read at"] * eofs,
                           [[signed(r["delta"]), signed(r["leaked_delta"]), r["live_a"], r["live_b"], r["stack"],
-                            r["opened_at"]] for r in shown], [1, 1, 1, 1, 0, 0])
+                            r["opened_at"]] + [r["eof_read_at"] or "-"] * eofs for r in shown], [1, 1, 1, 1, 0, 0, 0])
     else:
         out.append("  no stack changed")
     notes = []
@@ -159,6 +195,8 @@ def diff_command(a):
         r = shown[0]
         out += ["", "Most grown: %s (%s), opened at:" % (r["stack"], signed(r["delta"]))]
         out += ["    " + frame_text(i, f) for i, f in enumerate(r["frames"])] or ["    (no stack recorded)"]
+        frames = {e["stack"]: e["frames"] for e in r["eof"]}
+        out += eof_lines([(e["stack"], e["sockets"], None, None) for e in r["eof"]], lambda sid: frames[sid])
     sys.stdout.write("\n".join(out) + "\n")
     return 0
 
@@ -177,7 +215,9 @@ def merge_command(a):
                "live": live, "leaked": leaked,
                "stacks": [{"stack": x.stack, "live": x.live, "leaked": x.leaked, "close_wait": x.close_wait,
                            "processes": len(x.procs), "pids": x.pids[:100], "worst_close_wait_ms": x.cw_max,
-                           "opened_at": where_text(x.frames), "frames": x.frames} for x in t]}
+                           "opened_at": where_text(x.frames), "frames": x.frames, "eof_read_at": x.eof_where(),
+                           "eof": x.eof_json(), "eof_never": x.eof_never, "unread_bytes": x.unread_bytes}
+                          for x in t]}
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
         return 0
     shown = t if a.top == 0 else t[:a.top]
@@ -189,12 +229,16 @@ def merge_command(a):
                                                          plural(leaky, "stack", "stacks"), live, len(t),
                                                          plural(len(t), "stack", "stacks"))
     hidden = len(t) - len(shown)
+    eofs = any(x.eofs for x in shown)  # a column for where they read end-of-file
     if fmt == "markdown":
         out = ["## sockleak merge: " + total, "", md_text(what) + ".", ""]
-        out += md_table(["fingerprint", "leaked", "live", "processes", "worst CLOSE_WAIT", "opened at"],
+        out += md_table(["fingerprint", "leaked", "live", "processes", "worst CLOSE_WAIT", "opened at"] +
+                        ["end-of-file read at"] * eofs,
                         [(md_code(x.stack), str(x.leaked), str(x.live), str(len(x.procs)),
-                          duration(x.cw_max) if x.cw_max is not None else "-", md_where(x.frames)) for x in shown],
-                        ["---", "---:", "---:", "---:", "---:", "---"])
+                          duration(x.cw_max) if x.cw_max is not None else "-", md_where(x.frames)) +
+                         (md_where(x.eof_frames.get(x.eof_places()[0][0], [])) if x.eofs else "-",) * eofs
+                         for x in shown],
+                        ["---", "---:", "---:", "---:", "---:", "---", "---"][:6 + eofs])
         if hidden:
             out += ["", "%d more %s not shown." % (hidden, plural(hidden, "stack", "stacks"))]
         out.append("")
@@ -203,12 +247,14 @@ def merge_command(a):
                 md_code(x.stack), x.leaked, x.live, len(x.procs), plural(len(x.procs), "process", "processes")), ""]
             out += md_fence([frame_text(i, f) for i, f in enumerate(x.frames)] or ["(no stack recorded)"])
             out.append("")
+            out += md_eof(x.eof_places(), lambda sid: x.eof_frames.get(sid, []), x.eof_never, x.unread_bytes)
         sys.stdout.write("\n".join(out))
         return 0
     out = ["sockleak merge: " + what, "total: " + total, ""]
-    out += table_text(["leaked", "live", "processes", "worst CLOSE_WAIT", "stack", "opened at"],
+    out += table_text(["leaked", "live", "processes", "worst CLOSE_WAIT", "stack", "opened at"] +
+                      ["end-of-file read at"] * eofs,
                       [[x.leaked, x.live, len(x.procs), duration(x.cw_max) if x.cw_max is not None else "-", x.stack,
-                        where_text(x.frames)] for x in shown], [1, 1, 1, 1, 0, 0])
+                        where_text(x.frames)] + [x.eof_where() or "-"] * eofs for x in shown], [1, 1, 1, 1, 0, 0, 0])
     if hidden:
         out += ["", "%d more %s not shown (--top 0 shows all)" % (hidden, plural(hidden, "stack", "stacks"))]
     for x in shown:
@@ -217,5 +263,6 @@ def merge_command(a):
             x.stack, len(x.procs), plural(len(x.procs), "process", "processes"), plural(len(x.pids), "pid", "pids"),
             pids or "-")]
         out += ["    " + frame_text(i, f) for i, f in enumerate(x.frames)] or ["    (no stack recorded)"]
+        out += eof_lines(x.eof_places(), lambda sid: x.eof_frames.get(sid, []), x.eof_never, x.unread_bytes)
     sys.stdout.write("\n".join(out) + "\n")
     return 0

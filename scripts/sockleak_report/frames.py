@@ -2,16 +2,21 @@
 
 A frame is the shim's {ip, function, function_offset, module, module_offset, file,
 line}: any of them may be missing (a stripped program has no function, a program
-without debug info no file). where() names the first frame that says something
-(function or file), so frames of the shim's callers' wrappers without names are skipped.
-The headline is the one sentence that names the worst leak and the code behind it.
+without debug info no file). A language frame ("lang": python, java or js) has a
+function, file, line (and a column, in JavaScript) and no address or module; it prints
+as the shim prints it, "#2 fetch_item /srv/app/client.py:9 (python)". where() names
+frame #0, the code that made the call; in a stack with language frames, the first of
+them that is the program's own code (not the runtime's: Python's standard library,
+java.*, node:), as the shim's headline does (src/report/langframes.c). The headline is
+the one sentence that names the worst leak and the code behind it.
 """
 import collections
 import re
 
-from .values import cw_range, duration, num, obj, plural, string
+from .values import cw_range, duration, integer, num, obj, plural, string
 
 MAX_ADDRS_SHOWN = 4
+MAX_EOF_PLACES_SHOWN = 4  # places a stack's sockets read end-of-file, as the shim's text shows them
 
 ORIGIN_TEXT = {"socket": "opened by socket()", "socketpair": "opened by socketpair()", "accept": "accepted",
                "dup": "duplicated by dup()", "inherited": "inherited at start-up",
@@ -19,6 +24,8 @@ ORIGIN_TEXT = {"socket": "opened by socket()", "socketpair": "opened by socketpa
 KIND_TEXT = {"close_wait": "in CLOSE_WAIT", "idle": "idle", "max_age": "open too long",
              "peer_closed": "with the peer gone"}
 UNKNOWN_PLACE = "an unknown place (no stack recorded)"
+JAVA_RUNTIME = ("java.", "javax.", "jdk.", "sun.", "com.sun.")  # by function (class) name
+JS_RUNTIME = ("node:", "internal/")  # by file
 
 
 def basename(path):
@@ -45,15 +52,53 @@ def frame_module(f, short=False):
     return "%s+%s" % (mod, off) if off else mod
 
 
+def lang(f):
+    """The frame's language ("python", "java", "js"), or None for a native frame."""
+    return string(f.get("lang"))
+
+
+def is_runtime(f):
+    """Is language frame f the runtime's own code? Python's standard library (not what is
+    installed beside it, in site-packages or dist-packages) and frozen modules; Java's
+    java.*, javax.*, jdk.*, sun.*, com.sun.*; Node's node: and internal/ modules."""
+    kind, file, fn = lang(f), string(f.get("file")), string(f.get("function"))
+    if kind == "python":
+        return bool(file) and (file.startswith("<frozen ") or ("/lib/python3" in file and "-packages/" not in file))
+    if kind == "java":
+        return bool(fn) and fn.startswith(JAVA_RUNTIME)
+    if kind == "js":
+        return bool(file) and file.startswith(JS_RUNTIME)
+    return False
+
+
+def headline_frame(frames):
+    """The frame a stack is named by: the first language frame of the program's own
+    code, else the first language frame, else frame #0; None without frames."""
+    first = None
+    for f in frames:
+        if lang(f):
+            if not is_runtime(f):
+                return f
+            first = first or f
+    return first or (frames[0] if frames else None)
+
+
 def where(frames):
-    """(function or None, "client.c:42" or "leaky_client+0x1537") of frame #0, the code
-    that made the call (module+offset in a stripped program, never a later frame that
-    happens to have a name), or None without frames."""
-    if not frames:
+    """(function or None, "client.c:42" or "leaky_client+0x1537") of the frame a stack is
+    named by (headline_frame): frame #0, the code that made the call (module+offset in a
+    stripped program, never a later frame that happens to have a name), or the
+    program's language frame; None without frames."""
+    f = headline_frame(frames)
+    if f is None:
         return None
-    f = frames[0]
+    fn = string(f.get("function"))
+    if lang(f):  # as the shim: "fetch_item (client.py:9)", "Pool.grab (java)"
+        file, line = string(f.get("file")), f.get("line")
+        if fn and file:
+            return fn, "%s:%d" % (basename(file), integer(line) or 0)
+        return (fn, lang(f)) if fn else (None, "?+0x0")
     place = frame_file_line(f, True) or frame_module(f, True) or string(f.get("ip")) or "?"
-    return string(f.get("function")), place
+    return fn, place
 
 
 def place_text(w):
@@ -67,7 +112,17 @@ def where_text(frames):
 
 
 def frame_text(i, f):
-    """"#0 0x5565 in fetch_user+0x3c /src/client.c:89 (/bin/client+0x1537)"."""
+    """"#0 0x5565 in fetch_user+0x3c /src/client.c:89 (/bin/client+0x1537)", or for a
+    language frame "#0 fetch_item /srv/app/client.py:9 (python)" ("(unnamed)" without a
+    function; JavaScript adds the column: "app.js:8:17 (js)")."""
+    if lang(f):
+        s = "#%d %s" % (i, string(f.get("function")) or "(unnamed)")
+        file, line, col = string(f.get("file")), integer(f.get("line")), integer(f.get("column"))
+        if file:
+            s += " " + file + (":%d" % line if line and line > 0 else "")
+        if col and col > 0:
+            s += ":%d" % col
+        return s + " (%s)" % lang(f)
     s = "#%d %s" % (i, string(f.get("ip")) or "?")
     fn = string(f.get("function"))
     if fn and f.get("inlined") is True:
@@ -131,13 +186,6 @@ def states_text(g):
     return ", ".join(parts) if parts else "-"
 
 
-def eof_places(rep, g):
-    """[(end-of-file stack id, sockets)] of g's sockets that read end-of-file, most first."""
-    c = collections.Counter(string(x.get("eof_stack")) for x in rep.d.get("sockets") or []
-                            if isinstance(x, dict) and x.get("stack") == g.stack and string(x.get("eof_stack")))
-    return c.most_common()
-
-
 def headline(rep, place=place_text):
     """The sentence that names the worst leak and the code behind it. place(where) writes
     a place (Markdown gives its own)."""
@@ -149,12 +197,20 @@ def headline(rep, place=place_text):
 
     def eof(g):
         """"; end-of-file read at PLACE" where most of g's sockets read it, as the shim says."""
-        e = eof_places(rep, g)
-        if not e:
+        if not g.eofs:
             return ""
-        w = where(rep.stacks().get(e[0][0], []))
+        w = where(rep.stacks().get(g.eofs[0][0], []))
         return "; end-of-file read at " + (UNKNOWN_PLACE if w is None else place(w))
 
+    cp = rep.checkpoint
+    if cp is not None and not s["live"]:  # scoped (sockleak_report_since): a part of the sockets
+        return "no socket made since checkpoint %d is still open" % cp
+    if cp is not None:
+        g = gs[0] if gs else None
+        h = "%d %s left open since checkpoint %d" % (s["live"], plural(s["live"], "socket", "sockets"), cp)
+        if g is not None:
+            h += ", opened at " + at(g) + (" and elsewhere" if len(gs) > 1 else "") + eof(g)
+        return h
     if s["leaked"]:
         leaking = [g for g in gs if g.leaked]
         g = leaking[0] if leaking else gs[0] if gs else None
@@ -179,7 +235,8 @@ def headline(rep, place=place_text):
             h += eof(g)
         return h
     if s["close_wait"]:
-        g = next((x for x in gs if x.close_wait), None)
+        half = [x for x in gs if x.close_wait]  # one with a stack first, as the shim picks
+        g = next((x for x in half if rep.stacks().get(x.stack)), half[0] if half else None)
         live = s["live"]
         h = "%d live %s, none leaked yet: %d in CLOSE_WAIT" % (live, plural(live, "socket", "sockets"), s["close_wait"])
         if g is not None:

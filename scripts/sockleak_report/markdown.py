@@ -1,17 +1,19 @@
 """The report as Markdown for a ticket (GitHub Flavored Markdown).
 
 A title naming the worst leak, one sentence of totals, a table of states, a table of
-the top stacks, each stack's frames in a fence, the later sections (growth, closed
-late, double closes), and an Environment table. Names from the program (C++ operators,
+the top stacks (with where their sockets read end-of-file), each stack's frames in a
+fence, and the frames of the code that read end-of-file and did not close, the later
+sections (growth, closed late, double closes), and an Environment table. Names from the program (C++ operators,
 paths) are escaped so they never format: text is backslash-escaped, code spans and
 fences are made longer than any backtick run inside, and | is escaped in table cells.
 """
 import re
 
 from . import sections
-from .frames import addr_summary, called, frame_text, headline, kinds_text, no_stack_text, states_text, where
+from .frames import (MAX_EOF_PLACES_SHOWN, addr_summary, called, frame_text, headline, kinds_text, no_stack_text,
+                     states_text, where)
 from .grouping import state_counts
-from .values import duration, num, plural
+from .values import cw_range, duration, num, plural
 
 MD_SPECIAL = re.compile(r"[\\`*\[\]<>|~#]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
@@ -82,12 +84,40 @@ def _totals_sentence(rep):
         sentence += ", %d suppressed" % s["suppressed"]
     if s["opened"] is not None and s["closed"] is not None:
         sentence += "; %d opened, %d closed since start" % (s["opened"], s["closed"])
-    return sentence + "."
+    sentence += "."
+    if rep.scoped:
+        sentence += (" A scoped report (sockleak\\_report\\_since): only the sockets made since checkpoint %d and "
+                     "still open." % rep.checkpoint)
+    return sentence
+
+
+def md_eof(places, frames_of, never=0, unread=0):
+    """Where a stack's sockets read end-of-file and never closed them, each place with its
+    frames in a fence (as many as the shim's text shows), then the half-closed ones that
+    never read it. places: [(stack id, sockets, newest ms, oldest ms)] (times None: not said)."""
+    out = []
+    for k, (sid, n, newest, oldest) in enumerate(places):
+        if k == MAX_EOF_PLACES_SHOWN:
+            out += ["End-of-file read in %d more places." % (len(places) - k), ""]
+            break
+        frames = frames_of(sid)
+        ago = ", %s ago" % cw_range(newest, oldest) if oldest is not None else ""
+        out += ["End-of-file read at %s, never closed (%d %s%s):" % (
+            md_where(frames), n, plural(n, "socket", "sockets"), ago), ""]
+        out += md_fence([frame_text(i, f) for i, f in enumerate(frames)] or ["(no stack recorded)"])
+        out.append("")
+    if never:
+        line = "End-of-file never read: %d %s" % (never, plural(never, "socket", "sockets"))
+        if unread:
+            line += ", %d %s never read" % (unread, plural(unread, "byte", "bytes"))
+        out += [line + ".", ""]
+    return out
 
 
 def _stack_section(rep, g, frames):
     title = "#### %s: " % md_code(g.stack)
     title += ("%d leaked of %d live" % (g.leaked, g.count)) if g.leaked else "%d live" % g.count
+    title += ", left open since the checkpoint" if rep.scoped and not g.leaked else ""
     out = [title + ", " + md_text(called(g.origin)), ""]
     facts = ["states: " + md_text(states_text(g))]
     if g.leaked and g.kinds and set(g.kinds) != {"close_wait"}:
@@ -105,7 +135,8 @@ def _stack_section(rep, g, frames):
     out += ["; ".join(facts) + ".", ""]
     out += md_fence([frame_text(i, f) for i, f in enumerate(frames)] or ["(no stack: %s)" % no_stack_text(rep, g)])
     out.append("")
-    return out
+    stacks = rep.stacks()
+    return out + md_eof(g.eofs, lambda sid: stacks.get(sid, []), g.eof_never, g.unread_bytes)
 
 
 def _later_sections(rep, top):
@@ -124,13 +155,17 @@ def _later_sections(rep, top):
         out.append("")
     late = sections.closed_late(rep)
     if late:
-        out += ["### Closed late", "", "%d %s flagged as leaked by an earlier report, then closed: a slow path, "
-                "not a leak." % (len(late), plural(len(late), "socket", "sockets")), ""]
-        out += md_table(["fd", "leak", "closed after the report", "open in all", "opened at"],
-                        [(str(x.get("fd")), md_text(x.get("leak") or "?"), duration(x.get("closed_after_report_ms")),
+        out += ["### Leaked, then closed later", "", "%d %s found leaked, then closed: by the program, after a report "
+                "found them leaked, or (leak `unclosed`) by the runtime's garbage collector or at shutdown, never by "
+                "the program. Verdicts count them as leaked." % (len(late), plural(len(late), "socket", "sockets")),
+                ""]
+        out += md_table(["fd", "leak", "closed", "open in all", "opened at"],
+                        [(str(x.get("fd")), md_text(x.get("leak") or "?"),
+                          md_text(sections.UNCLOSED_TEXT) if x.get("leak") == "unclosed" else
+                          "%s after the report" % duration(x.get("closed_after_report_ms")),
                           duration(x.get("lifetime_ms")), md_where(stacks.get(str(x.get("stack")), [])))
                          for x in late[:top or None]],
-                        ["---:", "---", "---:", "---:", "---"])
+                        ["---:", "---", "---", "---:", "---"])
         out.append("")
     sites = sections.double_closes(rep)
     if sites:
@@ -165,8 +200,13 @@ def render_markdown(rep, top):
     out.append("")
     rows = [(md_code(g.stack), str(g.leaked), str(g.count), duration(g.cw_max) if g.cw_max is not None else "-",
              md_where(stacks.get(g.stack, []))) for g in shown]
-    out += md_table(["fingerprint", "leaked", "live", "oldest CLOSE_WAIT", "opened at"], rows,
-                    ["---", "---:", "---:", "---:", "---"])
+    header = ["fingerprint", "leaked", "live", "oldest CLOSE_WAIT", "opened at"]
+    align = ["---", "---:", "---:", "---:", "---"]
+    if any(g.eofs for g in shown):  # the code that saw the peer hang up and did not close
+        header.append("end-of-file read at")
+        align.append("---")
+        rows = [r + (md_where(stacks.get(g.eofs[0][0], [])) if g.eofs else "-",) for r, g in zip(rows, shown)]
+    out += md_table(header, rows, align)
     hidden = gs[len(shown):]
     if hidden:
         out += ["", "%d more %s (%d live, %d leaked) not shown." % (

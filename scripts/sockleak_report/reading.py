@@ -2,9 +2,12 @@
 
 A file may hold several reports, of one process or of several (they are appended).
 load() takes the last report of each process (pid) in each file, or every report
-(--all); a FILE holding %p, as the shim's log_path does, stands for the files of every
-process. A line that is not a sockleak report is named on stderr as FILE:LINE and
-skipped; the same pid in two files is two processes (two hosts, two runs).
+(--all). A scoped report (sockleak_report_since: "checkpoint", only the sockets made
+since then and still open) is a part of a process's sockets, never its last report
+while the process wrote a whole one: it is taken with --all. A FILE holding %p, as
+the shim's log_path does, stands for the files of every process. A line that is not a
+sockleak report is named on stderr as FILE:LINE and skipped; the same pid in two files
+is two processes (two hosts, two runs).
 
 Report wraps one parsed object; its groups (grouping.analyze) are computed once, on
 first use.
@@ -45,6 +48,17 @@ class Report:
     @property
     def timestamp(self):
         return string(self.d.get("timestamp")) or "?"
+
+    @property
+    def checkpoint(self):
+        """The checkpoint of a scoped report (sockleak_report_since), else None."""
+        cp = self.d.get("checkpoint")
+        return cp if isinstance(cp, int) and not isinstance(cp, bool) else None
+
+    @property
+    def scoped(self):
+        """Only the sockets made since a checkpoint and still open: a part, not the whole."""
+        return self.checkpoint is not None
 
     def where_from(self):
         return "%s:%d" % (self.source, self.lineno)
@@ -166,6 +180,12 @@ def read_lines(paths, none_ok=False):
     return per_file
 
 
+def whole(reports):
+    """The reports without the scoped ones of processes that wrote a whole report too."""
+    procs = {(r.source, r.pid) for r in reports if not r.scoped}
+    return [r for r in reports if not r.scoped or (r.source, r.pid) not in procs]
+
+
 def load(paths, every=False, since=None, pids=None, none_ok=False):
     """The reports of the given files: the last of each process per file, or every one.
 
@@ -180,8 +200,10 @@ def load(paths, every=False, since=None, pids=None, none_ok=False):
         reports = [r for r in reports if r.pid in pids]
     if not every:
         last = {}
-        for i, r in enumerate(reports):
-            last[(r.source, r.pid)] = i
+        for i, r in enumerate(reports):  # the last whole report; a scoped one if there is none
+            key = (r.source, r.pid)
+            if key not in last or not r.scoped or reports[last[key]].scoped:
+                last[key] = i
         reports = [r for i, r in enumerate(reports) if last[(r.source, r.pid)] == i]
     if not reports and none_ok:
         return []

@@ -140,11 +140,37 @@ def closed_late(rep):
 
 
 def late_row(x):
-    """"fd 5 (max_age) closed 250ms after found leaked, open 550ms in all"."""
+    """"fd 5 (max_age) closed 250ms after found leaked, open 550ms in all", or for a socket
+    a runtime closed "fd 5 (unclosed) closed by the runtime's garbage collector or at
+    shutdown, never by the program, open 550ms in all"."""
     fd = x.get("fd")
+    fd = fd if isinstance(fd, int) else "?"
+    if x.get("leak") == "unclosed":
+        return "fd %s (unclosed) closed %s, open %s in all" % (fd, UNCLOSED_TEXT, duration(x.get("lifetime_ms")))
     return "fd %s (%s) closed %s after found leaked, open %s in all" % (
-        fd if isinstance(fd, int) else "?", string(x.get("leak")) or "?", duration(x.get("closed_after_report_ms")),
-        duration(x.get("lifetime_ms")))
+        fd, string(x.get("leak")) or "?", duration(x.get("closed_after_report_ms")), duration(x.get("lifetime_ms")))
+
+
+def late_by_stack(rep):
+    """The sockets closed late, one row per stack in the order the report first lists it,
+    as the shim's text gives them: [(stack id, leak kind of its first, its fd, sockets,
+    shortest and longest time from the report that found them leaked to the close)]."""
+    rows, at = [], {}
+    for x in closed_late(rep):
+        sid = str(x.get("stack"))
+        after = num(x.get("closed_after_report_ms"))
+        if sid not in at:
+            at[sid] = len(rows)
+            rows.append([sid, string(x.get("leak")) or "?", x.get("fd") if isinstance(x.get("fd"), int) else "?", 0,
+                         after, 0])
+        r = rows[at[sid]]
+        r[3] += 1
+        r[4], r[5] = min(r[4], after), max(r[5], after)
+    return [tuple(r) for r in rows]
+
+
+UNCLOSED = "closed by the runtime's garbage collector or shutdown, never by the program"  # the shim's words
+UNCLOSED_TEXT = "by the runtime's garbage collector or at shutdown, never by the program"
 
 
 LATE_TITLE = "Leaked, then closed later (by a finalizer, at shutdown, or late)"

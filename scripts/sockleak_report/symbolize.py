@@ -7,7 +7,9 @@ debug file under --debug-dir, /usr/lib/debug, .build-id/xx/rest.debug, a
 build-ids straight from ELF headers (elf_info); a file of another build is never used.
 Then one eu-addr2line (or addr2line) call per file answers for all its offsets. The
 output is the same JSON Lines with frames completed: stack ids, other keys and lines
-that are not reports stay as they were.
+that are not reports stay as they were. Language frames (Python, Java, JavaScript:
+"lang") have their names and lines from the runtime and no module: they are left as
+they are.
 """
 import collections
 import json
@@ -285,6 +287,8 @@ def symbolize(per_file, resolver, tool):
             for st in dicts(rep.d.get("stacks")):
                 prev = None
                 for f in dicts(st.get("frames")):
+                    if string(f.get("lang")):
+                        continue  # a language frame: named by its runtime, no address to look up
                     mod, off = string(f.get("module")), parse_offset(f.get("module_offset"))
                     expanded = bool(prev and prev.get("inlined") is True and prev.get("ip") == f.get("ip"))
                     prev = f

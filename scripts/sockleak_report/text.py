@@ -2,15 +2,19 @@
 
 "==PID==" lines carry the headline, the totals and the environment; then one block per
 stack, most leaked first (--top N of them), with its frames, states, ages, fds and
-peers; then growth, sockets closed late, double closes, coverage and suppressions; a
-SUMMARY line last. table_text lays out the columns of diff and merge.
+peers, and where its sockets read end-of-file (the code that saw the peer hang up and
+did not close); then growth, sockets closed late, double closes, coverage and
+suppressions; a SUMMARY line last. table_text lays out the columns of diff and merge.
 """
+import collections
+
 from . import sections
-from .frames import addr_summary, called, frame_text, headline, kinds_text, no_stack_text, states_text, where_text
+from .frames import (KIND_TEXT, MAX_EOF_PLACES_SHOWN, addr_summary, called, frame_text, headline,
+                     no_stack_text, states_text, where_text)
 from .grouping import MAX_FDS_SHOWN
 from .values import cw_range, duration, num, obj, plural, string
 
-MAX_LATE_SHOWN = 10  # as the shim's text report
+MAX_LATE_SHOWN = 10  # stacks of sockets closed late, as the shim's text report
 
 
 def totals_text(rep):
@@ -27,34 +31,77 @@ def totals_text(rep):
     t += "; %d live, %d in CLOSE_WAIT, %d leaked" % (s["live"], s["close_wait"], s["leaked"])
     if rep.close_wait_after() is not None:
         t += " (CLOSE_WAIT for %s or more)" % duration(rep.close_wait_after())
-    if s["leaked_closed"]:
-        t += ", %d leaked and closed later" % s["leaked_closed"]
     if s["listening"] is not None:
         t += ", %d listening" % s["listening"]
     if s["ignored"]:
         t += ", %d ignored (sockleak_ignore)" % s["ignored"]
-    if s["suppressed"]:
-        t += ", %d suppressed" % s["suppressed"]
-    return t
+    return t  # (sockets leaked then closed: the SUMMARY line; suppressed: their own line)
+
+
+def leak_phrase(rep, kind, g):
+    """"stuck in CLOSE_WAIT for 2.0s to 3.0s", for one kind of leak, as the shim says it."""
+    opts = obj(rep.d.get("options"))
+    if kind == "close_wait":
+        return "stuck in CLOSE_WAIT for " + cw_range(g.half_lo, g.half_hi)
+    if kind == "peer_closed":
+        return "held for %s after their peer closed" % cw_range(g.half_lo, g.half_hi)
+    if kind == "idle":
+        return "idle for idle_after (%s) or more" % duration(num(opts.get("idle_after_ms")))
+    if kind == "max_age":
+        return "open for max_age (%s) or more" % duration(num(opts.get("max_age_ms")))
+    return KIND_TEXT.get(kind, kind)
+
+
+def leak_summary(rep, n, kinds, g):
+    """"3 sockets stuck in CLOSE_WAIT for 2.0s" or "5 sockets (3 stuck in ..., 2 open for ...)"."""
+    h = "%d %s " % (n, plural(n, "socket", "sockets"))
+    if len(kinds) == 1:
+        return h + leak_phrase(rep, next(iter(kinds)), g)
+    return h + "(" + ", ".join("%d %s" % (c, leak_phrase(rep, k, g)) for k, c in kinds.items()) + ")"
 
 
 def group_header(rep, g):
+    """The first line of a stack's block, the shim's (src/report/text.c group_block)."""
     cwa = rep.close_wait_after()
     if g.leaked:
-        if not g.kinds or set(g.kinds) == {"close_wait"}:
-            h = "Leak of %d %s stuck in CLOSE_WAIT" % (g.leaked, plural(g.leaked, "socket", "sockets"))
-            if g.cw_hi is not None or g.cw_max is not None:
-                h += " (%s)" % cw_range(g.cw_lo, g.cw_hi if g.cw_hi is not None else g.cw_max)
-        else:
-            h = "Leak of %d %s (%s)" % (g.leaked, plural(g.leaked, "socket", "sockets"), kinds_text(g.kinds))
-        return h + ", %s" % called(g.origin)
-    if g.close_wait:
-        h = "%d live %s, %d in CLOSE_WAIT (" % (g.count, plural(g.count, "socket", "sockets"), g.close_wait)
-        if g.cw_max is not None:
-            h += "up to %s, " % duration(g.cw_max)
-        h += "not leaked yet" + (": after %s" % duration(cwa) if cwa is not None else "")
+        kinds = g.kinds or collections.Counter({"close_wait": g.leaked})
+        order = ("close_wait", "peer_closed", "idle", "max_age")  # the shim's order of leak kinds
+        kinds = collections.OrderedDict(sorted(kinds.items(), key=lambda kv: order.index(kv[0])
+                                               if kv[0] in order else len(order)))
+        return "Leak of %s, %s" % (leak_summary(rep, g.leaked, kinds, g), called(g.origin))
+    if g.close_wait or g.peer_closed:
+        n = g.close_wait + g.peer_closed
+        what = "in CLOSE_WAIT" if g.close_wait else "with the peer gone"
+        h = "%d live %s, %d %s (%s, not leaked yet" % (
+            g.count, plural(g.count, "socket", "sockets"), n, what, cw_range(g.half_lo, g.half_hi))
+        h += (": after %s" % duration(cwa) if cwa is not None else "")
         return h + "), %s" % called(g.origin)
-    return "%d live %s, not leaked, %s" % (g.count, plural(g.count, "socket", "sockets"), called(g.origin))
+    return "%d live %s, %s, %s" % (g.count, plural(g.count, "socket", "sockets"),
+                                   "left open since the checkpoint" if rep.scoped else "not leaked", called(g.origin))
+
+
+def eof_lines(places, frames_of, never=0, unread=0):
+    """The lines under a stack that say where its sockets read end-of-file and never closed
+    them, each place with its frames, most sockets first (as many as the shim shows),
+    then its half-closed sockets no read saw the end of and the bytes they left unread.
+    places: [(stack id, sockets, newest ms, oldest ms)] (times None: not said);
+    frames_of(stack id) -> frames."""
+    out = []
+    for k, (sid, n, newest, oldest) in enumerate(places):
+        if k == MAX_EOF_PLACES_SHOWN:
+            out.append("  end-of-file read in %d more places" % (len(places) - k))
+            break
+        frames = frames_of(sid)
+        ago = ", %s ago" % cw_range(newest, oldest) if oldest is not None else ""
+        out.append("  end-of-file read at %s, never closed (%d %s%s):" % (
+            where_text(frames), n, plural(n, "socket", "sockets"), ago))
+        out += ["    " + frame_text(i, f) for i, f in enumerate(frames)]
+    if never:
+        line = "  end-of-file never read: %d %s" % (never, plural(never, "socket", "sockets"))
+        if unread:
+            line += ", %d %s never read" % (unread, plural(unread, "byte", "bytes"))
+        out.append(line)
+    return out
 
 
 def group_block(rep, g, frames):
@@ -65,6 +112,8 @@ def group_block(rep, g, frames):
         out.append("    (no stack: %s)" % no_stack_text(rep, g))
     for i, f in enumerate(frames):
         out.append("    " + frame_text(i, f))
+    stacks = rep.stacks()
+    out += eof_lines(g.eofs, lambda sid: stacks.get(sid, []), g.eof_never, g.unread_bytes)
     out.append("  states: " + states_text(g))
     if g.oldest is not None:
         out.append("  oldest: " + duration(g.oldest))
@@ -94,12 +143,15 @@ def later_blocks(rep, top):
             out.append("  %s at %s [%s]" % (sections.growth_row(x), where_text(stacks.get(sid, [])), sid))
         out.append("")
     late = sections.closed_late(rep)
-    if late:
+    if late:  # one line per stack, as the shim's
         out.append("%s: %d %s" % (sections.LATE_TITLE, len(late), plural(len(late), "socket", "sockets")))
-        for x in late[:MAX_LATE_SHOWN]:
-            out.append("  %s, opened at %s" % (sections.late_row(x), where_text(stacks.get(str(x.get("stack")), []))))
-        if len(late) > MAX_LATE_SHOWN:
-            out.append("  ... and %d more" % (len(late) - MAX_LATE_SHOWN))
+        for k, (sid, leak, fd, n, lo, hi) in enumerate(sections.late_by_stack(rep)):
+            if k == MAX_LATE_SHOWN:
+                out.append("  ... and more places")
+                break
+            how = sections.UNCLOSED if leak == "unclosed" else "closed %s after found leaked" % cw_range(lo, hi)
+            at = where_text(stacks.get(sid, []))
+            out.append("  %d (%s, e.g. fd %s) %s, opened at %s [%s]" % (n, leak, fd, how, at, sid))
         out.append("")
     for x in sections.double_closes(rep):
         out.append(sections.double_close_title(x) + ", at:")

@@ -13,6 +13,11 @@ def num(v, default=0):
     return v if isinstance(v, (int, float)) and not isinstance(v, bool) else default
 
 
+def integer(v):
+    """v if it is an integer (not a bool), else None."""
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
 def dicts(v):
     """The dict members of a list, or [] if v is not a list."""
     return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []

@@ -515,10 +515,11 @@ void sl_fd_dup(int oldfd, int newfd);
 void sl_fd_connect(int fd, const struct sockaddr *addr, socklen_t len);
 void sl_fd_inherited(int fd, int family, int type, int proto);
 /* Attach: fd (a socket, dev/ino) was open when the shim attached. A record that
- * already describes it keeps its stack (a previous attach saw it created); one that
- * only adopted it (inherited, unseen) says pre-attach; any other is replaced. Returns
- * true if fd is now recorded as pre-attach. */
-bool sl_fd_pre_attach(int fd, int family, int type, int proto, uint64_t dev, uint64_t ino);
+ * already describes it keeps its stack (a previous attach saw it created), as does one
+ * created at since_ns or later (through a wrapper, after the attach routed the calls);
+ * one that only adopted it (inherited, unseen) says pre-attach; any other is replaced.
+ * Returns true if fd is now recorded as pre-attach. */
+bool sl_fd_pre_attach(int fd, int family, int type, int proto, uint64_t dev, uint64_t ino, int64_t since_ns);
 /* fd arrived through SCM_RIGHTS: tracked if it is a socket. */
 void sl_fd_received(int fd);
 /* A scan found fd open, a socket, and not tracked: adopt it (origin unseen, no stack). */

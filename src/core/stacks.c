@@ -121,6 +121,9 @@ int sl_stacks_init(void)
     } else {
         unwind_fn = backtrace;
         unwinder = "backtrace";
+        /* Nor the fast unwinder: its rules come from libdw in the I/O child, whose own fd
+         * table ThreadSanitizer cannot know of (it reports the child's fds as races). */
+        sl_opt.unwinder = SL_UNWIND_LIBUNWIND;
     }
     /* glibc's backtrace() loads libgcc_s on its first call: do that now, not inside
      * some host's signal handler. libunwind needs no warm-up (its local unwinding,

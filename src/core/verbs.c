@@ -113,13 +113,15 @@ void sl_fd_inherited(int fd, int family, int type, int proto)
     sl_guard_leave();
 }
 
-bool sl_fd_pre_attach(int fd, int family, int type, int proto, uint64_t dev, uint64_t ino)
+bool sl_fd_pre_attach(int fd, int family, int type, int proto, uint64_t dev, uint64_t ino, int64_t since_ns)
 {
     sl_guard_enter();
     struct sl_rec_info o;
     unsigned adopted = 1u << SL_ORIGIN_INHERITED | 1u << SL_ORIGIN_UNSEEN | 1u << SL_ORIGIN_PRE_ATTACH;
     bool done = sl_reg_set_origin(fd, dev, ino, adopted, SL_ORIGIN_PRE_ATTACH);
-    if (!done && !(sl_reg_lookup(fd, &o) && o.ino == ino && o.dev == dev)) {
+    /* a record made through a wrapper since the attach (the GOT is routed before the
+     * fds are listed) is the socket now at fd, whatever inode the listing read first */
+    if (!done && !(sl_reg_lookup(fd, &o) && ((o.ino == ino && o.dev == dev) || o.created_ns >= since_ns))) {
         struct sl_rec_info i; /* not recorded, or a record of a socket closed meanwhile */
         base_info(&i, fd, SL_ORIGIN_PRE_ATTACH);
         sl_rec_set_meta(&i, family, type, proto);

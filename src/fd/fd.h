@@ -206,6 +206,10 @@ long sl_probe_count_fds(void);
  * table never holds the directory's fd. No malloc (the list is mmap'd). Returns 0. */
 int sl_probe_each_fd(int (*fn)(int fd, void *arg), void *arg);
 
+/* The pid of the process tracing this one (a debugger attached to it: TracerPid), 0
+ * when none, or -errno. Opens nothing in the program's fd table (fd/iochild.c). */
+long sl_probe_tracer(void);
+
 /* The absolute path of the file mapped at addr, from /proc/self/maps (for a module the
  * loader knows by a relative name, e.g. LD_PRELOAD=build/lib.so); malloc'd, NULL if
  * none. Not for a wrapper: it reads a file (in the I/O child) and allocates. */

@@ -305,6 +305,30 @@ int sl_probe_tcp_state(int fd, int *state)
     return r;
 }
 
+/* TracerPid from /proc/PID/status: read directly in the shim's thread with a table of
+ * its own, elsewhere in the I/O child (whose /proc/self would be itself). */
+long sl_probe_tracer(void)
+{
+    SL_KEEP_ERRNO();
+    char path[40], buf[2048];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)getpid());
+    long n;
+    if (sl_tls_own_table) {
+        int f = (int)SL_SYS(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+        if (f < 0)
+            return f;
+        n = SL_SYS(SYS_read, f, buf, sizeof(buf) - 1);
+        SL_SYS(SYS_close, f);
+    } else {
+        n = sl_iochild_read(path, buf, sizeof(buf) - 1);
+    }
+    if (n < 0)
+        return n;
+    buf[n] = '\0';
+    const char *t = strstr(buf, "\nTracerPid:");
+    return t ? strtol(t + 11, NULL, 10) : -ENOENT;
+}
+
 /* The absolute path of the file mapped at addr, from /proc/self/maps (for modules the
  * loader knows by a relative name, e.g. LD_PRELOAD=build/lib.so). */
 char *sl_probe_mapped_path(uintptr_t addr)

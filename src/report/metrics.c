@@ -107,6 +107,7 @@ void sl_metrics_add(struct sl_metrics *m, const struct sl_rsock *s)
     if (s->leak > 0 && s->leak < SL_LEAKS) {
         m->leaked++;
         m->leaks[s->leak]++;
+        m->unread += s->unread > 0 ? s->unread : 0;
     }
     uint32_t id = i->stack;
     if (id >= m->stack_seen_n && m->stack_seen) {
@@ -133,7 +134,7 @@ int sl_metrics_scan_sock(struct sl_metrics *m, const struct sl_rec_info *i, int 
     struct sl_rsock s;
     memset(&s, 0, sizeof(s));
     s.rec = *i;
-    s.close_wait_ns = s.peer_closed_ns = -1;
+    s.close_wait_ns = s.peer_closed_ns = s.unread = -1;
     s.idle_ns = idle_ns;
     s.age_ns = m->at_ns - i->created_ns;
     if (state == SL_STATE_PEER_CLOSED) {
@@ -151,6 +152,11 @@ int sl_metrics_scan_sock(struct sl_metrics *m, const struct sl_rec_info *i, int 
         s.listening = sl_probe_listening(i->fd);
     }
     s.leak = sl_report_classify(&s);
+    /* what a leaked half-closed socket holds unread: only for the few leaked */
+    long unread;
+    if (s.leak && (s.close_wait_ns >= 0 || s.peer_closed_ns >= 0) && i->type == SOCK_STREAM
+        && sl_probe_unread(i->fd, &unread) == 0)
+        s.unread = unread;
     sl_metrics_add(m, &s);
     return s.leak;
 }
@@ -247,6 +253,8 @@ void sl_metrics_format(const struct sl_metrics *m, struct sl_buf *b)
         snprintf(extra, sizeof(extra), "kind=\"%s\"", sl_leak_name(k));
         sample(&f, "sockleak_leaked_sockets_by_kind", extra, (double)m->leaks[k]);
     }
+    gauge(&f, "sockleak_leaked_unread_bytes",
+          "Bytes received and never read in leaked half-closed sockets (their receive queues).", (double)m->unread);
     gauge(&f, "sockleak_ignored_sockets", "Live sockets marked long-lived with sockleak_ignore(): never leaked.",
           (double)m->ignored);
     gauge(&f, "sockleak_stacks", "Allocation stacks that hold live sockets.", (double)m->stacks);

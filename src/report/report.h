@@ -63,6 +63,9 @@ int sl_modmap_build(struct sl_modmap *m);
  * addresses (so a call at a function's end resolves to its caller, not the next one). */
 void sl_symbolize(struct sl_modmap *m, uintptr_t ip, uintptr_t lookup_ip, struct sl_frame *out);
 void sl_modmap_free(struct sl_modmap *m);
+/* A C++ name demangled through the host's __cxa_demangle (malloc'd), or NULL: not a
+ * mangled name, or no demangler in the process. */
+char *sl_demangle(const char *name);
 /* A path of one of glibc's own libraries (libc.so.6, ld-linux..., libpthread.so.0...):
  * their frames get no file:line. */
 bool sl_module_is_glibc(const char *path);
@@ -338,6 +341,7 @@ struct sl_metrics {
     pid_t pid;
     const char *program;
     long live, listening, close_wait, leaked, ignored, stacks;
+    long long unread;           /* bytes never read in leaked half-closed sockets */
     long leaks[SL_LEAKS];
     long by_family_state[SL_M_FAMILIES][SL_M_STATES];
     int64_t close_wait_oldest_ns; /* -1 = none in CLOSE_WAIT */

@@ -297,24 +297,13 @@ static int inlined_at(Dwfl_Module *m, Dwarf_Addr addr, const char *f0, int l0, s
     return k;
 }
 
-/* A name from DWARF for the report: demangled when it is a C++ linkage name and the
- * host can demangle (malloc'd; name is freed or kept). */
+/* A name from DWARF for the report (malloc'd; name is freed or kept), demangled as
+ * the symbol tables' names are. */
 static char *demangled(char *name)
 {
-    if (!name || strncmp(name, "_Z", 2))
+    char *d = name ? sl_demangle(name) : NULL;
+    if (!d)
         return name;
-    static char *(*cxa_demangle)(const char *, char *, size_t *, int *);
-    static bool looked;
-    if (!looked) {
-        cxa_demangle = (char *(*)(const char *, char *, size_t *, int *))dlsym(RTLD_DEFAULT, "__cxa_demangle");
-        looked = true;
-    }
-    int status = -1;
-    char *d = cxa_demangle ? cxa_demangle(name, NULL, NULL, &status) : NULL;
-    if (!d || status != 0) {
-        free(d);
-        return name;
-    }
     free(name);
     return d;
 }

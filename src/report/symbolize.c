@@ -296,25 +296,31 @@ static const char *demangle(struct sl_modmap *m, const char *name)
         if (plain)
             name = plain;
     }
-    if (strncmp(name, "_Z", 2))
+    char *d = sl_demangle(name);
+    if (!d)
         return name;
+    const char *kept = own(m, d, strlen(d));
+    free(d);
+    return kept ? kept : name;
+}
+
+char *sl_demangle(const char *name)
+{
+    if (strncmp(name, "_Z", 2))
+        return NULL;
     static char *(*cxa_demangle)(const char *, char *, size_t *, int *);
     static bool looked;
     if (!looked) {
         cxa_demangle = (char *(*)(const char *, char *, size_t *, int *))dlsym(RTLD_DEFAULT, "__cxa_demangle");
         looked = true;
     }
-    if (!cxa_demangle)
-        return name;
     int status = -1;
-    char *d = cxa_demangle(name, NULL, NULL, &status);
-    if (!d || status != 0) {
+    char *d = cxa_demangle ? cxa_demangle(name, NULL, NULL, &status) : NULL;
+    if (d && status != 0) {
         free(d);
-        return name;
+        d = NULL;
     }
-    const char *kept = own(m, d, strlen(d));
-    free(d);
-    return kept ? kept : name;
+    return d;
 }
 
 void sl_symbolize(struct sl_modmap *m, uintptr_t ip, uintptr_t lookup_ip, struct sl_frame *out)

@@ -68,13 +68,19 @@ static void frame_line(struct sl_buf *b, int i, const struct sl_frame *f)
 }
 
 /* The first group with half-closed sockets that may still become leaks (not all
- * marked with sockleak_ignore), or NULL. */
+ * marked with sockleak_ignore), one whose stack is known if there is one (after an
+ * attach, the sockets open before it come first, without one), or NULL. */
 static const struct sl_rgroup *half_closed_group(const struct sl_report *r)
 {
+    const struct sl_rgroup *first = NULL;
     for (size_t k = 0; k < r->ngroups; k++)
-        if ((r->groups[k].close_wait || r->groups[k].peer_closed) && r->groups[k].ignored < r->groups[k].count)
-            return &r->groups[k];
-    return NULL;
+        if ((r->groups[k].close_wait || r->groups[k].peer_closed) && r->groups[k].ignored < r->groups[k].count) {
+            if (r->stacks[r->groups[k].stack].nframes)
+                return &r->groups[k];
+            if (!first)
+                first = &r->groups[k];
+        }
+    return first;
 }
 
 static void cw_range(struct sl_buf *b, int64_t lo, int64_t hi)

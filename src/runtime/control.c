@@ -15,7 +15,10 @@
  * lacks (a server that dropped privileges), can put it where it belonged; "refused":
  * the client may not ask (why).
  *
- * A process the shim was attached to (`sockleak attach`) also takes "detach": the
+ * A process the shim was attached to (`sockleak attach`) also takes "attach": the
+ * answer is status "attached" with what the attach did in why (the worker serves the
+ * socket once the attach's work is done: `sockleak attach` asks to learn that it is),
+ * or "refused" when the shim was not attached; and "detach": the
  * attach is undone (shim/attach.c, through the hook it set) and the answer is status
  * "detached" with what was done in why, or "refused" when the shim was preloaded (it
  * cannot leave then); after "detached" the worker ends. Only a client of the process's own user, or root, may
@@ -39,9 +42,11 @@
 #define PER_WAKE 4
 
 static int (*detach_hook)(char *msg, size_t len);
+static int (*attach_hook)(char *msg, size_t len);
 
-void sl_control_set_detach(int (*detach)(char *msg, size_t len))
+void sl_control_set_attach(int (*attached)(char *msg, size_t len), int (*detach)(char *msg, size_t len))
 {
+    attach_hook = attached;
     detach_hook = detach;
 }
 
@@ -174,6 +179,16 @@ static bool detach(int fd, int64_t deadline)
     return r == 0;
 }
 
+/* How the attach went. */
+static void attached(int fd, int64_t deadline)
+{
+    char msg[1100] = "";
+    int r = attach_hook ? attach_hook(msg, sizeof(msg)) : -ENOENT;
+    if (r == -ENOENT && !msg[0])
+        snprintf(msg, sizeof(msg), "not attached: the shim was preloaded");
+    answer(fd, r == 0 ? "attached" : "refused", "", "", msg, NULL, deadline);
+}
+
 static bool serve(int fd)
 {
     int64_t deadline = sl_now_ns() + REQUEST_MS * SL_MS;
@@ -185,8 +200,12 @@ static bool serve(int fd)
     }
     if (r == 0 && strcmp(line, "detach") == 0)
         return detach(fd, deadline);
+    if (r == 0 && strcmp(line, "attach") == 0) {
+        attached(fd, deadline);
+        return false;
+    }
     if (r != 0 || strcmp(line, "dump") != 0) {
-        answer(fd, "refused", "", "", "unknown request (send \"dump\" or \"detach\")", NULL, deadline);
+        answer(fd, "refused", "", "", "unknown request (send \"dump\", \"attach\" or \"detach\")", NULL, deadline);
         return false;
     }
     struct sl_delivery d;

@@ -23,6 +23,12 @@ void sl_scan(bool full);
 
 /* ---- worker.c ---- */
 void sl_worker_start(void);   /* idempotent; starts the background thread if allowed */
+/* Start the thread for attach: the caller, stopped by a debugger, waits only for the
+ * thread to exist. The thread waits until no debugger is attached (at most 10 s),
+ * makes its wake fd, runs job, then works as usual. A thread running already runs job
+ * at its next turn, once no debugger is attached. Returns 0, or -EAGAIN when no
+ * thread could be started (job will not run). */
+int sl_worker_start_job(void (*job)(void));
 /* End the background thread (it finishes the work at hand first) and wait up to 3 s
  * for it. Returns 0 (none runs now) or -ETIMEDOUT. Not from the thread itself. */
 int sl_worker_stop(void);
@@ -37,9 +43,10 @@ void sl_control_close(int fd);
 /* Serve the clients waiting on listen_fd (a few at most), without blocking for long.
  * Returns true when one asked to detach and was answered: the worker ends. */
 bool sl_control_serve(int listen_fd);
-/* What a detach request does (shim/attach.c sets it when attaching): undo the attach,
- * describe it in msg. Returns 0, or -ENOENT when the shim was not attached (preloaded). */
-void sl_control_set_detach(int (*detach)(char *msg, size_t len));
+/* What the requests "attach" and "detach" do (shim/attach.c sets them when attaching):
+ * say how the attach went, undo it; each describes it in msg and returns 0, or -ENOENT
+ * when the shim was not attached (preloaded). */
+void sl_control_set_attach(int (*attached)(char *msg, size_t len), int (*detach)(char *msg, size_t len));
 
 /* ---- got.c: attach mode (`sockleak attach`) ---- */
 struct sl_got_hook { /* a function routed to the shim beside its exports (dlopen...) */

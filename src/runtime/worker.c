@@ -19,6 +19,13 @@
  * Attached to a running process (`sockleak attach`), the thread also patches the GOT of
  * modules loaded since its last scan (got.c), and it ends when asked: by attach, to
  * start again with the attach's options, or by a detach request on the control socket.
+ * Attach starts it with a first job (sl_worker_start_job): the attaching thread, which
+ * a debugger has stopped, only creates the thread. The thread waits until the debugger
+ * has detached (every I/O child is a vfork the debugger would stop the whole process to
+ * follow), makes its own wake fd (moving an fd high grows the fd table: in a process
+ * with threads the kernel waits an RCU grace period for that, ~10 ms, during which the
+ * debugger could not stop the thread), and then does the job: the attach's work, done
+ * while the program runs.
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -43,6 +50,25 @@ static int64_t next_after(int64_t from, int64_t every)
 }
 
 static _Atomic uint32_t running; /* the thread has started: sl_worker_start waits for it */
+static void (*_Atomic pending_job)(void); /* sl_worker_start_job's, until the thread takes it */
+
+#define TRACER_WAIT_MS 10000
+
+/* Wait until no debugger is attached (bounded: one that never leaves only makes the
+ * job slower for the process, not wrong). While the thread still shares the program's
+ * fd table, each look is an I/O child, a vfork the debugger would stop the whole
+ * process to follow: the first one after the debugger has most likely gone (it detaches
+ * a millisecond or two after its call returns), the next ones seldom. */
+static void wait_for_debugger(void)
+{
+    int64_t deadline = sl_now_ns() + TRACER_WAIT_MS * SL_MS;
+    struct timespec first = { 0, 10 * SL_MS }, step = { 0, 20 * SL_MS };
+    SL_SYS(SYS_nanosleep, &first, NULL);
+    while (sl_probe_tracer() > 0 && sl_now_ns() < deadline && !atomic_load(&stop_asked))
+        SL_SYS(SYS_nanosleep, &step, NULL);
+}
+
+static void make_wake_fd(void);
 
 /* The thread is about to return: a new one may start, sl_worker_stop may return. */
 static void ended(void)
@@ -60,22 +86,44 @@ static void hand_over(void)
     ended();
 }
 
+static void said_running(void)
+{
+    atomic_store(&running, 1);
+    SL_SYS(SYS_futex, &running, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
 static void *loop(void *arg)
 {
     (void)arg;
     sl_tls_guard = 1; /* this thread is the shim: never record what it does */
+    void (*job)(void) = atomic_exchange(&pending_job, NULL);
+    if (job) { /* the starter is stopped by a debugger: it waits for none of this */
+        said_running();
+        /* nothing that waits in the kernel while the debugger is there: it stops every
+         * thread after each of its calls, and one in an uninterruptible wait (the fd
+         * table grown for a high fd: an RCU grace period) makes it wait too */
+        wait_for_debugger();
+        sl_work_lock(); /* the fork handlers take it: no fork sees half a wake fd */
+        if (!sl_opt.own_fd_table || atomic_load(&shared_only))
+            sl_syslog_open();
+        make_wake_fd();
+        sl_work_unlock();
+    }
     /* a table of its own (fd/owntable.c), before anything it opens lands in the host's */
     if (sl_opt.own_fd_table && !atomic_load(&shared_only) && sl_owntable_leave() == 0)
         sl_syslog_open(); /* its own socket, in its own table */
     if (atomic_load(&shared_only) == 1 && atomic_exchange(&shared_only, 2) == 1)
         sl_log("the program's main thread has exited: the background thread now shares the fd table");
-    /* Sharing the program's table, load libdw (the unwinder's rules, file:line) while the
-     * thread that made the first socket waits for this one to run: the dlopen's files,
-     * opened and closed, cannot then take a number that thread expects next. */
-    if (!sl_tls_own_table)
-        sl_libdw();
-    atomic_store(&running, 1);
-    SL_SYS(SYS_futex, &running, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    if (job) {
+        job();
+    } else {
+        /* Sharing the program's table, load libdw (the unwinder's rules, file:line) while
+         * the thread that made the first socket waits for this one to run: the dlopen's
+         * files, opened and closed, cannot then take a number that thread expects next. */
+        if (!sl_tls_own_table)
+            sl_libdw();
+        said_running();
+    }
     sl_work_lock();
     sl_unwind_fill(); /* first: until their rules are made, the first stacks cost libunwind's price */
     sl_report_warm(); /* symbol tables behind the first stacks */
@@ -95,6 +143,10 @@ static void *loop(void *arg)
         if (SL_UNLIKELY(sl_owntable_lost())) {
             hand_over(); /* the fds of this thread's own table go with it */
             return NULL;
+        }
+        if (SL_UNLIKELY((job = atomic_exchange(&pending_job, NULL)) != NULL)) { /* it was running already */
+            wait_for_debugger();
+            job();
         }
         sl_work_lock();
         sl_unwind_fill(); /* rules for the return addresses new stacks met */
@@ -159,17 +211,19 @@ static void make_wake_fd(void)
         sl_requests_set_wake_fd(e);
 }
 
-void sl_worker_start(void)
+static void start(bool for_job)
 {
     if (atomic_load_explicit(&sl_worker_started, memory_order_relaxed) || atomic_exchange(&sl_worker_started, 1))
         return;
     SL_KEEP_ERRNO(); /* pthread_create, sigmask */
     /* A thread sharing the table (own_fd_table=0, or no pidfd_getfd) sends syslog
      * lines through a socket in the host's table: make it now, in this thread, so it
-     * never races this thread's next socket() or closefrom() for a low number. */
-    if (!sl_opt.own_fd_table || atomic_load(&shared_only))
+     * never races this thread's next socket() or closefrom() for a low number. With a
+     * job (attach), the thread makes both, not the stopped thread that starts it. */
+    if (!for_job && (!sl_opt.own_fd_table || atomic_load(&shared_only)))
         sl_syslog_open();
-    make_wake_fd();
+    if (!for_job)
+        make_wake_fd();
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -199,6 +253,22 @@ void sl_worker_start(void)
     }
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void sl_worker_start(void)
+{
+    start(false);
+}
+
+int sl_worker_start_job(void (*job)(void))
+{
+    atomic_store(&pending_job, job);
+    start(true);
+    sl_wake_worker(); /* one that ran already takes the job at its next turn */
+    if (atomic_load(&sl_worker_started))
+        return 0;
+    atomic_store(&pending_job, NULL);
+    return -EAGAIN;
 }
 
 int sl_worker_stop(void)

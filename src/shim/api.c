@@ -23,7 +23,10 @@ static int ready(void)
     if (sl_tls_guard)
         return -EDEADLK;
     sl_ensure();
-    return atomic_load(&sl_core_state) == 2 ? 0 : -EAGAIN;
+    if (atomic_load(&sl_core_state) != 2)
+        return -EAGAIN;
+    sl_startup_finish(false);
+    return 0;
 }
 
 SL_EXPORT int sockleak_report(void)

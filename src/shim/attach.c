@@ -1,22 +1,29 @@
 /*
  * attach.c - `sockleak attach`: the shim started in a process that is already running.
  *
- * The attach tool (scripts/sockleak-inspect) stops the program with gdb at a safe point
+ * The attach tool (scripts/sockleak-live) stops the program with gdb at a safe point
  * (the entry of a call a server makes all the time: no libc or loader lock held),
  * dlopen()s the shim and calls sockleak_attach() with the options of its command line.
- * The dlopen ran the constructor as for any dlopen (init.c: the core, with whatever
- * SOCKLEAK_OPTIONS the program's environment has, usually none; the sockets open then
- * adopted as inherited; the worker started). sockleak_attach then:
+ * The program is stopped for as long as these calls run (the thread at the safe point
+ * throughout, the others between gdb's calls), so they do only what is cheap. The
+ * dlopen runs the core's start-up (init.c: real functions, registry, with whatever
+ * SOCKLEAK_OPTIONS the environment has, usually none), which sees a debugger loading it
+ * and leaves the rest (the unwinder, the sockets open, the thread) to the attach.
+ * sockleak_attach then:
  *   - refuses a shim that is preloaded (it records already) or attached already;
- *   - stops that worker, puts the given options in place of the environment's, and
- *     takes the dump signal again under them;
- *   - records every socket open now as "pre-attach" (no stack: its creation was not
- *     seen), keeping the stack of one a previous attach saw created;
+ *   - puts the given options in place of the environment's and takes the dump signal
+ *     under them;
+ *   - starts the worker with the attach's work, and returns.
+ * The worker waits until gdb has detached (what follows reads files through I/O
+ * children, vforks that gdb would stop every thread to follow), then, in finish_attach:
  *   - routes the program's calls to the wrappers: the GOT slots of every module
  *     (runtime/got.c), and dlopen/dlmopen, so that modules loaded later are patched
  *     after they load;
- *   - starts the worker, which answers `sockleak dump` and a detach request on the
- *     control socket.
+ *   - records every socket open now as "pre-attach" (no stack: its creation was not
+ *     seen), keeping the stack of one a previous attach saw created, and of one created
+ *     through the wrappers since they were routed;
+ *   - answers `sockleak dump`, and "attach" (how it went: the tool waits for it) and
+ *     "detach" requests, on the control socket.
  * Detach (the worker, on that request) puts every slot back, gives the dump signal back
  * and leaves the shim loaded but idle (core state 3: a wrapper still reached through a
  * function pointer taken while attached only forwards). Unloading is what crashes such
@@ -35,14 +42,6 @@
 #include "shim.h"
 #define SOCKLEAK_API SL_EXPORT
 #include "sockleak.h"
-
-/* Do the program's calls reach the wrappers already (preloaded, or linked with it)? */
-static bool interposed(void)
-{
-    void *p = dlsym(RTLD_DEFAULT, "socket");
-    Dl_info a, b;
-    return p && dladdr(p, &a) && dladdr((void *)interposed, &b) && a.dli_fbase == b.dli_fbase;
-}
 
 /* ---- dlopen and dlmopen, while attached ---- */
 
@@ -135,6 +134,12 @@ static const struct sl_got_hook hooks[] = {
 
 static pthread_mutex_t attach_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Under attach_lock. */
+static enum { IDLE, ATTACHING, ATTACHED } phase;
+static int64_t attach_since;   /* sl_now_coarse_ns() when the attach began */
+static int attach_signal;      /* sl_signals_install()'s answer */
+static char attach_result[2048];
+
 struct problems {
     char *msg;
     size_t len, used;
@@ -148,6 +153,48 @@ static void collect(const char *line)
         int n = snprintf(p->msg + p->used, p->len - p->used, "%s%s", p->used ? "; " : "", line);
         p->used += n > 0 ? (size_t)n : 0;
     }
+}
+
+/* The attach's work, in the shim's thread once the debugger has detached: route the
+ * calls first, then list the sockets open, so that a socket made meanwhile is either
+ * seen created (through a wrapper) or listed. */
+static void finish_attach(void)
+{
+    pthread_mutex_lock(&attach_lock);
+    sl_stacks_init(); /* done by the core already; here if it ever is not */
+    struct sl_got_stats st;
+    int r = sl_got_attach(hooks, SL_ARRAY_LEN(hooks), &st);
+    sl_work_lock();
+    sl_attached.pre_attach = sl_adopt_open_sockets(true, attach_since);
+    /* a socket the program closed between the listing and its record, and (again)
+     * records from the last attach of sockets closed while detached: dropped */
+    sl_scan(true);
+    sl_work_unlock();
+    char where[sizeof(sl_opt.log_path) + 16];
+    sl_expand_path(sl_opt.log_path, where, sizeof(where));
+    snprintf(attach_result, sizeof(attach_result),
+             "%ld sockets open now (listed as pre-attach); %ld GOT slots routed to the shim in %ld modules "
+             "(%ld bound elsewhere, left alone; %ld refused%s); dump signal %s; reports to %s",
+             sl_attached.pre_attach, st.slots, st.modules, st.foreign, st.failed + st.bad,
+             r == -ENOMEM ? "; out of memory: some not routed" : "",
+             attach_signal == 0 && sl_opt.dump_signal ? sl_signal_name(sl_opt.dump_signal)
+             : attach_signal == -EBUSY                ? "left to the program"
+                                                      : "off",
+             where);
+    phase = ATTACHED;
+    if (sl_opt.verbose)
+        sl_log("attached: %s", attach_result);
+    pthread_mutex_unlock(&attach_lock);
+}
+
+/* Runs in the worker, on an "attach" request: how it went. */
+static int attached(char *msg, size_t len)
+{
+    pthread_mutex_lock(&attach_lock);
+    int r = phase == ATTACHED ? 0 : -ENOENT;
+    snprintf(msg, len, "%s", phase == ATTACHED ? attach_result : "not attached");
+    pthread_mutex_unlock(&attach_lock);
+    return r;
 }
 
 /* Runs in the worker, on a detach request. */
@@ -166,6 +213,7 @@ static int detach(char *msg, size_t len)
         sl_work_unlock();
         sl_signals_uninstall();
         memset(&sl_attached, 0, sizeof(sl_attached));
+        phase = IDLE;
         snprintf(msg, len,
                  "%ld GOT slots put back in %ld modules (%ld had changed since); the shim's thread stops; the "
                  "library stays loaded, idle",
@@ -175,6 +223,10 @@ static int detach(char *msg, size_t len)
     return r;
 }
 
+/* Called by a debugger in a thread it stopped: what it does here, the whole process
+ * waits for (the debugger stops every thread between its calls). So only what needs
+ * no system call beyond a few cheap ones: options, the dump signal, the thread
+ * started; the rest is finish_attach's, in that thread, after the debugger has gone. */
 SL_EXPORT int sockleak_attach(const char *options, char *msg, size_t len)
 {
     char none[1];
@@ -186,7 +238,7 @@ SL_EXPORT int sockleak_attach(const char *options, char *msg, size_t len)
     sl_init_core(); /* the constructor did, unless it is still running in this thread */
     if (atomic_load(&sl_core_state) < 2)
         return -EAGAIN;
-    if (interposed()) {
+    if (sl_interposed()) {
         snprintf(msg, len, "sockleak is preloaded in this process: it records already (`sockleak dump` asks it "
                            "for a report)");
         return -EEXIST;
@@ -197,12 +249,12 @@ SL_EXPORT int sockleak_attach(const char *options, char *msg, size_t len)
     struct sl_options opt;
     struct problems pr = { msg, len, 0 };
     collecting = &pr;
-    if (sl_got_active()) {
+    if (phase != IDLE || sl_got_active()) {
         snprintf(msg, len, "sockleak is attached already (`sockleak detach %d` first)", (int)getpid());
         r = -EALREADY;
     } else if (sl_options_parse(&opt, options, collect) != 0) {
         r = -EINVAL;
-    } else if (sl_worker_stop() != 0) { /* the constructor's, running under the environment's options */
+    } else if (sl_worker_stop() != 0) { /* one the program's own API calls started */
         snprintf(msg, len, "the shim's thread (started when it was loaded) does not stop");
         r = -ETIMEDOUT;
     }
@@ -211,41 +263,33 @@ SL_EXPORT int sockleak_attach(const char *options, char *msg, size_t len)
         pthread_mutex_unlock(&attach_lock);
         return r;
     }
+    sl_startup_finish(true); /* what the constructor left is done here, as pre-attach */
     sl_guard_enter();
-    bool again = atomic_load(&sl_core_state) == 3;
+    int state = atomic_load(&sl_core_state);
     sl_work_lock();
     sl_signals_uninstall();
     sl_opt = opt;
     sl_suppress_reset(); /* read again, from the new options, by the next report */
     sl_work_unlock();
     sl_trigger_limits();
-    int sr = sl_signals_install();
+    attach_signal = sl_signals_install();
     atomic_store(&sl_core_state, 2);
     sl_start_ns = sl_now_ns();
     clock_gettime(CLOCK_REALTIME, &sl_attached.at);
-    sl_attached.pre_attach = sl_adopt_open_sockets(true);
-    if (again) { /* records from the last attach: drop those closed while detached */
-        sl_work_lock();
-        sl_scan(true);
-        sl_work_unlock();
+    attach_since = sl_now_coarse_ns();
+    phase = ATTACHING;
+    sl_control_set_attach(attached, detach);
+    r = sl_worker_start_job(finish_attach);
+    if (r == 0) {
+        snprintf(msg, len, "the shim's thread routes the program's calls and lists the sockets open once the "
+                           "debugger has detached");
+    } else { /* nothing was routed: as if it had not been called, but for the options */
+        phase = IDLE;
+        sl_signals_uninstall();
+        atomic_store(&sl_core_state, state);
+        snprintf(msg, len, "the shim's thread could not be started");
     }
-    struct sl_got_stats st;
-    r = sl_got_attach(hooks, SL_ARRAY_LEN(hooks), &st);
-    sl_control_set_detach(detach);
-    sl_worker_start();
     sl_guard_leave();
-    char where[sizeof(sl_opt.log_path) + 16];
-    sl_expand_path(sl_opt.log_path, where, sizeof(where));
-    snprintf(msg, len,
-             "%ld sockets open now (listed as pre-attach); %ld GOT slots routed to the shim in %ld modules "
-             "(%ld bound elsewhere, left alone; %ld refused); dump signal %s; reports to %s",
-             sl_attached.pre_attach, st.slots, st.modules, st.foreign, st.failed + st.bad,
-             sr == 0 && sl_opt.dump_signal ? sl_signal_name(sl_opt.dump_signal)
-             : sr == -EBUSY                ? "left to the program"
-                                           : "off",
-             where);
-    if (sl_opt.verbose)
-        sl_log("attached: %s", msg);
     pthread_mutex_unlock(&attach_lock);
     return r;
 }

@@ -9,6 +9,16 @@
  * signal, sockets inherited from the parent process, the verbose banner) needs a
  * running program and happens in the constructor.
  *
+ * But not when a debugger is loading the shim into a running program (`sockleak
+ * attach`: the program's calls do not reach the wrappers, and a tracer is attached).
+ * That thread is stopped for as long as the constructor runs, and the rest, loading
+ * the unwinder, listing the fds (an I/O child: a vfork the debugger follows) and
+ * starting the thread (moving its wake fd high waits for the kernel), is the attach's
+ * to do, from the shim's own thread once the debugger has gone (attach.c). The
+ * constructor then leaves the rest pending: sockleak_attach() drops it; if no attach
+ * comes (a program under a debugger that dlopen()s the shim itself), the program's
+ * first call to the API does it.
+ *
  * Exit: the report must come after every other library's destructors, because they
  * may still close sockets. Our destructor runs inside the loader's _dl_fini; it
  * registers the report as a new exit handler, which glibc runs after _dl_fini returns.
@@ -16,6 +26,8 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <gnu/libc-version.h>
+#include <link.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
@@ -29,6 +41,8 @@
 
 _Atomic int sl_core_state;
 static _Atomic pid_t init_tid;
+static bool debugger_loading;     /* a debugger is loading the shim (sl_init_core) */
+static _Atomic int rest_pending; /* the constructor left the rest of start-up to attach */
 
 /* The hooks the layers below call up through, set once here. */
 static const struct sl_core_hooks core_hooks = {
@@ -82,6 +96,21 @@ static void read_options(void)
         sl_warn_line(problems[k]);
 }
 
+/* Was the shim loaded after libc, into a program already running (dlopen), rather than
+ * before it (preloaded, or linked: then another interposer may come first)? */
+static bool loaded_after_libc(void)
+{
+    Dl_info info;
+    struct link_map *me = NULL, *libc = NULL;
+    if (!dladdr1((void *)loaded_after_libc, &info, (void **)&me, RTLD_DL_LINKMAP)
+        || !dladdr1((void *)gnu_get_libc_version, &info, (void **)&libc, RTLD_DL_LINKMAP) || !me || !libc)
+        return false;
+    for (const struct link_map *l = _r_debug.r_map; l; l = l->l_next)
+        if (l == me || l == libc)
+            return l == libc;
+    return false;
+}
+
 void sl_init_core(void)
 {
     int expect = 0;
@@ -106,7 +135,11 @@ void sl_init_core(void)
     sl_core_set_hooks(&core_hooks);
     sl_trigger_limits();
     sl_children_init();
-    sl_stacks_init(); /* last: its warm-up unwind may open libunwind's pipe (pipe2 wrapper, ownfd) */
+    /* a debugger loading the shim into a running program: the unwinder (libunwind,
+     * liblzma: files read, maybe from disk) is loaded by the attach, in the shim's thread */
+    debugger_loading = !sl_interposed() && loaded_after_libc() && sl_probe_tracer() > 0;
+    if (!debugger_loading)
+        sl_stacks_init(); /* last: its warm-up unwind may open libunwind's pipe (pipe2 wrapper, ownfd) */
     sl_guard_leave();
     atomic_store_explicit(&sl_core_state, 2, memory_order_release);
 }
@@ -168,6 +201,7 @@ static void node_hook(void)
 
 struct adoption {
     bool attach;
+    int64_t since_ns;
     long n;
 };
 
@@ -181,7 +215,7 @@ static int adopt_one(int fd, void *arg)
     if (sl_probe_meta(fd, &family, &type, &proto) != 0)
         family = type = proto = 0;
     if (a->attach) {
-        a->n += sl_fd_pre_attach(fd, family, type, proto, dev, ino);
+        a->n += sl_fd_pre_attach(fd, family, type, proto, dev, ino, a->since_ns);
     } else {
         sl_fd_inherited(fd, family, type, proto);
         a->n++;
@@ -189,23 +223,30 @@ static int adopt_one(int fd, void *arg)
     return 0;
 }
 
-long sl_adopt_open_sockets(bool attach)
+long sl_adopt_open_sockets(bool attach, int64_t since_ns)
 {
-    struct adoption a = { attach, 0 };
+    struct adoption a = { attach, since_ns, 0 };
     sl_probe_each_fd(adopt_one, &a);
     return a.n;
 }
 
-__attribute__((constructor)) static void sl_constructor(void)
+bool sl_interposed(void)
 {
-    sl_init_core();
+    void *p = dlsym(RTLD_DEFAULT, "socket");
+    Dl_info a, b;
+    return p && dladdr(p, &a) && dladdr((void *)sl_interposed, &b) && a.dli_fbase == b.dli_fbase;
+}
+
+static void startup_rest(void)
+{
     SL_KEEP_ERRNO();
     sl_guard_enter();
+    sl_stacks_init(); /* if sl_init_core left it */
     if (!sl_opt.follow_children)
         leave_preload();
     node_hook();
     int sr = sl_signals_install();
-    long inherited = sl_adopt_open_sockets(false);
+    long inherited = sl_adopt_open_sockets(false, 0);
     sl_guard_leave();
     if (sl_fd_live() > 0)
         sl_worker_start();
@@ -223,6 +264,22 @@ __attribute__((constructor)) static void sl_constructor(void)
                "sockets", SL_VERSION, sl_opt.format == SL_FMT_JSON ? "json" : "text", sl_opt.log_path,
                sl_opt.report_at_exit ? " at exit" : "", dump, sl_stack_unwinder(), inherited);
     }
+}
+
+void sl_startup_finish(bool attach)
+{
+    if (atomic_exchange(&rest_pending, 0) && !attach)
+        startup_rest();
+}
+
+__attribute__((constructor)) static void sl_constructor(void)
+{
+    sl_init_core();
+    if (debugger_loading) { /* sockleak attach */
+        atomic_store(&rest_pending, 1);
+        return;
+    }
+    startup_rest();
 }
 
 static _Atomic int exit_reported;

@@ -23,9 +23,15 @@ extern _Atomic int sl_core_state;
  * the exit report now, once, as exit() would have. */
 void sl_exit_report_now(void); /* 0 = not yet, 1 = in progress, 2 = ready, 3 = detached */
 /* Record the sockets open now that are not recorded: as inherited (start-up), or as
- * pre-attach (attach; a record of the same socket that has a stack keeps it). Returns
- * how many were recorded so. */
-long sl_adopt_open_sockets(bool attach);
+ * pre-attach (attach; a record of the same socket that has a stack keeps it, and so
+ * does one created through the wrappers at since_ns or later). Returns how many were
+ * recorded so. */
+long sl_adopt_open_sockets(bool attach, int64_t since_ns);
+/* Do the program's calls reach the wrappers (preloaded, or linked before libc)? */
+bool sl_interposed(void);
+/* Start-up the constructor left pending (a debugger was loading the shim): done now,
+ * or, for attach, dropped (the attach does its own). Idempotent. */
+void sl_startup_finish(bool attach);
 static inline void sl_ensure(void)
 {
     if (SL_UNLIKELY(atomic_load_explicit(&sl_core_state, memory_order_acquire) != 2))

@@ -11,7 +11,7 @@
 // RUN: %sockleak report symbolize %T/report.*.jsonl | %sockleak report render - > %T/sym.txt
 // EXPECT: r["summary"]["leaked"] == 3 and fn(sock(v("c0"))) == "leak_conn"
 // EXPECT: re.search(r"^==%d==sockleak: 3 sockets stuck in CLOSE_WAIT for [0-9.]+m?s( to [0-9.]+m?s)?, opened at leak_conn \((report_render\.c:\d+|report_render\+0x[0-9a-f]+)\)$" % pid, readf("text.txt"), re.M)
-// EXPECT: re.search(r"^Leak of 3 sockets stuck in CLOSE_WAIT \(.*\), opened by socket\(\):\n    #0 0x[0-9a-f]+ in leak_conn \S*report_render\.c:\d+ .*\n    #1 0x[0-9a-f]+ in main \S*report_render\.c:\d+ ", readf("text.txt"), re.M)
+// EXPECT: re.search(r"^Leak of 3 sockets stuck in CLOSE_WAIT for \S+( to \S+)?, opened by socket\(\):\n    #0 0x[0-9a-f]+ in leak_conn \S*report_render\.c:\d+ .*\n    #1 0x[0-9a-f]+ in main \S*report_render\.c:\d+ ", readf("text.txt"), re.M)
 // EXPECT: "  peers: 127.0.0.1:%d (3)\n" % v("port") in readf("text.txt")
 // EXPECT: "1 live socket, not leaked, opened by socket():\n" in readf("text.txt") and "  states: inet dgram 1\n" in readf("text.txt")
 // EXPECT: "SUMMARY: sockleak: 3 leaked sockets in 1 stack; 5 live in 3 stacks;" in readf("text.txt")

@@ -1,9 +1,13 @@
 """shim_reports.py - the reports the report tool's tests read, written by the real shim.
 
 Tests read them through R (or get()). The first use builds the programs in
-programs/ (cc, c++) into a temporary directory and runs them, and the examples in
-build/examples/, under build/libsockleak.so with SOCKLEAK_OPTIONS=format=json:
-log_path=DIR/NAME/sockleak.%p.jsonl; the files are kept for the whole test run.
+programs/ (cc, c++; javac for the .java) into a temporary directory and runs them, and
+the examples in build/examples/, the Python and Node scripts of programs/ (with
+/usr/bin/python3.11 or the python3 running the tests, and node), under
+build/libsockleak.so with SOCKLEAK_OPTIONS=format=json:
+log_path=DIR/NAME/sockleak.%p.jsonl; the files are kept for the whole test run. A run
+whose interpreter is not here writes nothing: R.need(NAME) makes its tests say SKIP and
+why.
 Nothing here writes a report: every report line the tests read came from the shim.
 (Tests may take a real report apart, to see the tool cope with less; they never make
 one up.) Without the shim or a C compiler, get() raises unittest.SkipTest saying
@@ -38,7 +42,17 @@ LAUNCHER = os.path.join(ROOT, "scripts", "sockleak")
 # sockets for the "many" run: as many as the file descriptor limit allows, at most 10000
 MANY = max(100, min(10000, resource.getrlimit(resource.RLIMIT_NOFILE)[1] - 200))
 
-# name: (program, arguments, SOCKLEAK_OPTIONS besides format and log_path)
+# interpreters of language runs: name -> (candidates, what to install)
+PY_LAYOUTS = ((3, 11), (3, 12), (3, 13))  # the CPython versions whose frames the shim reads
+INTERPRETERS = {
+    "python3.11": (["/usr/bin/python3.11"], "Debian's python3.11 (apt-get install python3.11)"),
+    "python3": ([sys.executable] if sys.version_info[:2] in PY_LAYOUTS else [], "a python3 of 3.11 to 3.13"),
+    "java": (["java"], "java and javac (apt-get install openjdk-17-jdk-headless)"),
+    "node": (["node", "nodejs"], "node (apt-get install nodejs)"),
+}
+
+# name: (program, arguments, SOCKLEAK_OPTIONS besides format and log_path); a program
+# named for an interpreter runs it on its arguments (files of programs/; java: a class)
 RUNS = {
     "leaky": ("examples/leaky_client", ["5", "0"], "close_wait_after=0"),
     "leaky_text": ("examples/leaky_client", ["5", "0"], "close_wait_after=0:format=text"),
@@ -56,7 +70,20 @@ RUNS = {
     "cxx_stripped": ("cxx_names.stripped", [], ""),
     "stripped": ("growth.stripped", [], ""),
     "inlined_stripped": ("inlined.stripped", [], ""),
+    "eof": ("eof_places", [], "close_wait_after=0"),
+    "eof_text": ("eof_places", [], "close_wait_after=0:format=text"),
+    "scoped": ("scoped", [], "close_wait_after=0:report_at_exit=0"),
+    "scoped_text": ("scoped", [], "close_wait_after=0:report_at_exit=0:format=text"),
+    "python": ("python3.11", ["py_leak.py"], "close_wait_after=0"),
+    "python_text": ("python3.11", ["py_leak.py"], "close_wait_after=0:format=text"),
+    "python_lang_only": ("python3.11", ["py_leak.py"], "close_wait_after=0:native_frames=none"),
+    "python_path": ("python3", ["py_leak.py"], "close_wait_after=0"),
+    "java": ("java", ["JavaLeak"], "close_wait_after=0"),
+    "java_text": ("java", ["JavaLeak"], "close_wait_after=0:format=text"),
+    "node": ("node", ["node_leak.js"], "close_wait_after=0"),
 }
+
+TEXT_RUNS = {name for name, (_p, _a, opts) in RUNS.items() if "format=text" in opts}  # the shim's text
 
 _reports = None  # Reports, or the exception that prevented them
 
@@ -64,10 +91,15 @@ _reports = None  # Reports, or the exception that prevented them
 class Reports:
     """The runs' report files, in a temporary directory kept until the tests end."""
 
-    def __init__(self, top, programs):
+    def __init__(self, top, programs, missing):
         self.top = top
         self.programs = programs  # the built fixture programs
         self.debug_dir = os.path.join(programs, "debug")  # NAME.debug, for the stripped runs
+        self.missing = missing  # run name -> why it did not run
+
+    def need(self, name):
+        """SkipTest, saying why, if run NAME could not run here (no interpreter)."""
+        _need(name not in self.missing, "run %s: %s" % (name, self.missing.get(name)))
 
     def pattern(self, name):
         """The run's log_path: DIR/NAME/sockleak.%p.jsonl."""
@@ -105,10 +137,19 @@ def _need(cond, why):
         raise unittest.SkipTest(why)
 
 
+def interpreter(name):
+    """The path of interpreter NAME (INTERPRETERS), or None."""
+    for c in INTERPRETERS[name][0]:
+        path = shutil.which(c)
+        if path:
+            return path
+    return None
+
+
 def _build(programs):
     """Compile programs/*.c (and *.cc when c++ is here) into programs; of growth and
     cxx_names and inlined, stripped copies (NAME.stripped) and their debug files
-    (debug/NAME.stripped.debug)."""
+    (debug/NAME.stripped.debug); programs/*.java with javac, when java and javac are here."""
     cc, cxx = shutil.which(os.environ.get("CC", "cc")), shutil.which(os.environ.get("CXX", "c++"))
     _need(cc, "no C compiler (cc) to build the test programs")
     inc = ["-I", os.path.join(ROOT, "include")]
@@ -128,28 +169,50 @@ def _build(programs):
             subprocess.run(["strip", "-s", exe, "-o", exe + ".stripped"], check=True)
     with open(os.path.join(programs, "suppressions.txt"), "w", encoding="utf-8") as f:
         f.write("function:pool_*\n")
+    javac = shutil.which("javac")
+    if interpreter("java") and javac:
+        subprocess.run([javac, "-d", programs] + sorted(glob.glob(os.path.join(HERE, "programs", "*.java"))),
+                       check=True)
+
+
+def _command(prog, args, programs):
+    """(argv, None) of a run, or (None, why it cannot run here)."""
+    if prog.startswith("examples/"):
+        return [os.path.join(BUILD, prog)] + args, None
+    if prog not in INTERPRETERS:
+        exe = os.path.join(programs, prog)
+        return ([exe] + args, None) if os.path.exists(exe) else (None, "%s was not built" % prog)
+    path = interpreter(prog)
+    if path is None or (prog == "java" and not os.path.exists(os.path.join(programs, args[0] + ".class"))):
+        return None, "no %s" % INTERPRETERS[prog][1]
+    if prog == "java":
+        return [path, "-cp", programs] + args, None
+    return [path] + [os.path.join(HERE, "programs", a) for a in args], None
 
 
 def _run_all(top, programs):
+    """Run every run that can run here; {name: why not} of the others."""
     env = dict(os.environ)
     env.pop("SOCKLEAK_OPTIONS", None)
+    env.pop("NODE_OPTIONS", None)
     env["LD_PRELOAD"] = SHIM
-    procs = []
+    procs, missing = [], {}
     for name, (prog, args, opts) in RUNS.items():
-        exe = os.path.join(BUILD, prog) if prog.startswith("examples/") else os.path.join(programs, prog)
-        if not os.path.exists(exe):
+        argv, why = _command(prog, args, programs)
+        if argv is None:
+            missing[name] = why
             continue
         d = os.path.join(top, name)
         os.makedirs(d)
         opts = opts % {"dir": d, "programs": programs}
         full = "format=json:log_path=%s" % os.path.join(d, "sockleak.%p.jsonl")
         env["SOCKLEAK_OPTIONS"] = full + (":" + opts if opts else "")
-        procs.append((name, subprocess.Popen([exe] + args, env=env, stdout=subprocess.DEVNULL,
-                                             stderr=subprocess.PIPE)))
+        procs.append((name, subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)))
     for name, p in procs:
         _out, err = p.communicate(timeout=120)
         if p.returncode != 0:
             raise RuntimeError("%s exited %d under the shim: %s" % (name, p.returncode, err.decode(errors="replace")))
+    return missing
 
 
 def run_under_shim(options, argv):
@@ -190,8 +253,7 @@ def _make():
     programs = os.path.join(top, "programs")
     os.makedirs(programs)
     _build(programs)
-    _run_all(top, programs)
-    return Reports(top, programs)
+    return Reports(top, programs, _run_all(top, programs))
 
 
 class _Lazy:

@@ -52,7 +52,8 @@ class Sections(ToolTest):
                                    r"\(leaky\\?_client\.c:89\); end-of-file read at `read\\?_line` "
                                    r"\(leaky\\?_client\.c:45\)$")
         for x in ("| state | count |", "| CLOSE_WAIT | 3 |", "### Top leaking stacks",
-                  "| fingerprint | leaked | live | oldest CLOSE_WAIT | opened at |", "### Environment",
+                  "| fingerprint | leaked | live | oldest CLOSE_WAIT | opened at | end-of-file read at |",
+                  "### Environment",
                   "| reason | `exit` |", "| close_wait_after | `0ms` |", "```"):
             self.assertIn(x, lines)
         self.assertTrue(any(x.startswith("| `%s` | 3 | 3 | " % sid) for x in lines), md)
@@ -72,8 +73,9 @@ class Sections(ToolTest):
 
     def test_closed_late_table(self):
         md = render("closed_late")
-        self.assertIn("### Closed late", md)
-        self.assertRegex(md, r"\n\| \d+ \| max_age \| \S+ \| \S+ \| `slow_path` \(closed\\?_late\.c:\d+\) \|\n")
+        self.assertIn("### Leaked, then closed later", md)
+        self.assertRegex(md, r"\n\| \d+ \| max_age \| \S+ after the report \| \S+ \| `slow_path` "
+                             r"\(closed\\?_late\.c:\d+\) \|\n")
 
     def test_double_closes(self):
         md = render("double_close")

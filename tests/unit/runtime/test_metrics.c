@@ -200,6 +200,37 @@ static void test_scan_sock_classifies_like_reports(void **state)
     assert_true(m.close_wait_oldest_ns >= 9 * SL_SEC);
 }
 
+/* A leaked half-closed socket's unread bytes are read at the scan (SIOCINQ), and only
+ * a leaked one's. */
+static void test_scan_reads_unread_bytes_of_leaked_sockets(void **state)
+{
+    (void)state;
+    int sv[2], sw[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sw), 0);
+    char data[100] = { 0 };
+    assert_int_equal(write(sv[1], data, 100), 100);
+    assert_int_equal(write(sw[1], data, 30), 30);
+    close(sv[1]);
+    close(sw[1]);
+    struct sl_metrics m;
+    int64_t now = sl_now_ns();
+    sl_metrics_begin(&m, now);
+    struct sl_rec_info i;
+    memset(&i, 0, sizeof(i));
+    i.family = AF_UNIX, i.type = SOCK_STREAM, i.created_ns = now - 10 * SL_SEC;
+    sl_opt.close_wait_after = 2 * SL_SEC;
+    sl_opt.max_age = 0;
+    i.fd = sv[0];
+    assert_int_equal(sl_metrics_scan_sock(&m, &i, SL_STATE_PEER_CLOSED, now - 3 * SL_SEC, -1), SL_LEAK_PEER_CLOSED);
+    i.fd = sw[0]; /* half-closed for 1s: not leaked yet, not read */
+    assert_int_equal(sl_metrics_scan_sock(&m, &i, SL_STATE_PEER_CLOSED, now - 1 * SL_SEC, -1), 0);
+    free(m.stack_seen);
+    assert_int_equal(m.unread, 100);
+    close(sv[0]);
+    close(sw[0]);
+}
+
 /* ---- the text format ---- */
 
 static void test_format_samples_follow_help_and_type(void **state)
@@ -421,6 +452,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_add_counts_by_family_state_and_kind),
         T(test_scan_sock_classifies_like_reports),
+        T(test_scan_reads_unread_bytes_of_leaked_sockets),
         T(test_format_samples_follow_help_and_type),
         T(test_format_escapes_label_values),
         T(test_scan_leaves_latest_view),
