@@ -800,7 +800,8 @@ struct sl_rec *sl_fd_detach_range(unsigned lo, unsigned hi)
          fd = (unsigned)fd < hi ? sl_fdstate_next_watched((unsigned)fd + 1, hi) : -1)
         detach_into(&l, fd);
     /* numbers beyond the state map: walk the records */
-    unsigned from = sl_fdmap ? (lo > sl_fdmap_n ? lo : sl_fdmap_n) : lo;
+    unsigned mapped = atomic_load(&sl_fdmap_n); /* 0: no map */
+    unsigned from = lo > mapped ? lo : mapped;
     unsigned top = atomic_load(&chunks_top);
     for (unsigned fd = from; fd <= hi && (fd >> CHUNK_BITS) < top; fd++) {
         struct chunk *c = chunk_peek((int)fd);

@@ -40,14 +40,15 @@
 #define SL_FD_CLOSED 4u
 #define SL_FD_EOF 8u
 extern _Atomic uint8_t *sl_fdmap;  /* sl_fdmap_n bytes; NULL before sl_fdstate_init */
-extern unsigned sl_fdmap_n;
+extern _Atomic unsigned sl_fdmap_n; /* 0 until sl_fdmap is set (published after it) */
 extern _Atomic int sl_fdmap_hi;    /* highest fd ever watched, -1 = none */
 
 int sl_fdstate_init(void); /* 0, or -ENOMEM: every fd then takes the slow path */
 
 static inline bool sl_fdstate_covers(int fd)
 {
-    return fd >= 0 && sl_fdmap && (unsigned)fd < sl_fdmap_n;
+    /* one comparison: a negative fd is a huge unsigned, and n is 0 while there is no map */
+    return (unsigned)fd < atomic_load_explicit(&sl_fdmap_n, memory_order_acquire);
 }
 static inline unsigned sl_fdstate_get(int fd)
 {
@@ -96,7 +97,7 @@ static inline void sl_fd_watch_set(int fd, bool on)
  * negative ones, as unsigned) say no. */
 static inline bool sl_fd_eof_armed(int fd)
 {
-    return sl_fdmap && (unsigned)fd < sl_fdmap_n && (sl_fdstate_get(fd) & SL_FD_EOF);
+    return sl_fdstate_covers(fd) && (sl_fdstate_get(fd) & SL_FD_EOF);
 }
 /* Watched, or detached with its real close under way: a scan must not adopt fd. */
 static inline bool sl_fd_busy(int fd)

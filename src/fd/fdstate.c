@@ -1,5 +1,5 @@
 /*
- * fdstate.c - four bits of state per fd number (fd.h says what each means).
+ * fdstate.c - a byte of state per fd number (fd.h says what each means).
  *
  * The map covers every number the kernel can hand out (fs.nr_open, capped at 2^26):
  * a byte each, reserved with MAP_NORESERVE, so only pages where fds really are cost
@@ -14,7 +14,7 @@
 #include "fd.h"
 
 _Atomic uint8_t *sl_fdmap;
-unsigned sl_fdmap_n;
+_Atomic unsigned sl_fdmap_n;
 _Atomic int sl_fdmap_hi = -1;
 
 void sl_fdstate_raise_hi(int fd)
@@ -40,10 +40,11 @@ void sl_fdstate_update(int fd, unsigned clear, unsigned set)
 int sl_fdstate_next_watched(unsigned from, unsigned to)
 {
     int top = atomic_load(&sl_fdmap_hi);
-    if (!sl_fdmap || top < 0)
+    unsigned n = atomic_load_explicit(&sl_fdmap_n, memory_order_acquire);
+    if (!n || top < 0)
         return -1;
     unsigned end = to < (unsigned)top ? to : (unsigned)top;
-    for (unsigned fd = from; fd <= end && fd < sl_fdmap_n; fd++)
+    for (unsigned fd = from; fd <= end && fd < n; fd++)
         if (atomic_load_explicit(&sl_fdmap[fd], memory_order_relaxed) & SL_FD_WATCH)
             return (int)fd;
     return -1;
@@ -71,7 +72,7 @@ int sl_fdstate_init(void)
     void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return -ENOMEM; /* every close takes the slow path; still correct */
-    sl_fdmap_n = n;
     sl_fdmap = p;
+    atomic_store_explicit(&sl_fdmap_n, n, memory_order_release); /* the map, then its size */
     return 0;
 }
