@@ -13,12 +13,12 @@
  *   recv      recv() of 64 bytes from a loopback TCP connection kept full the same way
  *             (16 KiB sent every 256): a tracked stream socket that returns data
  *
- * Each run does ITERATIONS/10 untimed iterations first (the shim's lazy start-up, the
- * first stack capture, the kernel's caches), pauses 50 ms (MICRO_PAUSE_MS; the steady state of a
- * service: the shim's background thread has had a moment to make its unwinding rules;
- * under valgrind, which runs one thread at a time, it would otherwise wait for the end),
- * then times ITERATIONS iterations with
- * CLOCK_MONOTONIC and CLOCK_PROCESS_CPUTIME_ID, and prints one line:
+ * Each run does ITERATIONS/10 untimed iterations first (MICRO_WARMUP=K: 2K), in two
+ * halves (the shim's lazy start-up, the first stack captures, the kernel's caches), each
+ * followed by a pause of 50 ms (MICRO_PAUSE_MS; the steady state of a service: the
+ * shim's background thread has had a moment to make its unwinding rules; under
+ * valgrind, which runs one thread at a time, it would otherwise wait for the end), then
+ * times ITERATIONS iterations with CLOCK_MONOTONIC and CLOCK_PROCESS_CPUTIME_ID, and prints one line:
  *   MODE ITERATIONS WALL_NS WALL_NS_PER_ITERATION CPU_NS CPU_NS_PER_ITERATION
  * CPU time (user + system, all threads) leaves out the time the process waited for a
  * CPU, which on a shared machine is most of the noise; it still counts spinning on a
@@ -42,6 +42,11 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h> /* a no-op outside valgrind */
+#else
+#define CALLGRIND_TOGGLE_COLLECT
+#endif
 
 #define CHECK(cond)                                                                           \
     do {                                                                                      \
@@ -209,6 +214,31 @@ static long long two_threads(long n)
     return now_ns() - t0;
 }
 
+/* The start (end = 0) or end of a phase: the timed one starts the clocks, and
+ * bench/profile.py has callgrind count its iterations only; the others pause after. */
+static __attribute__((noinline, noclone)) void phase_edge(int timed, int end, const struct timespec *pause,
+                                                          long long *t0)
+{
+    if (timed && !end) {
+        *t0 = now_ns();
+        cpu_start = cpu_ns();
+    }
+    if (timed)
+        CALLGRIND_TOGGLE_COLLECT;
+    else if (end)
+        nanosleep(pause, NULL);
+}
+
+/* One phase: n iterations of work, through one call site whatever the phase (no branch
+ * here, and a call, never a jump: the same frames in every phase). */
+static __attribute__((noinline, noclone)) void one_phase(void (*work)(long), long n, int timed,
+                                                         const struct timespec *pause, long long *t0)
+{
+    phase_edge(timed, 0, pause, t0);
+    work(n);
+    phase_edge(timed, 1, pause, t0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -261,18 +291,17 @@ int main(int argc, char **argv)
     if (work) {
         const char *ms = getenv("MICRO_PAUSE_MS"); /* bench/profile.py: longer under valgrind */
         long pause_ms = ms ? atol(ms) : 50;
+        const char *wu = getenv("MICRO_WARMUP"); /* bench/profile.py: the same in runs of any length */
+        long warmup = wu ? atol(wu) : n / 20;
         struct timespec pause = { pause_ms / 1000, pause_ms % 1000 * 1000000 };
         long long t0 = 0;
-        /* warm-up, pause, timed: all three from this one call site, so that the timed
-         * run meets only the stacks the warm-up made (the same return addresses) */
+        /* warm-up, pause, timed: all three through one call site (one_phase), so that
+         * the timed run meets only the stacks the warm-up made (the same return
+         * addresses, whose unwinding rules the shim's thread made during the pauses) */
+        long iters[3] = { warmup, warmup, n };
         for (int phase = 0; phase < 3; phase++) {
-            if (phase == 2) {
-                t0 = now_ns();
-                cpu_start = cpu_ns();
-            }
-            work(phase < 2 ? n / 20 : n);
-            if (phase < 2)
-                nanosleep(&pause, NULL);
+            __asm__ volatile("" : "+r"(phase)); /* opaque: one loop body, not one per phase */
+            one_phase(work, iters[phase], phase == 2, &pause, &t0);
         }
         ns = now_ns() - t0;
     } else {

@@ -3,9 +3,12 @@
 iteration, by function, counted by valgrind's callgrind (deterministic, unlike timers on
 a shared machine; it counts user-space instructions only, not the kernel's).
 
-Each micro mode runs under callgrind with N and 2N iterations, natively and with the
-shim; the difference between the two runs divided by the extra iterations is the cost
-of one iteration, start-up excluded. Prints, per mode, the instructions per iteration
+Each micro mode runs under callgrind natively and with the shim, and callgrind counts
+the instructions of the timed iterations only (micro turns collection on for them, after
+its warm-up: CALLGRIND_TOGGLE_COLLECT), in the program's thread only: divided by the iterations, the cost of
+one in the steady state. Start-up, the first stacks through new code (which libunwind
+takes while the shim's thread makes the fast unwinder's rules) and the shim's thread
+(its scans follow the clock, not the iterations) are left out. Prints, per mode, the instructions per iteration
 without and with the shim and the functions that account for the difference
 (inclusive: a function with its callees; self: its own instructions).
 
@@ -20,15 +23,21 @@ import sys
 import tempfile
 
 N = 10000
+WARMUP = 1000  # iterations before each of the two pauses, in every run
 
 
 def callgrind(tmp, micro, mode, iters, lib, options):
-    out = os.path.join(tmp, f"cg.{mode}.{iters}.{'shim' if lib else 'native'}.%p")
+    out = os.path.join(tmp, f"cg.{mode}.{iters}.{'shim' if lib else 'native'}.{len(os.listdir(tmp))}.%p")
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     env["SOCKLEAK_OPTIONS"] = "report_at_exit=0" + (":" + options if options else "")
-    env["MICRO_PAUSE_MS"] = "3000"  # the shim's thread makes its unwinding rules: slow under valgrind
-    cmd = ["valgrind", "--tool=callgrind", "--fair-sched=yes", f"--callgrind-out-file={out}"]
+    # the shim's thread makes its unwinding rules: slow under valgrind
+    env["MICRO_PAUSE_MS"] = "6000" if lib else "0"
+    env["MICRO_WARMUP"] = str(WARMUP)
+    # --separate-threads: the program's own thread (file -01) is measured, not the shim's,
+    # whose work (scans, the unwinder's rules) follows the clock, not the iterations
+    cmd = ["valgrind", "--tool=callgrind", "--fair-sched=yes", "--separate-threads=yes",
+           "--collect-atstart=no", f"--callgrind-out-file={out}"]
     if lib:  # through env(1), so that valgrind, not its launcher, sees the preload
         cmd += ["--trace-children=yes", "env", f"LD_PRELOAD={lib}"]
     subprocess.run(cmd + [micro, mode, str(iters)], env=env, check=True, stdout=subprocess.DEVNULL,
@@ -36,7 +45,7 @@ def callgrind(tmp, micro, mode, iters, lib, options):
     prefix = os.path.basename(out)[:-2]
     found = []
     for f in os.listdir(tmp):  # one file per process: env's becomes micro's at exec, and
-        if f.startswith(prefix):  # the shim's helper children (valgrind runs them as forks)
+        if f.startswith(prefix) and f.endswith("-01"):  # the shim's helper children (forks)
             with open(os.path.join(tmp, f)) as fh:
                 if any(line.startswith("cmd: ") and micro in line for line in fh):
                     found.append(os.path.join(tmp, f))
@@ -46,29 +55,48 @@ def callgrind(tmp, micro, mode, iters, lib, options):
 
 
 def functions(path, inclusive):
-    """{function: instructions} from callgrind_annotate."""
+    """{function: instructions} from callgrind_annotate. Code inlined from a header is
+    listed as "header.h:function" without a module: it is the function's own."""
     out = subprocess.run(["callgrind_annotate", "--auto=no", "--threshold=100",
                           f"--inclusive={'yes' if inclusive else 'no'}", path],
                          capture_output=True, text=True, check=True).stdout
-    d = {}
+    d, inlined = {}, {}
     for line in out.splitlines():
         m = re.match(r"\s*([\d,]+) \([ \d.%]+\)\s+(.*\S)", line)
-        if not m or not m.group(2).endswith("]"):
-            continue  # totals, and inlined code listed under its source file alone
+        if not m or "PROGRAM TOTALS" in line:
+            continue
+        n = int(m.group(1).replace(",", ""))
+        if not m.group(2).endswith("]"):  # inlined code, under its source file alone
+            if not inclusive:  # (inclusive figures: the function's own line has them)
+                name = re.sub(r"^\S*:", "", m.group(2))
+                inlined[name] = inlined.get(name, 0) + n
+            continue
         name = re.sub(r"^\S*:(?=\S+ \[)", "", m.group(2))  # drop the source file
         name = re.sub(r" \[(\S*/)?([^/\]]+)\]$", r" (\2)", name)  # module basename
-        d[name] = d.get(name, 0) + int(m.group(1).replace(",", ""))
+        d[name] = d.get(name, 0) + n
+    for fn, n in inlined.items():  # to the one function of that name, if there is one
+        owners = [k for k in d if k.startswith(fn + " (")]
+        key = owners[0] if len(owners) == 1 else fn
+        d[key] = d.get(key, 0) + n
     return d
 
 
 def total(path):
     out = subprocess.run(["callgrind_annotate", "--auto=no", path], capture_output=True, text=True).stdout
-    return int(re.search(r"([\d,]+) \([ \d.%]+\)\s+PROGRAM TOTALS", out).group(1).replace(",", ""))
+    m = re.search(r"([\d,]+)(?: \([ \d.%]+\))?\s+PROGRAM TOTALS", out)
+    return int(m.group(1).replace(",", "")) if m else 0  # 0: nothing collected (a helper child)
 
 
-def per_iteration(small, big, extra, inclusive):
-    a, b = functions(small, inclusive), functions(big, inclusive)
-    return {k: (b.get(k, 0) - a.get(k, 0)) / extra for k in set(a) | set(b)}
+def per_iteration(path, n, inclusive):
+    return {k: v / n for k, v in functions(path, inclusive).items()}
+
+
+def measure(tmp, micro, mode, lib, options="", n=N):
+    """Instructions per iteration of mode in the program's thread (lib: the shim, or ""
+    for none), and the functions' {name: (inclusive, self)} per iteration."""
+    path = callgrind(tmp, micro, mode, n, lib, options)
+    incl, excl = per_iteration(path, n, True), per_iteration(path, n, False)
+    return total(path) / n, {k: (v, excl.get(k, 0)) for k, v in incl.items()}
 
 
 def main():
@@ -80,23 +108,19 @@ def main():
     a = ap.parse_args()
     lib = os.path.abspath(a.lib)
     micro = os.path.join(a.bin, "micro")
-    extra = N + N // 10  # micro runs ITERATIONS/10 untimed first
     with tempfile.TemporaryDirectory(prefix="sockleak-profile.") as tmp:
         for mode in a.modes:
             print(f"{mode}: callgrind ...", file=sys.stderr, flush=True)
-            runs = {(it, l): callgrind(tmp, micro, mode, it, l, a.options) for it in (N, 2 * N) for l in ("", lib)}
-            native = (total(runs[(2 * N, "")]) - total(runs[(N, "")])) / extra
-            shim = (total(runs[(2 * N, lib)]) - total(runs[(N, lib)])) / extra
+            native, _ = measure(tmp, micro, mode, "")
+            shim, funcs = measure(tmp, micro, mode, lib, a.options)
             print(f"\n== {mode}: {native:.0f} instructions per iteration natively, {shim:.0f} with the shim "
                   f"{'(' + a.options + ') ' if a.options else ''}"
                   f"(+{shim - native:.0f}, user space only)")
-            incl = per_iteration(runs[(N, lib)], runs[(2 * N, lib)], extra, True)
-            excl = per_iteration(runs[(N, lib)], runs[(2 * N, lib)], extra, False)
             print(f"   {'inclusive':>9} {'self':>6}  function")
-            for name, v in sorted(incl.items(), key=lambda kv: -kv[1]):
-                if v < 0.02 * (shim - native) or v >= native + (shim - native) * 0.999:
+            for name, (v, own) in sorted(funcs.items(), key=lambda kv: -kv[1][0]):
+                if max(v, own) < 0.02 * (shim - native) or v >= native + (shim - native) * 0.999:
                     continue  # noise, or main() and its callers: the whole loop
-                print(f"   {v:9.0f} {excl.get(name, 0):6.0f}  {name}")
+                print(f"   {v:9.0f} {own:6.0f}  {name}")
 
 
 if __name__ == "__main__":

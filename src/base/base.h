@@ -111,7 +111,12 @@ extern struct sl_attached sl_attached;
 /* Fill in pid, program and start time (start-up; sl_self_after_fork in a child). */
 void sl_self_init(void);
 void sl_self_after_fork(void);
-pid_t sl_gettid(void);
+pid_t sl_gettid_slow(void);
+static inline pid_t sl_gettid(void) /* the calling thread's, cached */
+{
+    pid_t t = sl_tls_tid;
+    return SL_LIKELY(t != 0) ? t : sl_gettid_slow();
+}
 /* A sanitizer runtime is in the process (the host's, or the shim's own ASan/TSan
  * build): its reports from a thread with an fd table of its own would go to a stderr
  * that thread does not have. ThreadSanitizer also cannot follow a CLONE_VM child. */

@@ -47,11 +47,9 @@ void sl_self_after_fork(void)
     sl_tls_tid = 0;
 }
 
-pid_t sl_gettid(void)
+pid_t sl_gettid_slow(void)
 {
-    if (!sl_tls_tid)
-        sl_tls_tid = (pid_t)SL_SYS(SYS_gettid);
-    return sl_tls_tid;
+    return sl_tls_tid = (pid_t)SL_SYS(SYS_gettid);
 }
 
 /* bit 0: known; bit 1: some sanitizer; bit 2: ThreadSanitizer */

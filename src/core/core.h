@@ -3,7 +3,6 @@
  * and base; never starts a thread or writes a report itself: where it must wake the
  * layers above, it calls the hook they set once at start-up (sl_core_set_hooks).
  *
- *   slab.c      a small mmap-backed allocator (records, hash buckets): no malloc
  *   ring.c      lock-free event rings (late closes, double closes)
  *   intern.c    tables of immutable entries, lock-free to read (the language frames')
  *   locs.c      source locations (function, file, line) interned to small ids
@@ -14,7 +13,8 @@
  *   stacks.c    allocation stacks: capture (unwind.c, else libunwind; and language
  *               frames) and a deduplicated table
  *   requests.c  reports asked for (bits and a futex), the work lock, the hooks
- *   registry.c  the lock-striped table of live sockets (uthash) and its counters
+ *   registry.c  the live sockets' records, indexed by fd number, under striped locks;
+ *               its counters
  *   triggers.c  reports when trouble starts (EMFILE, fd_threshold, max_sockets)
  *   verbs.c     what wrappers tell the core: a socket was created, accepted, copied,
  *               received... (they probe the kernel and capture stacks)
@@ -26,13 +26,6 @@
 #include <pthread.h>
 
 #include "fd/fd.h"
-
-/* ---- slab.c ---- */
-void *sl_slab_alloc(size_t sz);          /* NULL if out of memory */
-void sl_slab_free(void *p, size_t sz);
-void *sl_slab_carve(size_t sz);          /* never freed; for objects kept on free lists */
-void sl_slab_lock(void);                 /* fork: keep the allocator consistent */
-void sl_slab_unlock(void);
 
 /* ---- ring.c: fixed-size event rings, written from anywhere, read by the reporter ---- */
 #define SL_RING 512
@@ -151,10 +144,32 @@ int sl_jvm_agent(void *javavm);
 
 /* langstack.c */
 void sl_lang_init(void);
+/* The runtimes found in the process, and each thread's count of its captures. */
+#define SL_LANG_FOUND_PY 1         /* a CPython whose frames can be read */
+#define SL_LANG_FOUND_JVM 2        /* a JVM, made */
+#define SL_LANG_FOUND_JVM_LOADED 4 /* libjvm loaded, its VM not made yet */
+extern _Atomic int sl_lang_found;
+extern __thread unsigned sl_lang_tick SL_TLS;
+static inline bool sl_lang_python(void)
+{
+    return atomic_load_explicit(&sl_lang_found, memory_order_relaxed) & SL_LANG_FOUND_PY;
+}
+/* Called once per capture: true when the capture may skip language frames altogether
+ * (no runtime found, and this is not one of the thread's captures that look for one
+ * again: its 1st, 17th...). When it says false, sl_lang_poll() looks (at most every
+ * 10 ms in the process, and only if a module was loaded since) and says whether a
+ * runtime is there now, whose frames sl_lang_capture* then read. */
+bool sl_lang_poll(void);
+static inline bool sl_lang_quiet(void)
+{
+    unsigned t = sl_lang_tick++;
+    return SL_LIKELY(!atomic_load_explicit(&sl_lang_found, memory_order_relaxed)) && SL_LIKELY(t & 15);
+}
 /* The language frames of the calling thread's code, innermost first: the count, and
- * *lang. No malloc; safe in wrappers. capture: the runtimes read before the native
- * stack (Python); capture_native: those that look at the first native frame outside
- * the shim, caller (Java). */
+ * *lang. No malloc; safe in wrappers; errno kept. capture: the runtimes read before the
+ * native stack (Python); capture_native: those that look at the first native frame
+ * outside the shim, caller (Java). A capture that skips both (sl_lang_quiet) has no
+ * language frames. */
 int sl_lang_capture(struct sl_lframe *out, int max, uint8_t *lang);
 int sl_lang_capture_native(struct sl_lframe *out, int max, uintptr_t caller, uint8_t *lang);
 /* How many native frames to keep (of depth) below language frames (native_frames). */
@@ -181,8 +196,14 @@ static inline const struct sl_lframe *sl_stack_lframes(const struct sl_stack *s)
 }
 int sl_stacks_init(void);
 /* Capture the caller's stack and return its id (0 = none: depth 0, reentrant call,
- * capture failure or table full). Safe in signal handlers; never allocates with malloc. */
-uint32_t sl_stack_capture(void);
+ * capture failure or table full). Safe in signal handlers; never allocates with malloc;
+ * keeps errno. */
+uint32_t sl_stack_take(int depth);
+static inline uint32_t sl_stack_capture(void)
+{
+    int depth = sl_opt.stack_depth;
+    return depth > 0 ? sl_stack_take(depth) : 0;
+}
 const struct sl_stack *sl_stack_get(uint32_t id);
 uint32_t sl_stack_max_id(void);
 /* Which unwinder is in use ("libunwind", "backtrace", "none"). */
@@ -193,8 +214,19 @@ uint32_t sl_stack_intern_lang(const uintptr_t *ip, int depth, int lang, const st
 /* The caller's native return addresses (the shim's frames left out), uninterned: the count. */
 int sl_stack_unwind(uintptr_t *ip, int max);
 long sl_stack_overflow(void);     /* stacks not stored because the table was full */
-/* Count a socket opened (or closed) by stack id (0 = no stack). Lock-free. */
-void sl_stack_note(uint32_t id, bool opened);
+/* Count a socket opened (or closed) by stack id (0 = no stack). Lock-free: one atomic
+ * add to the stack's counts (sl_stack_counts_tab, by id; NULL before sl_stacks_init). */
+struct sl_stack_counts {
+    _Atomic long opened, closed;
+};
+#define SL_MAX_STACKS 49152
+extern struct sl_stack_counts *sl_stack_counts_tab;
+static inline void sl_stack_note(uint32_t id, bool opened)
+{
+    struct sl_stack_counts *c = sl_stack_counts_tab;
+    if (SL_LIKELY(c != NULL) && SL_LIKELY(id <= SL_MAX_STACKS))
+        atomic_fetch_add_explicit(opened ? &c[id].opened : &c[id].closed, 1, memory_order_relaxed);
+}
 void sl_stack_counts(uint32_t id, long *opened, long *closed);
 void sl_stack_move(uint32_t from, uint32_t to); /* a socket counted as opened by from was opened by to */
 void sl_stacks_lock(void);        /* fork: keep the table consistent in the child */
@@ -232,7 +264,15 @@ struct sl_core_hooks {
     void (*need_worker)(void);
 };
 void sl_core_set_hooks(const struct sl_core_hooks *h); /* once, at start-up */
-void sl_need_worker(void);
+/* Set while the layer above's thread runs (by that layer; a futex word of its own
+ * too): a socket then needs no call to make sure. */
+extern _Atomic int sl_worker_started;
+void sl_need_worker_call(void);
+static inline void sl_need_worker(void)
+{
+    if (SL_UNLIKELY(!atomic_load_explicit(&sl_worker_started, memory_order_relaxed)))
+        sl_need_worker_call();
+}
 /* Async-signal-safe: ask for a report with this reason. */
 void sl_request(int reason);
 /* Async-signal-safe: wake the worker for its own work (no report). */
@@ -311,8 +351,28 @@ static inline void sl_rec_set_meta(struct sl_rec_info *i, int family, int type, 
 
 /* Insert a filled-in record for info->fd, replacing a stale one (counted). Returns
  * true if it was recorded (false: max_tracked, out of memory, or an unseen adoption
- * that lost to a wrapper). No system call, no malloc. */
+ * that lost to a wrapper). No malloc; no system call but mmap (the first record of
+ * 4096 numbers maps them). */
 bool sl_reg_insert(const struct sl_rec_info *info);
+/* A new socket's protocol, origin, type (without its flags) and family, in one word
+ * (laid out as a record holds them: registry.c stores it whole). */
+#define SL_META(origin, family, type, proto)                                                 \
+    ((uint64_t)(uint16_t)(proto) | (uint64_t)(uint8_t)(origin) << 16 | (uint64_t)((unsigned)(type) & 0xf) << 24 \
+     | (uint64_t)(uint8_t)(family) << 32)
+#define SL_META_ORIGIN(m) ((int)(uint8_t)((m) >> 16))
+#define SL_META_TYPE(m) ((int)(uint8_t)((m) >> 24))
+#define SL_META_FAMILY(m) ((int)(uint8_t)((m) >> 32))
+#define SL_META_PROTO(m) ((int)(uint16_t)(m))
+/* The same for a socket just made by the calling thread (at now_ns, by the coarse
+ * clock, with this stack; peer may be NULL): what socket(), socketpair() and accept()
+ * record, without building a record to copy. meta: SL_META(). */
+bool sl_reg_new(int fd, uint64_t meta, uint32_t stack, const struct sl_addr *peer, int64_t now_ns);
+/* newfd is a copy of oldfd, made by the calling thread now at stack: record it with what
+ * oldfd's record says. 0 (recorded), -ENOENT (oldfd is not recorded), -ENOMEM (not
+ * recorded: max_tracked, out of memory; counted untracked). */
+int sl_reg_dup(int oldfd, int newfd, uint32_t stack);
+/* fd's family, type and protocol; false if fd is not tracked. */
+bool sl_reg_meta(int fd, int *family, int *type, int *proto);
 /* Copy fd's record into *out; false if fd is not tracked. */
 bool sl_reg_lookup(int fd, struct sl_rec_info *out);
 /* Set fd's ignored flag if it is recorded. */
@@ -329,7 +389,8 @@ bool sl_fd_tracked(int fd);
 
 /* Close protocol: detach before the real call, then release or reattach. Detach takes
  * the record out of the table, counts the close, and swaps the fd's watch bit for its
- * closing bit. */
+ * closing bit. A struct sl_rec holds the copies of records detached together (NULL:
+ * none), until release or reattach frees it. */
 struct sl_rec;
 struct sl_rec *sl_fd_detach(int fd);
 /* Detach every tracked fd in [lo, hi]; returns a list (may be NULL). */
@@ -342,7 +403,7 @@ void sl_fd_reattach(struct sl_rec *list);  /* the real call failed: put them bac
 bool sl_fd_detach_one(int fd, struct sl_rec_info *out);
 static inline void sl_fd_release_one(int fd)
 {
-    sl_fdstate_update(fd, SL_FD_CLOSING, 0);
+    sl_fdstate_clear(fd, SL_FD_CLOSING);
 }
 void sl_fd_reattach_one(const struct sl_rec_info *info);
 
@@ -417,8 +478,16 @@ void sl_registry_mark_forked(void);
 /* ---- triggers.c: reports when trouble starts ---- */
 /* A new fd was created: fds 0..fd are all open, by the lowest-number rule, so fd+1 is
  * a floor on the open count. Fires the threshold report once per crossing.
- * Async-signal-safe. */
-void sl_trigger_created(int fd);
+ * Async-signal-safe. Inline: below the threshold (sl_trigger_fds_at: the fd count that
+ * fires, LONG_MAX for none) and without max_sockets, two comparisons. */
+extern _Atomic long sl_trigger_fds_at;
+void sl_trigger_check(int fd);
+static inline void sl_trigger_created(int fd)
+{
+    if (SL_UNLIKELY(fd + 1L >= atomic_load_explicit(&sl_trigger_fds_at, memory_order_relaxed))
+        || SL_UNLIKELY(sl_opt.max_sockets > 0))
+        sl_trigger_check(fd);
+}
 /* socket()/accept() & co failed with EMFILE or ENFILE. Async-signal-safe. */
 void sl_trigger_emfile(int err);
 /* A scan counted open fds and live sockets: fire what has crossed, re-arm what has
@@ -435,8 +504,11 @@ void sl_trigger_info(struct sl_trigger_info *out);
 /* ---- verbs.c: what the wrappers tell the core ----
  * Called after the real call succeeded (track after create); none blocks, none
  * touches errno. Each captures the calling stack where the socket is new. */
-void sl_fd_created(int fd, int origin, int family, int type, int proto, const struct sockaddr *peer,
-                   socklen_t peerlen);
+int sl_fd_created(int fd, int origin, int family, int type, int proto, const struct sockaddr *peer,
+                  socklen_t peerlen); /* returns fd */
+/* The same for socket() and socketpair(), their arguments in meta (SL_META): the hot
+ * path, two arguments. Returns fd. */
+int sl_fd_new(int fd, uint64_t meta);
 void sl_fd_accepted(int listen_fd, int fd, const struct sockaddr *peer, socklen_t peerlen);
 /* newfd is a copy of oldfd; if oldfd is not recorded, newfd is recorded if it is a socket. */
 void sl_fd_dup(int oldfd, int newfd);

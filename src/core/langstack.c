@@ -8,7 +8,9 @@
  * missing, it looks again, at most every PROBE_EVERY and only when the loader has
  * loaded something since (dl_iterate_phdr's count of loads, read from its first
  * callback), and only at a thread's first capture and every 16th after it: a process
- * with neither runtime pays a thread-local increment per socket.
+ * with neither runtime pays a thread-local increment and one load per socket
+ * (sl_lang_quiet, inline: sl_lang_found says what was found, sl_lang_tick counts the
+ * thread's captures), and its captures skip this file 15 times in 16.
  *
  * Python frames are read before the native stack is unwound, and when there are some,
  * fewer native frames are unwound (native_frames): the unwinder's cost grows with
@@ -28,6 +30,8 @@
 #define LANG_NATIVE_DEPTH 6
 
 static _Atomic bool have_py, have_jvm;
+_Atomic int sl_lang_found;
+__thread unsigned sl_lang_tick SL_TLS;
 static _Atomic int64_t next_probe_ns;
 static _Atomic unsigned long long loads_seen;
 
@@ -60,12 +64,21 @@ static int runtime_modules(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
+/* What was found, for sl_lang_quiet and sl_lang_python. */
+static void publish(void)
+{
+    atomic_store(&sl_lang_found, (atomic_load(&have_py) ? SL_LANG_FOUND_PY : 0)
+                                     | (atomic_load(&have_jvm) ? SL_LANG_FOUND_JVM : 0)
+                                     | (sl_jvm_loaded() ? SL_LANG_FOUND_JVM_LOADED : 0));
+}
+
 static void probe(int modules)
 {
     if (!atomic_load_explicit(&have_py, memory_order_relaxed) && (modules & 1) && sl_py_probe())
         atomic_store(&have_py, true);
     if (!atomic_load_explicit(&have_jvm, memory_order_relaxed) && (modules & 2) && sl_jvm_probe())
         atomic_store(&have_jvm, true);
+    publish();
 }
 
 void sl_lang_init(void)
@@ -79,17 +92,19 @@ void sl_lang_init(void)
 
 static void maybe_probe(void)
 {
-    static __thread unsigned tick SL_TLS; /* each thread looks at its 1st, 17th... capture */
     if (atomic_load_explicit(&have_jvm, memory_order_relaxed) && atomic_load_explicit(&have_py, memory_order_relaxed))
         return;
     if (sl_jvm_loaded()) { /* libjvm is loaded, its VM not made yet: ask at every socket */
-        if (sl_jvm_probe()) /* (no walk of the modules: libjvm's bounds are known) */
+        if (sl_jvm_probe()) { /* (no walk of the modules: libjvm's bounds are known) */
             atomic_store(&have_jvm, true);
+            publish();
+        }
         return;
     }
-    /* (ThreadSanitizer sees the loader write module names, not the lock dl_iterate_phdr
+    /* each thread looks at its 1st, 17th... capture (sl_lang_quiet counted it).
+     * (ThreadSanitizer sees the loader write module names, not the lock dl_iterate_phdr
      * takes to read them: under it, runtimes are looked for at start-up only) */
-    if ((tick++ & 15) || sl_tsan())
+    if (((sl_lang_tick - 1) & 15) || sl_tsan())
         return;
     int64_t now = sl_now_coarse_ns(), next = atomic_load_explicit(&next_probe_ns, memory_order_relaxed);
     if (now < next || !atomic_compare_exchange_strong(&next_probe_ns, &next, now + PROBE_EVERY))
@@ -106,9 +121,16 @@ static void maybe_probe(void)
     sl_dl_unlock();
 }
 
+bool sl_lang_poll(void)
+{
+    SL_KEEP_ERRNO(); /* dlsym, the JVM's calls */
+    maybe_probe();
+    return atomic_load_explicit(&sl_lang_found, memory_order_relaxed) != 0;
+}
+
 int sl_lang_capture(struct sl_lframe *out, int max, uint8_t *lang)
 {
-    maybe_probe();
+    SL_KEEP_ERRNO(); /* the checked reads */
     int n = atomic_load_explicit(&have_py, memory_order_relaxed) ? sl_py_capture(out, max) : 0;
     if (n > 0)
         *lang = SL_LANG_PYTHON;
@@ -117,6 +139,7 @@ int sl_lang_capture(struct sl_lframe *out, int max, uint8_t *lang)
 
 int sl_lang_capture_native(struct sl_lframe *out, int max, uintptr_t caller, uint8_t *lang)
 {
+    SL_KEEP_ERRNO();
     int n = atomic_load_explicit(&have_jvm, memory_order_relaxed) ? sl_jvm_capture(out, max, caller) : 0;
     if (n > 0)
         *lang = SL_LANG_JAVA;

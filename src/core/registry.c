@@ -1,93 +1,109 @@
 /*
  * registry.c - the registry of live socket fds.
  *
- * A lock-striped hash table: fd -> record, STRIPES uthash tables, the stripe chosen by
- * the fd's low bits, so threads working on different fds rarely meet. Invariants:
- *   - a record exists for fd only while the host holds fd open as the socket recorded
- *     (as far as the shim saw): wrappers detach before the real close and create after
- *     the real call returned a new fd;
- *   - a create that finds its fd number still in the table means the old socket was
- *     closed behind our back (fclose on an fdopen'd socket, glibc internals, raw
- *     syscalls): the old record is replaced and counted as stale;
- *   - no stripe lock is held across a system call, nor across malloc: records and
- *     uthash's buckets come from slab.c, so the table is safe to use from a signal
- *     handler that interrupted anything but the shim itself (the per-thread guard turns
- *     those re-entries into pass-through);
- *   - the fd state map (fd/fdstate.c) has the watch bit set for every tracked fd, and
- *     the EOF bit for every tracked stream socket whose end-of-file is not recorded
- *     yet; records and their bits change together under the stripe lock;
- *   - every stripe's table holds a sentinel record (a negative fd no caller uses), so
- *     uthash never frees and re-allocates a table that empties and fills again, which
- *     a process holding one socket at a time would otherwise do at every close;
- *   - a close costs one lock round trip: the record leaves the table under the lock
- *     before the real close, and after it is returned to its stripe's spares through a
- *     lock-free push (an atomic list that the next allocation under the lock takes
- *     whole, so no pop can meet an ABA).
+ * Records indexed by fd number: the kernel hands out the lowest free number, so the
+ * numbers in use are dense, and the record of fd is found by arithmetic, not by a hash.
+ * A record is two parts in two arrays: the hot part, one 64-byte cache line, is all a
+ * create writes and a close reads (generation, creation time, stacks, thread, origin,
+ * family, type, protocol, flags, peer); the cold part (48 bytes: inode, the CLOSE_WAIT
+ * clock, when a report flagged it, when end-of-file was read) is written by scans,
+ * reports and the first end-of-file. Records live in chunks of 1024 numbers (112 KiB),
+ * mapped the first time a socket gets a number in the chunk, found through a two-level
+ * directory that covers every non-negative int (the top level here, each middle one of
+ * 1024 chunks mapped when first needed): 112 bytes a socket where the sockets are.
+ *
+ * Why not a hash table any more: the registry was a lock-striped uthash table. A create
+ * and a close each paid a hash insert or delete (with its bucket bookkeeping and, for a
+ * table that emptied, a sentinel record so that uthash kept its buckets), a record
+ * allocation and a free list, and a 168-byte record: about 400 instructions a
+ * socket+close, and 173 bytes a socket. Indexed by number, there is nothing to find,
+ * allocate or free; nothing in the registry needs a hash now. The stripes stay: a
+ * record is written and read under the lock of its stripe (fd % 32), a test-and-set
+ * lock held for a few dozen instructions, so threads working on different numbers
+ * rarely meet.
+ *
+ * Invariants:
+ *   - a record exists for fd (its generation is not 0) only while the host holds fd
+ *     open as the socket recorded (as far as the shim saw): wrappers detach before the
+ *     real close and create after the real call returned a new fd;
+ *   - a create that finds its number still recorded means the old socket was closed
+ *     behind our back (fclose on an fdopen'd socket, glibc internals, raw syscalls):
+ *     the old record is replaced and counted as stale;
+ *   - no stripe lock is held across a system call, nor across malloc: a chunk is
+ *     mapped (mmap) before the lock is taken, so the registry is safe
+ *     to use from a signal handler that interrupted anything but the shim itself (the
+ *     per-thread guard turns those re-entries into pass-through);
+ *   - the fd state map (fd/fdstate.c) has the watch bit set for every recorded number
+ *     it covers, and the EOF bit for every recorded stream socket whose end-of-file is
+ *     not recorded yet; records and their bits change together under the stripe lock;
+ *   - a close costs one lock round trip: the record leaves the table (its generation
+ *     becomes 0) under the lock before the real close, its counts taken then; after
+ *     it, only the closing bit of the number is cleared.
  * Each record carries a generation number, unique per record, so the scanner and the
- * reporter can probe outside the lock and write back only to the record they probed.
- * Generations come from one counter, so they also order records by creation: a
- * checkpoint (sockleak_checkpoint) is the last one handed out.
- * The registry makes no system call and captures no stack: verbs.c does that first.
+ * reporter can probe outside the lock and write back only to the record they probed
+ * (a number reused meanwhile has a record of another generation). Generations come
+ * from one counter, so they also order records by creation: a checkpoint
+ * (sockleak_checkpoint) is the last one handed out. Slots are never freed or reused
+ * for another number, so no reader can meet a record that moved (no ABA, no sentinel,
+ * no free list). Records taken out by close_range()/closefrom() (detach_range) travel
+ * as copies in an array mapped for the call, until the real call says whether they
+ * are released or put back.
+ * The registry makes no system call but mmap and munmap, and captures no stack: verbs.c
+ * does that.
  */
 #define _GNU_SOURCE
 #include <limits.h>
 #include <netinet/tcp.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core.h"
 #include "stripelock.h"
 
-/* uthash: our allocator, int hashing with good low bits, no exit() on OOM */
-static __thread int hash_oom SL_TLS;
-#define uthash_malloc(sz) sl_slab_alloc(sz)
-#define uthash_free(ptr, sz) sl_slab_free(ptr, sz)
-#define HASH_NONFATAL_OOM 1
-#define uthash_nonfatal_oom(obj) (hash_oom = 1)
-#define HASH_FUNCTION(keyptr, keylen, hashv)                                                 \
-    do {                                                                                     \
-        uint32_t h_ = (uint32_t)(*(const int *)(keyptr));                                    \
-        h_ ^= h_ >> 16;                                                                      \
-        h_ *= 0x85ebca6bu;                                                                   \
-        h_ ^= h_ >> 13;                                                                      \
-        h_ *= 0xc2b2ae35u;                                                                   \
-        h_ ^= h_ >> 16;                                                                      \
-        (hashv) = h_;                                                                        \
-    } while (0)
-#include <uthash.h>
+/* ---- records ---- */
 
-struct sl_rec {
-    UT_hash_handle hh;
-    struct sl_rec_info info;
+struct rec {             /* what a create writes and a close reads: one cache line */
+    uint64_t gen;        /* 0: no socket recorded on this number */
+    int64_t created_ns;
+    uint32_t stack, orig_stack, eof_stack;
+    pid_t tid;
+    uint16_t proto;
+    uint8_t origin, type, family, tcp_state, reported_leak, flags;
+    struct sl_addr peer;
 };
-/* Out of the table, a record's hh.next links it into detach and spare lists. */
-#define LINK(r) (*(struct sl_rec **)&(r)->hh.next)
+struct cold {            /* what scans, reports and the first end-of-file write back */
+    uint64_t dev, ino;
+    int64_t close_wait_ns, open_seen_ns, reported_ns, eof_ns;
+};
+#define F_IGNORED 1
+#define F_FORKED 2
+_Static_assert(sizeof(struct rec) == 64, "a record's hot part is one cache line");
+_Static_assert(sizeof(struct cold) == 48, "a record's cold part");
+
+#define CHUNK_BITS 10
+#define CHUNK (1u << CHUNK_BITS)
+#define MID_BITS 10                     /* chunks per middle directory */
+#define TOP (1u << (31 - CHUNK_BITS - MID_BITS)) /* middles: every non-negative int */
+struct chunk {
+    struct rec hot[CHUNK];
+    struct cold cold[CHUNK];
+};
+
+static _Atomic(_Atomic(struct chunk *) *) dir[TOP]; /* each: 1 << MID_BITS chunks, mapped when needed */
+static _Atomic unsigned chunks_top;     /* 1 + the highest chunk index mapped */
 
 /* ---- stripes ---- */
 
 #define STRIPES 32
 struct stripe {
     struct sl_lock lock;
-    struct sl_rec *head;   /* uthash table, with the sentinel once the first record came */
-    struct sl_rec *free;   /* spare records */
-    _Atomic(struct sl_rec *) returned; /* records freed without the lock, taken whole */
-    _Atomic long live;     /* records in head, readable without the lock */
-    long opened, closed, stale;
+    /* written under the lock, readable without it; the stripe's records are
+     * opened - closed - stale */
+    _Atomic long opened, closed, stale;
 } __attribute__((aligned(64)));
 
 static struct stripe stripes[STRIPES];
-static struct sl_rec sentinel[STRIPES];
 static _Atomic uint64_t last_gen; /* the last generation handed out */
-
-static inline bool is_sentinel(const struct sl_rec *r)
-{
-    return r->info.fd < 0;
-}
-
-/* Stripe lock held: records in the table, the sentinel left out. */
-static inline long count_locked(const struct stripe *s)
-{
-    return s->head ? (long)HASH_COUNT(s->head) - 1 : 0;
-}
 
 struct sl_counters sl_count;
 struct sl_ring sl_late_ring, sl_dclose_ring;
@@ -95,20 +111,6 @@ struct sl_ring sl_late_ring, sl_dclose_ring;
 static inline struct stripe *stripe_of(int fd)
 {
     return &stripes[(unsigned)fd % STRIPES];
-}
-
-/* The state bits of a recorded fd: watched; and EOF while a read returning 0 on it would
- * be news (a stream socket, or one whose type is not known yet). */
-static inline unsigned live_bits(const struct sl_rec_info *i)
-{
-    return SL_FD_WATCH | ((i->type == SOCK_STREAM || i->type == 0) && !i->eof_ns ? SL_FD_EOF : 0);
-}
-
-/* Under fd's stripe lock: could the table hold a record for fd? Records and watch bits
- * change together under that lock, so a clear bit is a sure no. */
-static inline bool may_hold_record(int fd)
-{
-    return !sl_fdstate_covers(fd) || (sl_fdstate_get(fd) & SL_FD_WATCH);
 }
 
 const char *sl_origin_name(int origin)
@@ -126,104 +128,167 @@ const char *sl_origin_name(int origin)
     }
 }
 
-/* ---- records ---- */
+/* An anonymous mapping, NULL if refused; and its end. Through libc, so that a
+ * sanitizer runtime sees memory come and go (ThreadSanitizer would otherwise take two
+ * threads' lists at the same address, one unmapped before the other was mapped, for a
+ * race); errno kept. Async-signal-safe. */
+static void *map(size_t len)
+{
+    SL_KEEP_ERRNO();
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void unmap(void *p, size_t len)
+{
+    SL_KEEP_ERRNO();
+    munmap(p, len);
+}
+
+/* fd's chunk if it is mapped (fd >= 0), else NULL. No lock. */
+static inline struct chunk *chunk_peek(int fd)
+{
+    _Atomic(struct chunk *) *m = atomic_load_explicit(&dir[(unsigned)fd >> (CHUNK_BITS + MID_BITS)],
+                                                      memory_order_acquire);
+    return SL_LIKELY(m != NULL)
+             ? atomic_load_explicit(&m[((unsigned)fd >> CHUNK_BITS) & ((1u << MID_BITS) - 1)], memory_order_acquire)
+             : NULL;
+}
+
+/* fd's chunk, mapped now if it was not (fd >= 0). NULL if out of memory. No lock: the
+ * middle directories and the chunks are published with a compare-and-swap; a loser
+ * unmaps its own. */
+static __attribute__((noinline)) struct chunk *chunk_make(int fd)
+{
+    _Atomic(_Atomic(struct chunk *) *) *mp = &dir[(unsigned)fd >> (CHUNK_BITS + MID_BITS)];
+    _Atomic(struct chunk *) *m = atomic_load_explicit(mp, memory_order_acquire);
+    if (!m) {
+        size_t len = sizeof(*m) << MID_BITS;
+        _Atomic(struct chunk *) *nm = map(len), *none = NULL;
+        if (!nm)
+            return NULL;
+        if (atomic_compare_exchange_strong(mp, &none, nm))
+            m = nm;
+        else
+            unmap(nm, len), m = none;
+    }
+    unsigned ci = (unsigned)fd >> CHUNK_BITS;
+    _Atomic(struct chunk *) *d = &m[ci & ((1u << MID_BITS) - 1)];
+    struct chunk *c = atomic_load_explicit(d, memory_order_acquire), *none = NULL;
+    if (c)
+        return c;
+    /* the walks' bound first, so that no chunk is ever out of their sight (a fork child
+     * of a thread stopped between the two steps included) */
+    unsigned top = atomic_load(&chunks_top);
+    while (top < ci + 1 && !atomic_compare_exchange_weak(&chunks_top, &top, ci + 1))
+        ;
+    struct chunk *nc = map(sizeof(struct chunk));
+    if (!nc)
+        return NULL;
+    if (atomic_compare_exchange_strong(d, &none, nc)) {
+        c = nc;
+    } else {
+        unmap(nc, sizeof(struct chunk));
+        c = none;
+    }
+    return c;
+}
+
+static inline struct chunk *chunk_get(int fd)
+{
+    struct chunk *c = chunk_peek(fd);
+    return SL_LIKELY(c != NULL) ? c : chunk_make(fd);
+}
+
+#define HOT(c, fd) (&(c)->hot[(unsigned)(fd) & (CHUNK - 1)])
+#define COLD(c, fd) (&(c)->cold[(unsigned)(fd) & (CHUNK - 1)])
+
+/* Stripe lock held: add d to one of its counters. */
+static inline void bump(_Atomic long *c, long d)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d, memory_order_relaxed);
+}
+
+static inline long live_of(struct stripe *s)
+{
+    return atomic_load_explicit(&s->opened, memory_order_relaxed) - atomic_load_explicit(&s->closed, memory_order_relaxed)
+         - atomic_load_explicit(&s->stale, memory_order_relaxed);
+}
 
 static long live_total(void)
 {
     long n = 0;
     for (int i = 0; i < STRIPES; i++)
-        n += atomic_load_explicit(&stripes[i].live, memory_order_relaxed);
+        n += live_of(&stripes[i]);
     return n;
 }
 
-/* Stripe lock held: publish the table size for lock-free readers. */
-static inline void note_count(struct stripe *s)
+/* The state bits of a recorded fd: watched; and EOF while a read returning 0 on it would
+ * be news (a stream socket, or one whose type is not known yet). */
+static inline unsigned live_bits(int type, int64_t eof_ns)
 {
-    atomic_store_explicit(&s->live, count_locked(s), memory_order_relaxed);
+    return SL_FD_WATCH | ((type == SOCK_STREAM || type == 0) && !eof_ns ? SL_FD_EOF : 0);
 }
 
-/* Stripe lock held: the table exists and holds its sentinel. False if out of memory. */
-static bool table_ready(struct stripe *s)
+/* A record as the rest of the shim sees it. */
+static void expand(int fd, const struct rec *r, const struct cold *k, struct sl_rec_info *i)
 {
-    if (SL_LIKELY(s->head != NULL))
-        return true;
-    struct sl_rec *z = &sentinel[s - stripes];
-    z->info.fd = INT_MIN + (int)(s - stripes);
-    hash_oom = 0;
-    HASH_ADD(hh, s->head, info.fd, sizeof(int), z);
-    if (hash_oom) {
-        hash_oom = 0;
-        s->head = NULL;
-        return false;
-    }
-    return true;
+    *i = (struct sl_rec_info){
+        .fd = fd, .stack = r->stack, .orig_stack = r->orig_stack, .eof_stack = r->eof_stack, .tid = r->tid,
+        .origin = r->origin, .type = r->type, .family = r->family, .proto = r->proto, .tcp_state = r->tcp_state,
+        .reported_leak = r->reported_leak, .ignored = !!(r->flags & F_IGNORED), .forked = !!(r->flags & F_FORKED),
+        .gen = r->gen, .dev = k->dev, .ino = k->ino, .created_ns = r->created_ns, .close_wait_ns = k->close_wait_ns,
+        .open_seen_ns = k->open_seen_ns, .reported_ns = k->reported_ns, .eof_ns = k->eof_ns, .peer = r->peer,
+    };
 }
 
-/* Stripe lock held. */
-static struct sl_rec *rec_alloc(struct stripe *s)
+/* Stripe lock held: the record (of generation gen) takes i's content. */
+static void fill(struct rec *r, struct cold *k, const struct sl_rec_info *i, uint64_t gen)
 {
-    struct sl_rec *r = s->free;
-    if (!r)
-        r = s->free = atomic_exchange_explicit(&s->returned, NULL, memory_order_acquire);
-    if (r) {
-        s->free = LINK(r);
-    } else {
-        r = sl_slab_carve(sizeof(struct sl_rec));
-        if (!r)
-            return NULL;
-    }
-    return r;
+    *r = (struct rec){
+        .gen = gen, .created_ns = i->created_ns, .stack = i->stack, .orig_stack = i->orig_stack,
+        .eof_stack = i->eof_stack, .tid = i->tid, .proto = i->proto, .origin = i->origin, .type = i->type,
+        .family = (uint8_t)i->family, .tcp_state = i->tcp_state, .reported_leak = i->reported_leak,
+        .flags = (uint8_t)((i->ignored ? F_IGNORED : 0) | (i->forked ? F_FORKED : 0)), .peer = i->peer,
+    };
+    *k = (struct cold){ .dev = i->dev, .ino = i->ino, .close_wait_ns = i->close_wait_ns,
+                        .open_seen_ns = i->open_seen_ns, .reported_ns = i->reported_ns, .eof_ns = i->eof_ns };
 }
 
-/* Stripe lock held. */
-static void rec_free(struct stripe *s, struct sl_rec *r)
+/* Stripe lock held: the record of fd left the table because its fd was closed behind
+ * our back (or max_tracked drops it): account for it. */
+static void retire_locked(struct stripe *s, struct rec *r)
 {
-    LINK(r) = s->free;
-    s->free = r;
+    sl_stack_note(r->stack, false);
+    bump(&s->stale, 1);
+    r->gen = 0;
 }
 
-/* Without the lock: give r back to its stripe's spares. */
-static void rec_return(struct stripe *s, struct sl_rec *r)
+/* The socket of a record is closed by a close we saw (its stripe counted it). Lock-free
+ * work: atomics and a ring slot, fine under the lock too. */
+static inline __attribute__((always_inline)) void note_closed(int fd, uint32_t stack, int origin, int leak, int64_t created_ns, int64_t reported_ns)
 {
-    struct sl_rec *top = atomic_load_explicit(&s->returned, memory_order_relaxed);
-    do
-        LINK(r) = top;
-    while (!atomic_compare_exchange_weak_explicit(&s->returned, &top, r, memory_order_release,
-                                                  memory_order_relaxed));
-}
-
-/* Stripe lock held: r has left the table because its fd was closed behind our back.
- * Account for it and free it. */
-static void retire_locked(struct stripe *s, struct sl_rec *r)
-{
-    sl_stack_note(r->info.stack, false);
-    s->stale++;
-    rec_free(s, r);
-}
-
-/* No lock: the socket of record i is closed by a close we saw (its stripe counted it). */
-static void note_closed(const struct sl_rec_info *i)
-{
-    sl_stack_note(i->stack, false);
-    if (SL_UNLIKELY(i->origin == SL_ORIGIN_UNSEEN))
+    sl_stack_note(stack, false);
+    if (SL_UNLIKELY(origin == SL_ORIGIN_UNSEEN))
         atomic_fetch_add_explicit(&sl_count.unseen_closed, 1, memory_order_relaxed);
-    if (SL_UNLIKELY(i->reported_leak)) {
+    if (SL_UNLIKELY(leak)) {
         int64_t now = sl_now_ns();
-        struct sl_late ev = { .fd = i->fd, .stack = i->stack, .leak = i->reported_leak,
-                              .lifetime_ns = now - i->created_ns, .after_report_ns = now - i->reported_ns };
+        struct sl_late ev = { .fd = fd, .stack = stack, .leak = (uint8_t)leak, .lifetime_ns = now - created_ns,
+                              .after_report_ns = now - reported_ns };
         sl_ring_push(&sl_late_ring, &ev, sizeof(ev));
         atomic_fetch_add_explicit(&sl_count.closed_late, 1, memory_order_relaxed);
     }
 }
 
-/* No lock: the socket of record i, made by Python code, is being closed. If CPython's
+/* No lock: the socket of a record, made by Python code, is being closed. If CPython's
  * finalizer closes it (the program dropped it unclosed: its garbage collector, its
  * shutdown), it was never closed by the program, as CPython's ResourceWarning says:
- * a leak closed late, kind "unclosed". */
-static void note_finalized(const struct sl_rec_info *i)
+ * a leak closed late, kind "unclosed". A process without Python pays one load. */
+static __attribute__((noinline)) void finalized(int fd, uint32_t stack, int leak, int64_t created_ns)
 {
-    const struct sl_stack *st = sl_stack_get(i->stack);
-    if (SL_LIKELY(!st || st->lang != SL_LANG_PYTHON || i->reported_leak))
+    SL_KEEP_ERRNO(); /* libunwind */
+    const struct sl_stack *st = sl_stack_get(stack);
+    if (!st || st->lang != SL_LANG_PYTHON || leak)
         return;
     int kind = sl_py_close_kind();
     if (kind == SL_PY_CLOSE_ASK) {
@@ -236,18 +301,15 @@ static void note_finalized(const struct sl_rec_info *i)
     }
     if (kind != SL_PY_CLOSE_FINALIZER)
         return;
-    struct sl_late ev = { .fd = i->fd, .stack = i->stack, .leak = SL_LATE_UNCLOSED,
-                          .lifetime_ns = sl_now_ns() - i->created_ns };
+    struct sl_late ev = { .fd = fd, .stack = stack, .leak = SL_LATE_UNCLOSED, .lifetime_ns = sl_now_ns() - created_ns };
     sl_ring_push(&sl_late_ring, &ev, sizeof(ev));
     atomic_fetch_add_explicit(&sl_count.closed_late, 1, memory_order_relaxed);
 }
 
-/* No lock: r left the table for a close we saw; account for it and free it. */
-static void retire_closed(struct sl_rec *r)
+static inline void note_finalized(int fd, uint32_t stack, int leak, int64_t created_ns)
 {
-    note_closed(&r->info);
-    note_finalized(&r->info);
-    rec_return(stripe_of(r->info.fd), r);
+    if (SL_UNLIKELY(sl_lang_python()))
+        finalized(fd, stack, leak, created_ns);
 }
 
 static void note_untracked(bool nomem)
@@ -257,9 +319,63 @@ static void note_untracked(bool nomem)
         atomic_fetch_add_explicit(&sl_count.nomem, 1, memory_order_relaxed);
 }
 
+/* ---- inserting ---- */
+
+/* Stripe lock held, fd's chunk c mapped: make room for a new record of origin on fd.
+ * An old record there was closed behind our back (stale), unless a scan adopted the new
+ * socket itself (unseen) a moment before this record of its creation. False if
+ * max_tracked refuses a new record (the old one is dropped then). */
+static __attribute__((noinline)) bool make_room_slow(struct stripe *s, struct chunk *c, int fd, int origin,
+                                                     int64_t created_ns)
+{
+    struct rec *r = HOT(c, fd);
+    if (sl_opt.max_tracked > 0 && live_total() >= sl_opt.max_tracked) {
+        if (r->gen) { /* a stale record for this number: drop it */
+            retire_locked(s, r);
+            sl_fd_watch_set(fd, false);
+        }
+        return false;
+    }
+    if (!r->gen)
+        return true;
+    if (r->origin == SL_ORIGIN_UNSEEN && origin != SL_ORIGIN_UNSEEN && created_ns - r->created_ns < 5 * SL_SEC) {
+        /* a scan adopted this socket between its creation and our record of it */
+        atomic_fetch_sub_explicit(&sl_count.unseen_found, 1, memory_order_relaxed);
+        sl_stack_note(r->stack, false);
+        bump(&s->opened, -1);
+        r->gen = 0;
+    } else {
+        retire_locked(s, r);
+    }
+    return true;
+}
+
+static inline bool make_room(struct stripe *s, struct chunk *c, int fd, int origin, int64_t created_ns)
+{
+    if (SL_LIKELY(!HOT(c, fd)->gen) && SL_LIKELY(sl_opt.max_tracked <= 0))
+        return true; /* a free number, no limit */
+    return make_room_slow(s, c, fd, origin, created_ns);
+}
+
+/* Stripe lock held: the record just filled in on fd counts. */
+static inline void opened_locked(struct stripe *s, int fd, int type, int64_t eof_ns, uint32_t stack)
+{
+    bump(&s->opened, 1);
+    sl_fdstate_put(fd, live_bits(type, eof_ns));
+    sl_stack_note(stack, true);
+}
+
+static inline uint64_t next_gen(void)
+{
+    return atomic_fetch_add_explicit(&last_gen, 1, memory_order_relaxed) + 1;
+}
+
 bool sl_reg_insert(const struct sl_rec_info *info)
 {
     int fd = info->fd;
+    if (fd < 0)
+        return false;
+    struct chunk *c = chunk_get(fd);
     struct stripe *s = stripe_of(fd);
     lock(&s->lock);
     if (SL_UNLIKELY(info->origin == SL_ORIGIN_UNSEEN) && sl_fd_busy(fd)) {
@@ -269,81 +385,160 @@ bool sl_reg_insert(const struct sl_rec_info *info)
         unlock(&s->lock);
         return false;
     }
-    if (sl_opt.max_tracked > 0 && live_total() >= sl_opt.max_tracked) {
-        /* the table may still hold a stale record for this number: drop it */
-        struct sl_rec *old = NULL;
-        HASH_FIND(hh, s->head, &fd, sizeof(int), old);
-        if (old) {
-            HASH_DEL(s->head, old);
-            note_count(s);
-            retire_locked(s, old);
-            sl_fd_watch_set(fd, false);
-        }
+    if (!c || !make_room(s, c, fd, info->origin, info->created_ns)) {
         unlock(&s->lock);
         note_untracked(true);
         return false;
     }
-    struct sl_rec *old = NULL;
-    if (may_hold_record(fd)) /* the common case, a number nobody tracks, skips the lookup */
-        HASH_FIND(hh, s->head, &fd, sizeof(int), old);
-    if (old) {
-        HASH_DEL(s->head, old);
-        if (old->info.origin == SL_ORIGIN_UNSEEN && info->origin != SL_ORIGIN_UNSEEN
-            && info->created_ns - old->info.created_ns < 5 * SL_SEC) {
-            /* a scan adopted this socket between its creation and our record of it */
-            atomic_fetch_sub_explicit(&sl_count.unseen_found, 1, memory_order_relaxed);
-            sl_stack_note(old->info.stack, false);
-            s->opened--;
-            rec_free(s, old);
-        } else {
-            retire_locked(s, old);
-        }
-    }
-    struct sl_rec *r = table_ready(s) ? rec_alloc(s) : NULL;
-    if (!r) {
-        note_count(s);
-        if (old)
-            sl_fd_watch_set(fd, false);
-        unlock(&s->lock);
-        note_untracked(true);
-        return false;
-    }
-    r->info = *info;
-    r->info.gen = atomic_fetch_add_explicit(&last_gen, 1, memory_order_relaxed) + 1;
-    hash_oom = 0;
-    HASH_ADD(hh, s->head, info.fd, sizeof(int), r);
-    if (hash_oom) {
-        rec_free(s, r);
-        hash_oom = 0;
-        note_count(s);
-        if (old)
-            sl_fd_watch_set(fd, false);
-        unlock(&s->lock);
-        note_untracked(true);
-        return false;
-    }
-    s->opened++;
-    note_count(s);
-    sl_fdstate_update(fd, SL_FD_CLOSING | SL_FD_CLOSED | SL_FD_EOF, live_bits(info));
-    sl_stack_note(info->stack, true);
+    fill(HOT(c, fd), COLD(c, fd), info, next_gen());
+    opened_locked(s, fd, info->type, info->eof_ns, info->stack);
     unlock(&s->lock);
     if (info->origin == SL_ORIGIN_UNSEEN)
         atomic_fetch_add_explicit(&sl_count.unseen_found, 1, memory_order_relaxed);
     return true;
 }
 
+/* sl_reg_new in every case: a number still recorded, max_tracked, no chunk yet, a
+ * contended lock, a thread's first socket, a number above the state map's highest. */
+static __attribute__((noinline)) bool reg_new(int fd, uint64_t meta, uint32_t stack, const struct sl_addr *peer,
+                                              int64_t now)
+{
+    if (SL_UNLIKELY(fd < 0))
+        return false;
+    int origin = SL_META_ORIGIN(meta), type = SL_META_TYPE(meta);
+    pid_t tid = sl_gettid();
+    struct chunk *c = chunk_get(fd);
+    struct stripe *s = stripe_of(fd);
+    lock(&s->lock);
+    if (SL_UNLIKELY(!c) || !make_room(s, c, fd, origin, now)) {
+        unlock(&s->lock);
+        note_untracked(true);
+        return false;
+    }
+    struct rec *r = HOT(c, fd);
+    *r = (struct rec){ .gen = next_gen(), .created_ns = now, .stack = stack, .tid = tid };
+    memcpy(&r->proto, &meta, sizeof(meta));
+    if (peer)
+        r->peer = *peer;
+    *COLD(c, fd) = (struct cold){ .open_seen_ns = now };
+    opened_locked(s, fd, type, 0, stack);
+    unlock(&s->lock);
+    return true;
+}
+
+_Static_assert(offsetof(struct rec, proto) % 8 == 0 && offsetof(struct rec, flags) - offsetof(struct rec, proto) == 7,
+               "SL_META is the record's word from proto to flags");
+
+/* A leaf for the usual case (a free number in a mapped chunk, the lock free, no limit):
+ * no call, so no register to save; every other case goes to reg_new. */
+bool sl_reg_new(int fd, uint64_t meta, uint32_t stack, const struct sl_addr *peer, int64_t now)
+{
+    struct chunk *c = fd >= 0 ? chunk_peek(fd) : NULL;
+    pid_t tid = sl_tls_tid;
+    struct stripe *s = stripe_of(fd);
+    if (SL_UNLIKELY(!c) || SL_UNLIKELY(!tid) || SL_UNLIKELY(sl_opt.max_tracked > 0) || SL_UNLIKELY(!sl_fdstate_covers(fd))
+        || SL_UNLIKELY(fd > atomic_load_explicit(&sl_fdmap_hi, memory_order_relaxed)) || SL_UNLIKELY(!trylock(&s->lock)))
+        return reg_new(fd, meta, stack, peer, now);
+    unsigned j = (unsigned)fd & (CHUNK - 1);
+    struct rec *r = &c->hot[j];
+    if (SL_UNLIKELY(r->gen)) {
+        unlock(&s->lock);
+        return reg_new(fd, meta, stack, peer, now);
+    }
+    r->gen = next_gen();
+    r->created_ns = now;
+    r->stack = stack;
+    r->orig_stack = 0;
+    r->eof_stack = 0;
+    r->tid = tid;
+    memcpy(&r->proto, &meta, sizeof(meta));
+    if (peer)
+        r->peer = *peer;
+    else
+        r->peer = (struct sl_addr){ 0 };
+    c->cold[j] = (struct cold){ .open_seen_ns = now };
+    bump(&s->opened, 1);
+    sl_fdstate_store(fd, live_bits(SL_META_TYPE(meta), 0));
+    unlock(&s->lock);
+    sl_stack_note(stack, true);
+    return true;
+}
+
+int sl_reg_dup(int oldfd, int newfd, uint32_t stack)
+{
+    if (oldfd < 0 || newfd < 0)
+        return -ENOENT;
+    struct chunk *oc = chunk_peek(oldfd);
+    if (!oc)
+        return -ENOENT;
+    struct stripe *s = stripe_of(oldfd);
+    struct rec r;
+    struct cold k;
+    lock(&s->lock);
+    r = *HOT(oc, oldfd);
+    k = *COLD(oc, oldfd);
+    unlock(&s->lock);
+    if (!r.gen)
+        return -ENOENT;
+    /* same open file description: same socket and state; but not the inode: if another
+     * thread closes newfd and a new socket takes the number before this insert, a
+     * copied inode would make the report drop the new socket as stale; unset, it is
+     * read from the fd itself */
+    int64_t now = sl_now_coarse_ns();
+    r.orig_stack = r.stack;
+    r.stack = stack;
+    r.origin = SL_ORIGIN_DUP;
+    r.flags &= (uint8_t)~F_FORKED;
+    r.created_ns = now;
+    r.tid = sl_gettid();
+    k.dev = k.ino = 0;
+    if (!k.close_wait_ns)
+        k.open_seen_ns = now;
+    struct chunk *c = chunk_get(newfd);
+    s = stripe_of(newfd);
+    lock(&s->lock);
+    if (SL_UNLIKELY(!c) || !make_room(s, c, newfd, SL_ORIGIN_DUP, now)) {
+        unlock(&s->lock);
+        note_untracked(true);
+        return -ENOMEM;
+    }
+    r.gen = next_gen();
+    *HOT(c, newfd) = r;
+    *COLD(c, newfd) = k;
+    opened_locked(s, newfd, r.type, k.eof_ns, stack);
+    unlock(&s->lock);
+    return 0;
+}
+
+/* ---- looking up ---- */
+
 bool sl_reg_lookup(int fd, struct sl_rec_info *out)
 {
-    if (fd < 0)
+    struct chunk *c = fd >= 0 ? chunk_peek(fd) : NULL;
+    if (!c)
         return false;
     struct stripe *s = stripe_of(fd);
     lock(&s->lock);
-    struct sl_rec *r = NULL;
-    HASH_FIND(hh, s->head, &fd, sizeof(int), r);
-    if (r)
-        *out = r->info;
+    bool found = HOT(c, fd)->gen != 0;
+    if (found)
+        expand(fd, HOT(c, fd), COLD(c, fd), out);
     unlock(&s->lock);
-    return r != NULL;
+    return found;
+}
+
+bool sl_reg_meta(int fd, int *family, int *type, int *proto)
+{
+    struct chunk *c = fd >= 0 ? chunk_peek(fd) : NULL;
+    if (!c)
+        return false;
+    struct stripe *s = stripe_of(fd);
+    lock(&s->lock);
+    const struct rec *r = HOT(c, fd);
+    bool found = r->gen != 0;
+    if (found)
+        *family = r->family, *type = r->type, *proto = r->proto;
+    unlock(&s->lock);
+    return found;
 }
 
 bool sl_fd_tracked(int fd)
@@ -359,6 +554,9 @@ int sl_fd_origin(int fd)
 {
     if (fd < 0)
         return 0;
+    struct chunk *c = chunk_peek(fd);
+    if (!c)
+        return 0;
     /* Called on the way to writing a line, from anywhere, even a signal handler that
      * interrupted the shim on this thread with this very lock held: try the lock for a
      * while, never wait for it. -EAGAIN: could not tell. */
@@ -367,9 +565,7 @@ int sl_fd_origin(int fd)
     sl_guard_enter();
     for (int tries = 0; tries < 1000; tries++) {
         if (trylock(&s->lock)) {
-            struct sl_rec *r = NULL;
-            HASH_FIND(hh, s->head, &fd, sizeof(int), r);
-            origin = r ? r->info.origin : 0;
+            origin = HOT(c, fd)->gen ? HOT(c, fd)->origin : 0;
             unlock(&s->lock);
             break;
         }
@@ -379,31 +575,44 @@ int sl_fd_origin(int fd)
     return origin;
 }
 
+/* Run body on fd's record (r, k) if it holds one and cond holds; the value of cond. */
+#define WITH_LOCKED(fd, cond, body)                                                          \
+    ({                                                                                       \
+        struct chunk *c_ = (fd) >= 0 ? chunk_peek(fd) : NULL;                                \
+        bool found_ = false;                                                                 \
+        if (c_) {                                                                            \
+            struct stripe *s_ = stripe_of(fd);                                               \
+            struct rec *r = HOT(c_, fd);                                                     \
+            struct cold *k = COLD(c_, fd);                                                   \
+            (void)k;                                                                         \
+            sl_guard_enter();                                                                \
+            lock(&s_->lock);                                                                 \
+            found_ = r->gen != 0 && (cond);                                                  \
+            if (found_) {                                                                    \
+                body;                                                                        \
+            }                                                                                \
+            unlock(&s_->lock);                                                               \
+            sl_guard_leave();                                                                \
+        }                                                                                    \
+        found_;                                                                              \
+    })
+
 bool sl_reg_set_ignored(int fd)
 {
-    struct stripe *s = stripe_of(fd);
-    lock(&s->lock);
-    struct sl_rec *r = NULL;
-    HASH_FIND(hh, s->head, &fd, sizeof(int), r);
-    if (r)
-        r->info.ignored = 1;
-    unlock(&s->lock);
-    return r != NULL;
+    return WITH_LOCKED(fd, true, r->flags |= F_IGNORED);
 }
 
 bool sl_reg_set_origin(int fd, uint64_t dev, uint64_t ino, unsigned from_mask, int origin)
 {
-    struct stripe *s = stripe_of(fd);
-    lock(&s->lock);
-    struct sl_rec *r = NULL;
-    HASH_FIND(hh, s->head, &fd, sizeof(int), r);
-    bool same = r && (!r->info.ino || (r->info.ino == ino && r->info.dev == dev));
-    if (same && (from_mask >> r->info.origin & 1)) {
-        r->info.origin = (uint8_t)origin;
-        r->info.dev = dev, r->info.ino = ino;
-    }
-    bool done = same && r->info.origin == origin;
-    unlock(&s->lock);
+    bool done = false;
+    WITH_LOCKED(fd, !k->ino || (k->ino == ino && k->dev == dev), {
+        if (from_mask >> r->origin & 1) {
+            r->origin = (uint8_t)origin;
+            k->dev = dev;
+            k->ino = ino;
+        }
+        done = r->origin == origin;
+    });
     return done;
 }
 
@@ -411,15 +620,7 @@ void sl_reg_set_peer(int fd, const struct sockaddr *addr, socklen_t len)
 {
     if (!addr || len < sizeof(sa_family_t) || (addr->sa_family != AF_INET && addr->sa_family != AF_INET6))
         return;
-    sl_guard_enter();
-    struct stripe *s = stripe_of(fd);
-    lock(&s->lock);
-    struct sl_rec *r = NULL;
-    HASH_FIND(hh, s->head, &fd, sizeof(int), r);
-    if (r)
-        sl_addr_from_sockaddr(&r->info.peer, addr, len);
-    unlock(&s->lock);
-    sl_guard_leave();
+    WITH_LOCKED(fd, true, sl_addr_from_sockaddr(&r->peer, addr, len));
 }
 
 /* ---- closing ----
@@ -428,181 +629,238 @@ void sl_reg_set_peer(int fd, const struct sockaddr *addr, socklen_t len)
  * /proc/self/fd would otherwise find an open socket nobody tracks and adopt it as
  * "unseen". Release needs no lock; reattach (the real call failed) undoes detach. */
 
-static struct sl_rec *detach_locked(struct stripe *s, int fd)
+/* The one-fd protocol of close() and dup2(): the record leaves the table under the
+ * lock and the close is accounted for before the real call; release only ends the
+ * CLOSING window. */
+/* Stripe lock held, r recorded: what a close notes beyond the count (a copy, a late
+ * close, an unseen socket's, Python's finalizer); unlocks. */
+static __attribute__((noinline)) void detach_noted(struct stripe *s, struct chunk *c, int fd, struct sl_rec_info *out)
 {
-    struct sl_rec *r = NULL;
-    if (fd >= 0)
-        HASH_FIND(hh, s->head, &fd, sizeof(int), r);
-    if (r) {
-        HASH_DEL(s->head, r);
-        note_count(s);
-        s->closed++;
-        LINK(r) = NULL;
-        sl_fdstate_update(fd, SL_FD_WATCH | SL_FD_EOF, SL_FD_CLOSING | SL_FD_CLOSED);
-    }
-    return r;
-}
-
-struct sl_rec *sl_fd_detach(int fd)
-{
-    if (fd < 0)
-        return NULL;
-    struct stripe *s = stripe_of(fd);
-    sl_guard_enter();
-    lock(&s->lock);
-    struct sl_rec *r = detach_locked(s, fd);
+    struct rec *r = HOT(c, fd);
+    if (out)
+        expand(fd, r, COLD(c, fd), out);
+    uint32_t stack = r->stack;
+    int leak = r->reported_leak;
+    int64_t created = r->created_ns;
+    note_closed(fd, stack, r->origin, leak, created, leak ? COLD(c, fd)->reported_ns : 0);
+    r->gen = 0;
+    bump(&s->closed, 1);
+    sl_fdstate_put(fd, SL_FD_CLOSING | SL_FD_CLOSED);
     unlock(&s->lock);
-    sl_guard_leave();
-    return r;
+    note_finalized(fd, stack, leak, created);
 }
 
-/* The one-fd protocol of close() and dup2(): the record is freed at once, under the
- * lock, and the close accounted for before the real call; release only ends the
- * CLOSING window. No record travels, so no lock-free list is touched. */
-bool sl_fd_detach_one(int fd, struct sl_rec_info *out)
+/* sl_fd_detach_one in every case. */
+static __attribute__((noinline)) bool detach_one(int fd, struct sl_rec_info *out)
 {
-    if (fd < 0)
+    struct chunk *c = fd >= 0 ? chunk_peek(fd) : NULL;
+    if (!c)
         return false;
     struct stripe *s = stripe_of(fd);
     sl_guard_enter();
     lock(&s->lock);
-    struct sl_rec *r = detach_locked(s, fd);
-    struct sl_rec_info info;
-    if (r) {
-        note_closed(&r->info); /* atomics and a ring slot: fine under the lock */
-        info = r->info;
-        if (out)
-            *out = r->info;
-        rec_free(s, r);
-    }
-    unlock(&s->lock);
-    if (r)
-        note_finalized(&info);
+    bool had = HOT(c, fd)->gen != 0;
+    if (had)
+        detach_noted(s, c, fd, out);
+    else
+        unlock(&s->lock);
     sl_guard_leave();
-    return r != NULL;
+    return had;
+}
+
+/* A leaf for the usual close (the lock free, a record with nothing to note but its
+ * count, no copy asked for, no Python): every other case goes to detach_one. */
+bool sl_fd_detach_one(int fd, struct sl_rec_info *out)
+{
+    struct chunk *c = fd >= 0 ? chunk_peek(fd) : NULL;
+    if (SL_UNLIKELY(!c) || SL_UNLIKELY(out != NULL) || SL_UNLIKELY(sl_lang_python()) || SL_UNLIKELY(!sl_fdstate_covers(fd)))
+        return detach_one(fd, out);
+    struct rec *r = HOT(c, fd);
+    struct stripe *s = stripe_of(fd);
+    sl_guard_enter(); /* before the lock: a signal handler's close() must not wait for it */
+    if (SL_UNLIKELY(!trylock(&s->lock))) {
+        sl_guard_leave();
+        return detach_one(fd, out);
+    }
+    if (SL_UNLIKELY(!r->gen) || SL_UNLIKELY(r->reported_leak) || SL_UNLIKELY(r->origin == SL_ORIGIN_UNSEEN)) {
+        unlock(&s->lock);
+        sl_guard_leave();
+        return detach_one(fd, out);
+    }
+    uint32_t stack = r->stack;
+    r->gen = 0;
+    bump(&s->closed, 1);
+    sl_fdstate_store(fd, SL_FD_CLOSING | SL_FD_CLOSED);
+    unlock(&s->lock);
+    sl_stack_note(stack, false);
+    sl_guard_leave();
+    return true;
 }
 
 void sl_fd_reattach_one(const struct sl_rec_info *info)
 {
     int fd = info->fd;
+    struct chunk *c = fd >= 0 ? chunk_peek(fd) : NULL;
+    if (!c)
+        return;
     struct stripe *s = stripe_of(fd);
+    struct rec *r = HOT(c, fd);
     sl_guard_enter();
     lock(&s->lock);
-    s->closed--; /* detach counted a close that did not happen */
-    struct sl_rec *cur = NULL;
-    HASH_FIND(hh, s->head, &fd, sizeof(int), cur);
-    struct sl_rec *r = NULL;
-    if (cur) {
-        s->stale++; /* the number was taken over meanwhile: the newer record wins */
-        sl_fdstate_update(fd, SL_FD_CLOSING, 0);
-    } else if ((r = table_ready(s) ? rec_alloc(s) : NULL) != NULL) {
-        r->info = *info;
-        hash_oom = 0;
-        HASH_ADD(hh, s->head, info.fd, sizeof(int), r);
-        if (hash_oom) {
-            rec_free(s, r);
-            r = NULL;
-        }
-    }
-    if (r) {
-        note_count(s);
-        sl_fdstate_update(fd, SL_FD_CLOSING | SL_FD_CLOSED, live_bits(info));
-    } else if (!cur) {
-        s->stale++;
-        sl_fdstate_update(fd, SL_FD_CLOSING | SL_FD_CLOSED, 0);
+    bump(&s->closed, -1); /* detach counted a close that did not happen */
+    bool back = !r->gen;
+    if (back) {
+        fill(r, COLD(c, fd), info, info->gen);
+        sl_fdstate_put(fd, live_bits(info->type, info->eof_ns));
+    } else {
+        bump(&s->stale, 1); /* the number was taken over meanwhile: the newer record wins */
+        sl_fdstate_clear(fd, SL_FD_CLOSING);
     }
     unlock(&s->lock);
-    if (r)
+    if (back)
         sl_stack_note(info->stack, true); /* detach noted it closed */
-    else if (!cur)
-        note_untracked(true);
     sl_guard_leave();
+}
+
+/* Records detached together (close_range, closefrom): copies, in an array mapped for
+ * the call. */
+struct sl_rec {
+    size_t n, cap, bytes;
+    struct sl_rec_info v[];
+};
+
+/* Room for one more copy in *l (mapped or grown now; no lock held). False if none. */
+static bool list_room(struct sl_rec **l)
+{
+    struct sl_rec *o = *l;
+    if (o && o->n < o->cap)
+        return true;
+    size_t cap = o ? o->cap * 2 : (size_t)live_total() + 16;
+    size_t bytes = (sizeof(struct sl_rec) + cap * sizeof(struct sl_rec_info) + 4095) & ~(size_t)4095;
+    struct sl_rec *nl = map(bytes);
+    if (!nl)
+        return false;
+    nl->n = 0;
+    if (o) {
+        memcpy(nl->v, o->v, o->n * sizeof(o->v[0]));
+        nl->n = o->n;
+        unmap(o, o->bytes);
+    }
+    nl->cap = (bytes - sizeof(struct sl_rec)) / sizeof(struct sl_rec_info);
+    nl->bytes = bytes;
+    *l = nl;
+    return true;
+}
+
+/* Detach fd's record into *l (no lock held by the caller). */
+static void detach_into(struct sl_rec **l, int fd)
+{
+    struct chunk *c = chunk_peek(fd);
+    if (!c)
+        return;
+    struct rec *r = HOT(c, fd);
+    struct stripe *s = stripe_of(fd);
+    bool room = list_room(l);
+    lock(&s->lock);
+    if (r->gen) {
+        if (room) {
+            expand(fd, r, COLD(c, fd), &(*l)->v[(*l)->n++]);
+        } else { /* no memory for the copy: released at once, never put back */
+            note_closed(fd, r->stack, r->origin, r->reported_leak, r->created_ns, COLD(c, fd)->reported_ns);
+        }
+        r->gen = 0;
+        bump(&s->closed, 1);
+        sl_fdstate_put(fd, room ? SL_FD_CLOSING | SL_FD_CLOSED : SL_FD_CLOSED);
+    }
+    unlock(&s->lock);
+}
+
+struct sl_rec *sl_fd_detach(int fd)
+{
+    struct sl_rec *l = NULL;
+    if (fd < 0)
+        return NULL;
+    sl_guard_enter();
+    detach_into(&l, fd);
+    sl_guard_leave();
+    if (l && !l->n) {
+        unmap(l, l->bytes);
+        l = NULL;
+    }
+    return l;
 }
 
 struct sl_rec *sl_fd_detach_range(unsigned lo, unsigned hi)
 {
-    struct sl_rec *list = NULL;
+    struct sl_rec *l = NULL;
+    if (hi > INT_MAX)
+        hi = INT_MAX;
     sl_guard_enter();
     for (int fd = sl_fdstate_next_watched(lo, hi); fd >= 0;
-         fd = (unsigned)fd < hi ? sl_fdstate_next_watched((unsigned)fd + 1, hi) : -1) {
-        struct stripe *s = stripe_of(fd);
-        lock(&s->lock);
-        struct sl_rec *r = detach_locked(s, fd);
-        if (r) {
-            LINK(r) = list;
-            list = r;
+         fd = (unsigned)fd < hi ? sl_fdstate_next_watched((unsigned)fd + 1, hi) : -1)
+        detach_into(&l, fd);
+    /* numbers beyond the state map: walk the records */
+    unsigned mapped = atomic_load(&sl_fdmap_n); /* 0: no map */
+    unsigned from = lo > mapped ? lo : mapped;
+    unsigned top = atomic_load(&chunks_top);
+    for (unsigned fd = from; fd <= hi && (fd >> CHUNK_BITS) < top; fd++) {
+        struct chunk *c = chunk_peek((int)fd);
+        if (!c) {
+            fd |= CHUNK - 1;
+            continue;
         }
-        unlock(&s->lock);
-    }
-    if (!sl_fdmap || hi >= sl_fdmap_n) {
-        /* numbers beyond the bitmap: walk the tables */
-        for (int i = 0; i < STRIPES; i++) {
-            struct stripe *s = &stripes[i];
-            lock(&s->lock);
-            struct sl_rec *r, *tmp;
-            HASH_ITER(hh, s->head, r, tmp)
-            {
-                unsigned fd = (unsigned)r->info.fd;
-                if (!is_sentinel(r) && fd >= lo && fd <= hi && (!sl_fdmap || fd >= sl_fdmap_n)) {
-                    HASH_DEL(s->head, r);
-                    s->closed++;
-                    LINK(r) = list;
-                    list = r;
-                }
-            }
-            note_count(s);
-            unlock(&s->lock);
-        }
+        if (HOT(c, fd)->gen)
+            detach_into(&l, (int)fd);
+        if (fd == INT_MAX)
+            break;
     }
     sl_guard_leave();
-    return list;
+    return l;
 }
 
-void sl_fd_release(struct sl_rec *list)
+void sl_fd_release(struct sl_rec *l)
 {
+    if (!l)
+        return;
     sl_guard_enter();
-    while (list) {
-        struct sl_rec *next = LINK(list);
+    for (size_t k = 0; k < l->n; k++) {
+        const struct sl_rec_info *i = &l->v[k];
         /* If another thread has already put a new socket on the number and is closing
          * it too, this clears its closing bit early: a scan in that window may adopt
          * it, and the next scan drops the adopted record as stale. Rare and harmless. */
-        sl_fdstate_update(list->info.fd, SL_FD_CLOSING, 0);
-        retire_closed(list);
-        list = next;
+        sl_fdstate_clear(i->fd, SL_FD_CLOSING);
+        note_closed(i->fd, i->stack, i->origin, i->reported_leak, i->created_ns, i->reported_ns);
+        note_finalized(i->fd, i->stack, i->reported_leak, i->created_ns);
     }
     sl_guard_leave();
+    unmap(l, l->bytes);
 }
 
-void sl_fd_reattach(struct sl_rec *list)
+void sl_fd_reattach(struct sl_rec *l)
 {
+    if (!l)
+        return;
     sl_guard_enter();
-    while (list) {
-        struct sl_rec *next = LINK(list);
-        int fd = list->info.fd;
+    for (size_t k = 0; k < l->n; k++) {
+        const struct sl_rec_info *i = &l->v[k];
+        int fd = i->fd;
+        struct chunk *c = chunk_peek(fd);
         struct stripe *s = stripe_of(fd);
         lock(&s->lock);
-        s->closed--; /* detach counted a close that did not happen */
-        struct sl_rec *cur = NULL;
-        HASH_FIND(hh, s->head, &fd, sizeof(int), cur);
-        if (cur) {
-            retire_locked(s, list); /* the number was taken over meanwhile: the newer record wins */
-            sl_fdstate_update(fd, SL_FD_CLOSING, 0);
+        bump(&s->closed, -1); /* detach counted a close that did not happen */
+        struct rec *r = HOT(c, fd);
+        if (r->gen) { /* the number was taken over meanwhile: the newer record wins */
+            sl_stack_note(i->stack, false);
+            bump(&s->stale, 1);
+            sl_fdstate_clear(fd, SL_FD_CLOSING);
         } else {
-            hash_oom = 0;
-            HASH_ADD(hh, s->head, info.fd, sizeof(int), list);
-            if (hash_oom) {
-                retire_locked(s, list);
-                note_untracked(true);
-                sl_fdstate_update(fd, SL_FD_CLOSING | SL_FD_CLOSED, 0);
-            } else {
-                note_count(s);
-                sl_fdstate_update(fd, SL_FD_CLOSING | SL_FD_CLOSED, live_bits(&list->info));
-            }
+            fill(r, COLD(c, fd), i, i->gen);
+            sl_fdstate_put(fd, live_bits(i->type, i->eof_ns));
         }
         unlock(&s->lock);
-        list = next;
     }
     sl_guard_leave();
+    unmap(l, l->bytes);
 }
 
 /* ---- snapshots and write-back ---- */
@@ -624,94 +882,84 @@ long sl_fd_snapshot(struct sl_rec_info **out)
 
 long sl_fd_snapshot_since(uint64_t cp, struct sl_rec_info **out)
 {
-    size_t cap = (size_t)live_total() + 64, n = 0;
+    size_t cap = (size_t)live_total() + 64 + CHUNK / STRIPES, n = 0;
     struct sl_rec_info *v = sl_big_alloc(cap * sizeof(*v));
     if (!v)
         return -ENOMEM;
+    unsigned top = atomic_load(&chunks_top);
     sl_guard_enter();
-    for (int i = 0; i < STRIPES; i++) {
-        struct stripe *s = &stripes[i];
-        lock(&s->lock);
-        size_t need = n + (size_t)count_locked(s);
-        if (need > cap) {
-            size_t ncap = need + need / 2;
-            struct sl_rec_info *nv = sl_big_realloc(v, ncap * sizeof(*v));
-            if (!nv) {
-                unlock(&s->lock);
-                sl_guard_leave();
-                sl_big_free(v);
-                return -ENOMEM;
+    for (unsigned ci = 0; ci < top; ci++) {
+        struct chunk *c = chunk_peek((int)(ci << CHUNK_BITS));
+        if (!c)
+            continue;
+        for (unsigned st = 0; st < STRIPES; st++) {
+            if (cap - n < CHUNK / STRIPES) { /* room for a stripe's share of a chunk, before its lock */
+                size_t ncap = cap * 2;
+                struct sl_rec_info *nv = sl_big_realloc(v, ncap * sizeof(*v));
+                if (!nv) {
+                    sl_guard_leave();
+                    sl_big_free(v);
+                    return -ENOMEM;
+                }
+                v = nv;
+                cap = ncap;
             }
-            v = nv;
-            cap = ncap;
+            struct stripe *s = &stripes[st];
+            lock(&s->lock);
+            for (unsigned j = st; j < CHUNK; j += STRIPES)
+                if (c->hot[j].gen > cp)
+                    expand((int)(ci << CHUNK_BITS | j), &c->hot[j], &c->cold[j], &v[n++]);
+            unlock(&s->lock);
         }
-        struct sl_rec *r, *tmp;
-        HASH_ITER(hh, s->head, r, tmp)
-        if (!is_sentinel(r) && r->info.gen > cp)
-            v[n++] = r->info;
-        unlock(&s->lock);
     }
     sl_guard_leave();
     *out = v;
     return (long)n;
 }
 
-/* Run fn on fd's record if it still has generation gen. */
-#define WITH_RECORD(fd, gen, body)                                                           \
-    ({                                                                                       \
-        struct stripe *s_ = stripe_of(fd);                                                   \
-        struct sl_rec *r = NULL;                                                             \
-        sl_guard_enter();                                                                    \
-        lock(&s_->lock);                                                       \
-        HASH_FIND(hh, s_->head, &(fd), sizeof(int), r);                                      \
-        bool found_ = r && r->info.gen == (gen);                                             \
-        if (found_) {                                                                        \
-            body;                                                                            \
-        }                                                                                    \
-        unlock(&s_->lock);                                                     \
-        sl_guard_leave();                                                                    \
-        found_;                                                                              \
-    })
+/* Run body on fd's record (r, k) if it still has generation gen. */
+#define WITH_RECORD(fd, gen, body) WITH_LOCKED(fd, r->gen == (gen), body)
 
 bool sl_fd_mark_leaked(int fd, uint64_t gen, int leak, int64_t now_ns)
 {
     return WITH_RECORD(fd, gen, {
-        if (!r->info.reported_leak)
-            r->info.reported_ns = now_ns;
-        r->info.reported_leak = (uint8_t)leak;
+        if (!r->reported_leak)
+            k->reported_ns = now_ns;
+        r->reported_leak = (uint8_t)leak;
     });
 }
 
 bool sl_fd_restack(int fd, uint64_t gen, uint32_t stack)
 {
     return WITH_RECORD(fd, gen, {
-        sl_stack_move(r->info.stack, stack);
-        r->info.stack = stack;
+        sl_stack_move(r->stack, stack);
+        r->stack = stack;
     });
 }
 
 bool sl_fd_set_inode(int fd, uint64_t gen, uint64_t dev, uint64_t ino)
 {
-    return WITH_RECORD(fd, gen, { r->info.dev = dev; r->info.ino = ino; });
+    return WITH_RECORD(fd, gen, { k->dev = dev; k->ino = ino; });
 }
 
 bool sl_fd_set_meta(int fd, uint64_t gen, int family, int type, int proto)
 {
     return WITH_RECORD(fd, gen, {
-        sl_rec_set_meta(&r->info, family, type, proto);
-        if (!(live_bits(&r->info) & SL_FD_EOF))
-            sl_fdstate_update(fd, SL_FD_EOF, 0); /* not a stream: its reads stay plain */
+        r->family = (uint8_t)family;
+        r->type = (uint8_t)(type & 0xf);
+        r->proto = (uint16_t)proto;
+        sl_fdstate_put(fd, live_bits(r->type, k->eof_ns)); /* not a stream: its reads stay plain */
     });
 }
 
 bool sl_fd_set_eof(int fd, uint64_t gen, uint32_t stack, int64_t now_ns)
 {
     return WITH_RECORD(fd, gen, {
-        if (!r->info.eof_ns) {
-            r->info.eof_ns = now_ns;
-            r->info.eof_stack = stack;
+        if (!k->eof_ns) {
+            k->eof_ns = now_ns;
+            r->eof_stack = stack;
         }
-        sl_fdstate_update(fd, SL_FD_EOF, 0);
+        sl_fdstate_put(fd, SL_FD_WATCH);
     });
 }
 
@@ -719,39 +967,30 @@ bool sl_fd_observe(int fd, uint64_t gen, int tcp_state, int64_t since_ns, int64_
 {
     return WITH_RECORD(fd, gen, {
         if (tcp_state != SL_STATE_OPEN)
-            r->info.tcp_state = (uint8_t)tcp_state;
-        else if (r->info.tcp_state == TCP_CLOSE_WAIT || r->info.tcp_state == SL_STATE_PEER_CLOSED)
-            r->info.tcp_state = 0;
+            r->tcp_state = (uint8_t)tcp_state;
+        else if (r->tcp_state == TCP_CLOSE_WAIT || r->tcp_state == SL_STATE_PEER_CLOSED)
+            r->tcp_state = 0;
         if (tcp_state == TCP_CLOSE_WAIT || tcp_state == SL_STATE_PEER_CLOSED) {
-            if (!r->info.close_wait_ns) {
-                int64_t start = r->info.open_seen_ns > since_ns ? r->info.open_seen_ns : since_ns;
-                r->info.close_wait_ns = start < now_ns ? start : now_ns;
+            if (!k->close_wait_ns) {
+                int64_t start = k->open_seen_ns > since_ns ? k->open_seen_ns : since_ns;
+                k->close_wait_ns = start < now_ns ? start : now_ns;
             }
         } else {
-            r->info.close_wait_ns = 0;
-            r->info.open_seen_ns = now_ns;
+            k->close_wait_ns = 0;
+            k->open_seen_ns = now_ns;
         }
         if (close_wait_ns)
-            *close_wait_ns = r->info.close_wait_ns;
+            *close_wait_ns = k->close_wait_ns;
     });
 }
 
 void sl_fd_drop_stale(int fd, uint64_t gen)
 {
-    struct stripe *s = stripe_of(fd);
-    sl_guard_enter();
-    lock(&s->lock);
-    struct sl_rec *r = NULL;
-    HASH_FIND(hh, s->head, &fd, sizeof(int), r);
-    if (r && r->info.gen == gen) {
-        HASH_DEL(s->head, r);
-        note_count(s);
-        retire_locked(s, r);
+    WITH_RECORD(fd, gen, {
+        retire_locked(s_, r);
         if (!sl_ownfd_is(fd))
             sl_fd_watch_set(fd, false);
-    }
-    unlock(&s->lock);
-    sl_guard_leave();
+    });
 }
 
 void sl_fd_stats(struct sl_fd_stats *st)
@@ -761,10 +1000,10 @@ void sl_fd_stats(struct sl_fd_stats *st)
     for (int i = 0; i < STRIPES; i++) {
         struct stripe *s = &stripes[i];
         lock(&s->lock);
-        st->live += count_locked(s);
-        st->opened += s->opened;
-        st->closed += s->closed;
-        st->stale += s->stale;
+        st->live += live_of(s);
+        st->opened += atomic_load_explicit(&s->opened, memory_order_relaxed);
+        st->closed += atomic_load_explicit(&s->closed, memory_order_relaxed);
+        st->stale += atomic_load_explicit(&s->stale, memory_order_relaxed);
         unlock(&s->lock);
     }
     sl_guard_leave();
@@ -776,24 +1015,25 @@ void sl_registry_lock_all(void)
 {
     for (int i = 0; i < STRIPES; i++)
         lock(&stripes[i].lock);
-    sl_slab_lock();
 }
 
 void sl_registry_mark_forked(void)
 {
-    for (int i = 0; i < STRIPES; i++) {
-        struct stripe *s = &stripes[i];
-        lock(&s->lock);
-        struct sl_rec *r, *tmp;
-        HASH_ITER(hh, s->head, r, tmp)
-        r->info.forked = 1; /* the sentinel too: harmless */
-        unlock(&s->lock);
+    unsigned top = atomic_load(&chunks_top);
+    for (unsigned ci = 0; ci < top; ci++) {
+        struct chunk *c = chunk_peek((int)(ci << CHUNK_BITS));
+        for (unsigned st = 0; c && st < STRIPES; st++) {
+            lock(&stripes[st].lock);
+            for (unsigned j = st; j < CHUNK; j += STRIPES)
+                if (c->hot[j].gen)
+                    c->hot[j].flags |= F_FORKED;
+            unlock(&stripes[st].lock);
+        }
     }
 }
 
 void sl_registry_unlock_all(void)
 {
-    sl_slab_unlock();
     for (int i = STRIPES - 1; i >= 0; i--)
         unlock(&stripes[i].lock);
 }

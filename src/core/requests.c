@@ -31,7 +31,9 @@ void sl_core_set_hooks(const struct sl_core_hooks *h)
     hooks = *h;
 }
 
-void sl_need_worker(void)
+_Atomic int sl_worker_started;
+
+void sl_need_worker_call(void)
 {
     if (hooks.need_worker)
         hooks.need_worker();

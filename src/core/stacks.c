@@ -38,13 +38,11 @@
 
 #define SLOTS (1u << 16)
 #define MAX_STACKS (SLOTS / 4 * 3)
+_Static_assert(MAX_STACKS == SL_MAX_STACKS, "core.h's bound");
 #define SKIP_SLACK 8          /* our own frames above the host's, at most */
 #define ARENA_CHUNK (256 * 1024)
 
-struct counts {
-    _Atomic long opened, closed;
-};
-static struct counts *counts;              /* by stack id; [0] = sockets without a stack */
+struct sl_stack_counts *sl_stack_counts_tab; /* by stack id; [0]: sockets without a stack */
 static _Atomic(struct sl_stack *) *slots;
 static struct sl_stack **by_id;            /* by_id[id], 1..nstacks */
 static _Atomic uint32_t nstacks;
@@ -106,8 +104,8 @@ int sl_stacks_init(void)
     dl_iterate_phdr(find_ranges, NULL);
     slots = sl_map_zeroed(SLOTS * sizeof(*slots));
     by_id = sl_map_zeroed((MAX_STACKS + 1) * sizeof(*by_id));
-    counts = sl_map_zeroed((MAX_STACKS + 1) * sizeof(*counts));
-    if (!slots || !by_id || !counts)
+    sl_stack_counts_tab = sl_map_zeroed((MAX_STACKS + 1) * sizeof(*sl_stack_counts_tab));
+    if (!slots || !by_id || !sl_stack_counts_tab)
         return -ENOMEM;
     sl_unwind_init();
 
@@ -287,12 +285,15 @@ static bool same_frames(void *const *a, int na, void *const *b, int nb)
 /* The caller's native return addresses, at most depth, into *ips (which then points
  * into buf, or into a stack of the table when the fast unwinder replayed a walk this
  * thread tagged: *tag is that stack, native frames only). Returns the count; *walked:
- * a whole fast walk, which a replay may take next time once tagged. */
-static int natives(void **buf, int depth, const uintptr_t **ips, uint32_t *tag, bool *walked)
+ * a whole fast walk, which a replay may take next time once tagged. pre: the result of
+ * a fast walk into buf made already (with *tag), or NOT_WALKED. */
+#define NOT_WALKED (-100)
+static int natives(void **buf, int depth, const uintptr_t **ips, uint32_t *tag, bool *walked, int pre)
 {
     void *lib[SL_MAX_DEPTH + SKIP_SLACK];
-    uint32_t id = 0;
-    int n = sl_opt.unwinder != SL_UNWIND_LIBUNWIND
+    uint32_t id = *tag;
+    int n = pre != NOT_WALKED ? pre
+          : sl_opt.unwinder != SL_UNWIND_LIBUNWIND
               ? sl_unwind_fast((uintptr_t *)buf, depth + (nskip ? SKIP_SLACK : 0), self_range.lo, self_range.hi, &id)
               : -1;
     *tag = 0;
@@ -329,24 +330,20 @@ static int natives(void **buf, int depth, const uintptr_t **ips, uint32_t *tag, 
     return n - first < depth ? (n - first > 0 ? n - first : 0) : depth;
 }
 
-uint32_t sl_stack_capture(void)
+/* Everything but a replay: language frames, a walk to intern, libunwind. pre: a fast
+ * walk made already into buf (NOT_WALKED: none), quiet: sl_lang_quiet() said so. */
+static __attribute__((noinline)) uint32_t capture(int depth, void **buf, int pre, uint32_t pre_tag, bool quiet)
 {
-    int depth = sl_opt.stack_depth;
-    if (depth <= 0 || !unwind_fn || !slots)
-        return 0;
-    if (depth > SL_MAX_DEPTH)
-        depth = SL_MAX_DEPTH;
-    /* Python frames first: with them, fewer native frames are walked */
+    SL_KEEP_ERRNO(); /* libunwind, the stack table's mutex and mmap, the runtimes' calls */
     struct sl_lframe lf[SL_MAX_DEPTH];
     uint8_t lang = SL_LANG_NONE;
-    int nlang = sl_lang_capture(lf, depth, &lang);
+    int nlang = quiet ? 0 : sl_lang_capture(lf, depth, &lang);
     int native = nlang ? sl_lang_native_depth(depth) : depth;
-    void *buf[SL_MAX_DEPTH + SKIP_SLACK];
     const uintptr_t *ips = NULL;
-    uint32_t tag = 0;
+    uint32_t tag = pre_tag;
     bool walked = false;
-    int keep = native > 0 ? natives(buf, native, &ips, &tag, &walked) : 0;
-    if (!nlang) /* Java frames, which look at the caller */
+    int keep = native > 0 ? natives(buf, native, &ips, &tag, &walked, nlang ? NOT_WALKED : pre) : 0;
+    if (!nlang && !quiet) /* Java frames, which look at the caller */
         nlang = sl_lang_capture_native(lf, depth, keep ? ips[0] : 0, &lang);
     if (!nlang && tag)
         return tag; /* a replayed walk, and no language frames: its stack */
@@ -354,6 +351,28 @@ uint32_t sl_stack_capture(void)
     if (walked) /* a replay gives the native frames: the tag is the stack of those alone */
         sl_unwind_remember(nlang ? sl_stack_intern(ips, keep) : got);
     return got;
+}
+
+uint32_t sl_stack_take(int depth)
+{
+    if (SL_UNLIKELY(!unwind_fn || !slots))
+        return 0;
+    if (depth > SL_MAX_DEPTH)
+        depth = SL_MAX_DEPTH;
+    void *buf[SL_MAX_DEPTH + SKIP_SLACK];
+    if (SL_UNLIKELY(!sl_lang_quiet()) && sl_lang_poll())
+        return capture(depth, buf, NOT_WALKED, 0, false);
+    if (SL_LIKELY(sl_opt.unwinder == SL_UNWIND_FAST)) {
+        /* no language runtime: the native frames are the stack, and a walk this thread
+         * made before is its id. (Every such walk starts here: one set of rules for the
+         * shim's own frames.) */
+        uint32_t id = 0;
+        int n = sl_unwind_fast((uintptr_t *)buf, depth + (nskip ? SKIP_SLACK : 0), self_range.lo, self_range.hi, &id);
+        if (SL_LIKELY(n == SL_UNWIND_REPLAYED))
+            return id;
+        return capture(depth, buf, n, id, true);
+    }
+    return capture(depth, buf, NOT_WALKED, 0, true);
 }
 
 int sl_stack_unwind(uintptr_t *ip, int max)
@@ -383,28 +402,21 @@ uint32_t sl_stack_max_id(void)
     return atomic_load_explicit(&nstacks, memory_order_acquire);
 }
 
-void sl_stack_note(uint32_t id, bool opened)
-{
-    if (!counts || id > MAX_STACKS)
-        return;
-    atomic_fetch_add_explicit(opened ? &counts[id].opened : &counts[id].closed, 1, memory_order_relaxed);
-}
-
 void sl_stack_move(uint32_t from, uint32_t to)
 {
-    if (!counts || from > MAX_STACKS || to > MAX_STACKS || from == to)
+    if (!sl_stack_counts_tab || from > MAX_STACKS || to > MAX_STACKS || from == to)
         return;
-    atomic_fetch_sub_explicit(&counts[from].opened, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&counts[to].opened, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&sl_stack_counts_tab[from].opened, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&sl_stack_counts_tab[to].opened, 1, memory_order_relaxed);
 }
 
 void sl_stack_counts(uint32_t id, long *opened, long *closed)
 {
     *opened = *closed = 0;
-    if (!counts || id > MAX_STACKS)
+    if (!sl_stack_counts_tab || id > MAX_STACKS)
         return;
-    *opened = atomic_load_explicit(&counts[id].opened, memory_order_relaxed);
-    *closed = atomic_load_explicit(&counts[id].closed, memory_order_relaxed);
+    *opened = atomic_load_explicit(&sl_stack_counts_tab[id].opened, memory_order_relaxed);
+    *closed = atomic_load_explicit(&sl_stack_counts_tab[id].closed, memory_order_relaxed);
 }
 
 long sl_stack_overflow(void)

@@ -15,12 +15,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <sys/resource.h>
 
 #include "core.h"
 
 static _Atomic int emfile_armed = 1, fds_armed = 1, sockets_armed = 1;
 static _Atomic long threshold_fds, nofile_soft, nofile_hard, open_fds_seen;
+_Atomic long sl_trigger_fds_at = LONG_MAX;
 static _Atomic int last_errno;
 
 void sl_trigger_limits(void)
@@ -32,7 +34,9 @@ void sl_trigger_limits(void)
     long hard = rl.rlim_max == RLIM_INFINITY ? (1L << 30) : (long)rl.rlim_max;
     atomic_store(&nofile_soft, soft);
     atomic_store(&nofile_hard, hard);
-    atomic_store(&threshold_fds, sl_opt.fd_threshold > 0 ? soft * sl_opt.fd_threshold / 100 : 0);
+    long t = sl_opt.fd_threshold > 0 ? soft * sl_opt.fd_threshold / 100 : 0;
+    atomic_store(&threshold_fds, t);
+    atomic_store(&sl_trigger_fds_at, t > 0 ? t : LONG_MAX);
 }
 
 static void fire(_Atomic int *armed, int reason)
@@ -43,7 +47,7 @@ static void fire(_Atomic int *armed, int reason)
     }
 }
 
-void sl_trigger_created(int fd)
+void sl_trigger_check(int fd)
 {
     long t = atomic_load_explicit(&threshold_fds, memory_order_relaxed);
     if (SL_UNLIKELY(t > 0 && fd + 1 >= t) && atomic_load_explicit(&fds_armed, memory_order_relaxed))

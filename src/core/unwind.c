@@ -103,6 +103,13 @@ static void wanted(uintptr_t ip)
         sl_wake_worker();
 }
 
+/* Queue ip for a rule if it has none. */
+static void want_missing(uintptr_t ip)
+{
+    if (!find(ip))
+        wanted(ip);
+}
+
 /* The slots after ip's own, for a rule that found its place taken (rare). */
 static const struct rule *probe(const struct rule *t, uintptr_t ip, unsigned i)
 {
@@ -161,11 +168,12 @@ static inline void keep_word(struct trace *t, const uintptr_t *addr, uintptr_t v
 /* Walk from our caller up, by the cached rules, leaving out the frames in [skip_lo,
  * skip_hi) at the top (the shim's own). Returns the number of addresses in out, -1
  * when a frame has no rule (its address is queued, unless no rule can be made for it),
- * or SL_UNWIND_REPLAYED with *tag set when the stack is one this thread walked last.
- * Frame pointers on here only: they give this function's own frame. */
+ * or SL_UNWIND_REPLAYED with *tag set when the stack is one this thread walked last
+ * (mine: the thread's traces). Frame pointers on here only: they give this function's
+ * own frame. */
 __attribute__((noinline, optimize("no-omit-frame-pointer"))) static int walk(uintptr_t *out, int max,
                                                                              uintptr_t skip_lo, uintptr_t skip_hi,
-                                                                             uint32_t *tag)
+                                                                             uint32_t *tag, struct trace *mine)
 {
     const struct rule *const t = table;
     unsigned g = atomic_load_explicit(&gen, memory_order_acquire);
@@ -174,11 +182,11 @@ __attribute__((noinline, optimize("no-omit-frame-pointer"))) static int walk(uin
     uintptr_t *fp = __builtin_frame_address(0);
     uintptr_t ip = fp[1], sp = (uintptr_t)(fp + 2), bp = fp[0];
     for (int k = 0; k < 2; k++)
-        if (replays(&traces[k], ip, sp, bp, g)) {
-            *tag = traces[k].tag;
+        if (replays(&mine[k], ip, sp, bp, g)) {
+            *tag = mine[k].tag;
             return SL_UNWIND_REPLAYED;
         }
-    struct trace *tr = &traces[2];
+    struct trace *tr = &mine[2];
     tr->ip = ip, tr->sp = sp, tr->bp = bp, tr->gen = g, tr->n = 0;
     int n = 0;
     bool top = true; /* still in the shim's own frames */
@@ -192,6 +200,8 @@ __attribute__((noinline, optimize("no-omit-frame-pointer"))) static int walk(uin
         const struct rule *r = &t[i];
         if (SL_UNLIKELY(atomic_load_explicit(&r->ip, memory_order_acquire) != ip) && !(r = probe(t, ip, i))) {
             wanted(ip);
+            if (n > 0 || !top) /* and the first frame's, which a walk by libunwind never meets */
+                want_missing(mine[2].ip);
             return -1;
         }
         unsigned kind = r->kind;
@@ -226,7 +236,11 @@ int sl_unwind_fast(uintptr_t *out, int max, uintptr_t skip_lo, uintptr_t skip_hi
 {
     if (!table)
         return -1;
-    int n = walk(out, max, skip_lo, skip_hi, tag);
+    /* this thread's traces, found here: in walk, whose optimize attribute makes gcc forget
+     * the initial-exec model, each access would be a __tls_get_addr call */
+    int n = walk(out, max, skip_lo, skip_hi, tag, traces);
+    if (SL_UNLIKELY(n == -1)) /* the caller's frame too: libunwind, walking from elsewhere, never meets it */
+        want_missing((uintptr_t)__builtin_return_address(0));
     atomic_fetch_add_explicit(n >= 0 || n == SL_UNWIND_REPLAYED ? &n_fast : &n_fallback, 1, memory_order_relaxed);
     return n;
 }

@@ -13,13 +13,19 @@
 
 #include "core.h"
 
-/* Into the registry; then the worker (the first socket needs one) and the triggers. */
+/* fd was recorded: the worker (the first socket needs one) and the triggers. */
+static inline void recorded(int fd)
+{
+    sl_need_worker();
+    sl_trigger_created(fd);
+}
+
+/* Into the registry; then the worker and the triggers. */
 static bool record(const struct sl_rec_info *i)
 {
     if (!sl_reg_insert(i))
         return false;
-    sl_need_worker();
-    sl_trigger_created(i->fd);
+    recorded(i->fd);
     return true;
 }
 
@@ -32,19 +38,29 @@ static void base_info(struct sl_rec_info *i, int fd, int origin)
     i->tid = sl_gettid();
 }
 
-void sl_fd_created(int fd, int origin, int family, int type, int proto, const struct sockaddr *peer,
-                   socklen_t peerlen)
+int sl_fd_new(int fd, uint64_t meta)
+{
+    sl_guard_enter();
+    if (sl_reg_new(fd, meta, sl_stack_capture(), NULL, sl_now_coarse_ns()))
+        recorded(fd);
+    sl_guard_leave();
+    return fd;
+}
+
+int sl_fd_created(int fd, int origin, int family, int type, int proto, const struct sockaddr *peer,
+                  socklen_t peerlen)
 {
     if (fd < 0)
-        return;
+        return fd;
     sl_guard_enter();
-    struct sl_rec_info i;
-    base_info(&i, fd, origin);
-    sl_rec_set_meta(&i, family, type, proto);
-    i.stack = sl_stack_capture();
-    sl_addr_from_sockaddr(&i.peer, peer, peerlen);
-    record(&i);
+    struct sl_addr a;
+    if (peer)
+        sl_addr_from_sockaddr(&a, peer, peerlen);
+    if (sl_reg_new(fd, SL_META(origin, family, type, proto), sl_stack_capture(), peer ? &a : NULL,
+                   sl_now_coarse_ns()))
+        recorded(fd);
     sl_guard_leave();
+    return fd;
 }
 
 void sl_fd_accepted(int listen_fd, int fd, const struct sockaddr *peer, socklen_t peerlen)
@@ -52,19 +68,15 @@ void sl_fd_accepted(int listen_fd, int fd, const struct sockaddr *peer, socklen_
     if (fd < 0)
         return;
     sl_guard_enter();
-    struct sl_rec_info l, i;
-    base_info(&i, fd, SL_ORIGIN_ACCEPT);
-    if (sl_reg_lookup(listen_fd, &l)) {
-        i.family = l.family;
-        i.type = l.type;
-        i.proto = l.proto;
-    }
+    int family = 0, type = 0, proto = 0;
+    sl_reg_meta(listen_fd, &family, &type, &proto);
     if (peer && peerlen >= sizeof(sa_family_t) && (peer->sa_family == AF_INET || peer->sa_family == AF_INET6
                                                    || peer->sa_family == AF_UNIX))
-        i.family = peer->sa_family;
-    sl_addr_from_sockaddr(&i.peer, peer, peerlen);
-    i.stack = sl_stack_capture();
-    record(&i);
+        family = peer->sa_family;
+    struct sl_addr a;
+    sl_addr_from_sockaddr(&a, peer, peerlen);
+    if (sl_reg_new(fd, SL_META(SL_ORIGIN_ACCEPT, family, type, proto), sl_stack_capture(), &a, sl_now_coarse_ns()))
+        recorded(fd);
     sl_guard_leave();
 }
 
@@ -73,33 +85,20 @@ void sl_fd_dup(int oldfd, int newfd)
     if (newfd < 0 || oldfd == newfd)
         return;
     sl_guard_enter();
-    struct sl_rec_info o;
-    if (sl_reg_lookup(oldfd, &o)) {
-        struct sl_rec_info i = o; /* same open file description: same socket and state */
-        i.fd = newfd;
-        i.forked = 0;
-        /* but not the inode: if another thread closes newfd and a new socket takes the
-         * number before this insert, a copied inode would make the report drop the new
-         * socket as stale; unset, it is read from the fd itself */
-        i.dev = i.ino = 0;
-        i.origin = SL_ORIGIN_DUP;
-        i.orig_stack = o.stack;
-        i.created_ns = sl_now_coarse_ns();
-        if (!i.close_wait_ns)
-            i.open_seen_ns = i.created_ns;
-        i.tid = sl_gettid();
-        i.stack = sl_stack_capture();
-        record(&i);
-    } else {
+    /* a copy of a recorded socket: its record, copied (the state bit says whether to
+     * look; the registry has the last word) */
+    uint32_t stack = 0;
+    int r = -ENOENT;
+    if (sl_fd_watched(oldfd) && (r = sl_reg_dup(oldfd, newfd, stack = sl_stack_capture())) == 0)
+        recorded(newfd);
+    uint64_t dev, ino;
+    if (r == -ENOENT && sl_probe_inode(newfd, &dev, &ino) == 0) {
         /* oldfd is not recorded (another thread closed it after the copy was made, or
-         * has not recorded it yet), but newfd may still be a socket the host holds */
-        uint64_t dev, ino;
-        if (sl_probe_inode(newfd, &dev, &ino) == 0) {
-            struct sl_rec_info i;
-            base_info(&i, newfd, SL_ORIGIN_DUP);
-            i.stack = sl_stack_capture();
-            record(&i);
-        }
+         * has not recorded it yet), but newfd is a socket the host holds */
+        struct sl_rec_info i;
+        base_info(&i, newfd, SL_ORIGIN_DUP);
+        i.stack = stack ? stack : sl_stack_capture();
+        record(&i);
     }
     sl_guard_leave();
 }

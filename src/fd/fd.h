@@ -2,7 +2,7 @@
  * fd.h - the fd layer: the state of fd numbers and the shim's own fds, and every way
  * the shim reaches the kernel about an fd. Uses base; knows nothing of the registry.
  *
- *   fdstate.c   four bits per fd number (watched, closing, closed, end-of-file not read
+ *   fdstate.c   a byte per fd number (watched, closing, closed, end-of-file not read
  *               yet): what close(), read() & co test before anything else
  *   ownfd.c     the shim's own fds, moved high and protected from the program
  *   owntable.c  the shim thread's fd table of its own, and reaching the program's fds
@@ -19,8 +19,7 @@
 #include "base/base.h"
 
 /* ---- fdstate.c: the per-fd state map ----
- * Four bits per fd number, sixteen numbers per word, so that every change a create or a
- * close makes is one atomic update of one word:
+ * One byte per fd number, of four bits:
  *   SL_FD_WATCH    tracked, or one of the shim's own: close() & co take their slow path;
  *   SL_FD_CLOSING  detached, the real close under way: a scan must not adopt it;
  *   SL_FD_CLOSED   the last tracked socket on this number was closed by a close we saw:
@@ -29,27 +28,52 @@
  *                  end-of-file no read has returned yet: a read() that returns 0 on it
  *                  takes its slow path (the registry sets it with the record, clears it
  *                  once end-of-file is recorded, and at close).
- * Numbers beyond the map (it covers fs.nr_open) answer "watched": the slow path. */
+ * A byte per number, not less, so that the registry, which changes a number's bits
+ * only under the lock that guards its record, sets them with a plain store
+ * (sl_fdstate_put); the one change made without that lock, the end of a close's
+ * CLOSING window, is an atomic AND that leaves every other bit alone (sl_fdstate_clear),
+ * and the shim's own fds, which have no record, change theirs with a compare-and-swap
+ * (sl_fdstate_update). Numbers beyond the map (it covers fs.nr_open) answer
+ * "watched": the slow path. */
 #define SL_FD_WATCH 1u
 #define SL_FD_CLOSING 2u
 #define SL_FD_CLOSED 4u
 #define SL_FD_EOF 8u
-#define SL_FD_WATCH_BITS 0x1111111111111111ull
-extern _Atomic uint64_t *sl_fdmap; /* sl_fdmap_n / 16 words; NULL before sl_fdstate_init */
-extern unsigned sl_fdmap_n;
+extern _Atomic uint8_t *sl_fdmap;  /* sl_fdmap_n bytes; NULL before sl_fdstate_init */
+extern _Atomic unsigned sl_fdmap_n; /* 0 until sl_fdmap is set (published after it) */
 extern _Atomic int sl_fdmap_hi;    /* highest fd ever watched, -1 = none */
 
 int sl_fdstate_init(void); /* 0, or -ENOMEM: every fd then takes the slow path */
 
 static inline bool sl_fdstate_covers(int fd)
 {
-    return fd >= 0 && sl_fdmap && (unsigned)fd < sl_fdmap_n;
+    /* one comparison: a negative fd is a huge unsigned, and n is 0 while there is no map */
+    return (unsigned)fd < atomic_load_explicit(&sl_fdmap_n, memory_order_acquire);
 }
 static inline unsigned sl_fdstate_get(int fd)
 {
-    return (unsigned)(atomic_load_explicit(&sl_fdmap[(unsigned)fd >> 4], memory_order_relaxed)
-                      >> (((unsigned)fd & 15) * 4))
-         & 15;
+    return atomic_load_explicit(&sl_fdmap[(unsigned)fd], memory_order_relaxed);
+}
+void sl_fdstate_raise_hi(int fd); /* sl_fdmap_hi becomes at least fd */
+/* fd's bits become exactly bits: only under the lock of fd's record (the registry). */
+static inline void sl_fdstate_put(int fd, unsigned bits)
+{
+    if (SL_UNLIKELY(!sl_fdstate_covers(fd)))
+        return;
+    atomic_store_explicit(&sl_fdmap[(unsigned)fd], (uint8_t)bits, memory_order_relaxed);
+    if ((bits & SL_FD_WATCH) && SL_UNLIKELY(fd > atomic_load_explicit(&sl_fdmap_hi, memory_order_relaxed)))
+        sl_fdstate_raise_hi(fd);
+}
+/* The same for a number covered by the map and at most sl_fdmap_hi: one store. */
+static inline void sl_fdstate_store(int fd, unsigned bits)
+{
+    atomic_store_explicit(&sl_fdmap[(unsigned)fd], (uint8_t)bits, memory_order_relaxed);
+}
+/* fd's bits lose those in clear, in one atomic step, whatever else changes them. */
+static inline void sl_fdstate_clear(int fd, unsigned clear)
+{
+    if (SL_LIKELY(sl_fdstate_covers(fd)))
+        atomic_fetch_and_explicit(&sl_fdmap[(unsigned)fd], (uint8_t)~clear, memory_order_relaxed);
 }
 /* fd's bits become (bits & ~clear) | set, in one atomic step. */
 void sl_fdstate_update(int fd, unsigned clear, unsigned set);
@@ -73,7 +97,7 @@ static inline void sl_fd_watch_set(int fd, bool on)
  * negative ones, as unsigned) say no. */
 static inline bool sl_fd_eof_armed(int fd)
 {
-    return sl_fdmap && (unsigned)fd < sl_fdmap_n && (sl_fdstate_get(fd) & SL_FD_EOF);
+    return sl_fdstate_covers(fd) && (sl_fdstate_get(fd) & SL_FD_EOF);
 }
 /* Watched, or detached with its real close under way: a scan must not adopt fd. */
 static inline bool sl_fd_busy(int fd)
@@ -103,7 +127,14 @@ int sl_ownfd_adopt(int fd, bool permanent);
 int sl_ownfd_close(int fd);
 /* Forget fd without closing it (its owner closed it). */
 void sl_ownfd_forget(int fd);
-bool sl_ownfd_is(int fd);
+/* Is fd one of the shim's own? One load for the usual answer, no: they sit at the top
+ * of the fd space, at or above sl_ownfd_lo (INT_MAX: none). */
+extern _Atomic int sl_ownfd_lo;
+bool sl_ownfd_held(int fd);
+static inline bool sl_ownfd_is(int fd)
+{
+    return SL_UNLIKELY(fd >= atomic_load_explicit(&sl_ownfd_lo, memory_order_relaxed)) && sl_ownfd_held(fd);
+}
 /* Fill out[] with the shim's fds in ascending order; returns how many. */
 int sl_ownfd_list(int *out, int max);
 

@@ -1,11 +1,11 @@
 /*
- * fdstate.c - four bits of state per fd number (fd.h says what each means).
+ * fdstate.c - a byte of state per fd number (fd.h says what each means).
  *
  * The map covers every number the kernel can hand out (fs.nr_open, capped at 2^26):
- * half a byte each, reserved with MAP_NORESERVE, so only pages where fds really are
- * cost memory. Every change is one atomic update of one 64-bit word, so a create or a
- * close never needs a lock for it, and close() of a number nobody watches costs one
- * relaxed load (fd.h).
+ * a byte each, reserved with MAP_NORESERVE, so only pages where fds really are cost
+ * memory. The registry sets a number's byte with a plain store under its record's
+ * lock; every other change is one atomic operation on it, so close() of a number
+ * nobody watches costs one relaxed load (fd.h).
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -13,45 +13,40 @@
 
 #include "fd.h"
 
-_Atomic uint64_t *sl_fdmap;
-unsigned sl_fdmap_n;
+_Atomic uint8_t *sl_fdmap;
+_Atomic unsigned sl_fdmap_n;
 _Atomic int sl_fdmap_hi = -1;
+
+void sl_fdstate_raise_hi(int fd)
+{
+    int hi = atomic_load_explicit(&sl_fdmap_hi, memory_order_relaxed);
+    while (fd > hi && !atomic_compare_exchange_weak(&sl_fdmap_hi, &hi, fd))
+        ;
+}
 
 void sl_fdstate_update(int fd, unsigned clear, unsigned set)
 {
     if (!sl_fdstate_covers(fd))
         return;
-    _Atomic uint64_t *w = &sl_fdmap[(unsigned)fd >> 4];
-    unsigned sh = ((unsigned)fd & 15) * 4;
-    uint64_t old = atomic_load_explicit(w, memory_order_relaxed), nw;
-    do {
-        nw = (old & ~((uint64_t)clear << sh)) | ((uint64_t)set << sh);
-        if (nw == old)
-            break;
-    } while (!atomic_compare_exchange_weak(w, &old, nw));
-    if (set & SL_FD_WATCH) {
-        int hi = atomic_load_explicit(&sl_fdmap_hi, memory_order_relaxed);
-        while (fd > hi && !atomic_compare_exchange_weak(&sl_fdmap_hi, &hi, fd))
-            ;
-    }
+    _Atomic uint8_t *b = &sl_fdmap[(unsigned)fd];
+    uint8_t old = atomic_load_explicit(b, memory_order_relaxed), nb;
+    do
+        nb = (uint8_t)((old & ~clear) | set);
+    while (nb != old && !atomic_compare_exchange_weak(b, &old, nb));
+    if (set & SL_FD_WATCH)
+        sl_fdstate_raise_hi(fd);
 }
 
 int sl_fdstate_next_watched(unsigned from, unsigned to)
 {
     int top = atomic_load(&sl_fdmap_hi);
-    if (!sl_fdmap || top < 0)
+    unsigned n = atomic_load_explicit(&sl_fdmap_n, memory_order_acquire);
+    if (!n || top < 0)
         return -1;
     unsigned end = to < (unsigned)top ? to : (unsigned)top;
-    for (unsigned fd = from; fd <= end && fd < sl_fdmap_n;) {
-        uint64_t w = (atomic_load_explicit(&sl_fdmap[fd >> 4], memory_order_relaxed) & SL_FD_WATCH_BITS)
-                   >> ((fd & 15) * 4);
-        if (!w) {
-            fd = (fd | 15) + 1;
-            continue;
-        }
-        fd += (unsigned)__builtin_ctzll(w) / 4;
-        return fd <= end ? (int)fd : -1;
-    }
+    for (unsigned fd = from; fd <= end && fd < n; fd++)
+        if (atomic_load_explicit(&sl_fdmap[fd], memory_order_relaxed) & SL_FD_WATCH)
+            return (int)fd;
     return -1;
 }
 
@@ -65,7 +60,7 @@ static unsigned read_nr_open(void)
         fclose(f);
     }
     if (n > (1u << 26))
-        n = 1u << 26; /* 8 MiB of address space, touched only where fds are */
+        n = 1u << 26; /* 64 MiB of address space, touched only where fds are */
     return (n + 63) & ~63u;
 }
 
@@ -74,10 +69,10 @@ int sl_fdstate_init(void)
     if (sl_fdmap)
         return 0;
     unsigned n = read_nr_open();
-    void *p = mmap(NULL, n / 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return -ENOMEM; /* every close takes the slow path; still correct */
-    sl_fdmap_n = n;
     sl_fdmap = p;
+    atomic_store_explicit(&sl_fdmap_n, n, memory_order_release); /* the map, then its size */
     return 0;
 }

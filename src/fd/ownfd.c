@@ -32,7 +32,7 @@
 static _Atomic int slots[SLOTS] = { [0 ... SLOTS - 1] = -1 };
 /* The lowest fd in slots (INT_MAX: none), so the common answer of sl_ownfd_is, "no",
  * costs one load: private fds sit near the top of the fd space. */
-static _Atomic int priv_lo = INT_MAX;
+_Atomic int sl_ownfd_lo = INT_MAX;
 
 static void update_lo(void)
 {
@@ -42,7 +42,7 @@ static void update_lo(void)
         if (fd >= 0 && fd < lo)
             lo = fd;
     }
-    atomic_store(&priv_lo, lo);
+    atomic_store(&sl_ownfd_lo, lo);
 }
 
 static int high_base(void)
@@ -115,8 +115,8 @@ int sl_ownfd_adopt(int fd, bool permanent)
     for (int i = 0; i < SLOTS; i++) {
         int expect = -1;
         if (atomic_compare_exchange_strong(&slots[i], &expect, fd)) {
-            int lo = atomic_load(&priv_lo);
-            while (fd < lo && !atomic_compare_exchange_weak(&priv_lo, &lo, fd))
+            int lo = atomic_load(&sl_ownfd_lo);
+            while (fd < lo && !atomic_compare_exchange_weak(&sl_ownfd_lo, &lo, fd))
                 ;
             sl_fd_watch_set(fd, true);
             break;
@@ -144,10 +144,8 @@ int sl_ownfd_close(int fd)
     return (int)SL_SYS(SYS_close, fd);
 }
 
-bool sl_ownfd_is(int fd)
+bool sl_ownfd_held(int fd)
 {
-    if (fd < atomic_load_explicit(&priv_lo, memory_order_relaxed))
-        return false;
     for (int i = 0; i < SLOTS; i++)
         if (atomic_load_explicit(&slots[i], memory_order_relaxed) == fd)
             return true;

@@ -38,7 +38,6 @@
 
 #include "runtime.h"
 
-static _Atomic int started; /* a futex word too: sl_worker_stop waits for 0 */
 static _Atomic int stop_asked;
 static int shared_ctl = -1; /* the control socket, when it is in the program's table */
 static _Atomic int shared_only; /* the process's main thread exited: no table of our own */
@@ -74,8 +73,8 @@ static void make_wake_fd(void);
 /* The thread is about to return: a new one may start, sl_worker_stop may return. */
 static void ended(void)
 {
-    atomic_store(&started, 0);
-    SL_SYS(SYS_futex, &started, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+    atomic_store(&sl_worker_started, 0);
+    SL_SYS(SYS_futex, &sl_worker_started, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
 /* The thread cannot reach the host's fds from its own table any more (the process's
@@ -118,9 +117,15 @@ static void *loop(void *arg)
     if (job) {
         job();
     } else {
+        /* Sharing the program's table, load libdw (the unwinder's rules, file:line) while
+         * the thread that made the first socket waits for this one to run: the dlopen's
+         * files, opened and closed, cannot then take a number that thread expects next. */
+        if (!sl_tls_own_table)
+            sl_libdw();
         said_running();
     }
     sl_work_lock();
+    sl_unwind_fill(); /* first: until their rules are made, the first stacks cost libunwind's price */
     sl_report_warm(); /* symbol tables behind the first stacks */
     sl_work_unlock();
     int ctl = sl_control_open();
@@ -208,7 +213,7 @@ static void make_wake_fd(void)
 
 static void start(bool for_job)
 {
-    if (atomic_load_explicit(&started, memory_order_relaxed) || atomic_exchange(&started, 1))
+    if (atomic_load_explicit(&sl_worker_started, memory_order_relaxed) || atomic_exchange(&sl_worker_started, 1))
         return;
     SL_KEEP_ERRNO(); /* pthread_create, sigmask */
     /* A thread sharing the table (own_fd_table=0, or no pidfd_getfd) sends syslog
@@ -244,7 +249,7 @@ static void start(bool for_job)
         if (!atomic_load(&running))
             sl_log("the background thread has not started after 3 s; going on without waiting for it");
     } else {
-        atomic_store(&started, 0);
+        atomic_store(&sl_worker_started, 0);
     }
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -260,7 +265,7 @@ int sl_worker_start_job(void (*job)(void))
     atomic_store(&pending_job, job);
     start(true);
     sl_wake_worker(); /* one that ran already takes the job at its next turn */
-    if (atomic_load(&started))
+    if (atomic_load(&sl_worker_started))
         return 0;
     atomic_store(&pending_job, NULL);
     return -EAGAIN;
@@ -268,14 +273,14 @@ int sl_worker_start_job(void (*job)(void))
 
 int sl_worker_stop(void)
 {
-    if (!atomic_load(&started))
+    if (!atomic_load(&sl_worker_started))
         return 0;
     atomic_store(&stop_asked, 1);
     sl_wake_worker();
     struct timespec step = { 0, 10 * 1000 * 1000 };
-    for (int n = 0; atomic_load(&started) && n < 300; n++)
-        SL_SYS(SYS_futex, &started, FUTEX_WAIT_PRIVATE, 1, &step, NULL, 0);
-    return atomic_load(&started) ? -ETIMEDOUT : 0;
+    for (int n = 0; atomic_load(&sl_worker_started) && n < 300; n++)
+        SL_SYS(SYS_futex, &sl_worker_started, FUTEX_WAIT_PRIVATE, 1, &step, NULL, 0);
+    return atomic_load(&sl_worker_started) ? -ETIMEDOUT : 0;
 }
 
 void sl_worker_flush(void)
@@ -298,6 +303,6 @@ void sl_worker_after_fork_child(void)
     if (shared_ctl >= 0)
         sl_control_close(shared_ctl);
     shared_ctl = -1;
-    atomic_store(&started, 0);
+    atomic_store(&sl_worker_started, 0);
     atomic_store(&shared_only, 0); /* the forking thread is this process's main thread */
 }

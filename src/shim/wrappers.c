@@ -67,23 +67,32 @@ static inline bool can_record(void)
     return false;
 }
 
-/* socket() & co returned fd: record the new socket. */
-static inline int created(int fd, int origin, int domain, int type, int proto)
+/* The same before the core is up, or while recording is off. */
+static __attribute__((noinline)) int created_unready(int fd, uint64_t meta)
+{
+    SL_KEEP_ERRNO(); /* bringing the core up */
+    if (can_record())
+        sl_fd_new(fd, meta);
+    return fd;
+}
+
+/* socket() & co returned fd: record the new socket (the verb keeps errno). meta:
+ * SL_META(origin, domain, type, protocol). */
+static inline int created(int fd, uint64_t meta)
 {
     if (SL_UNLIKELY(fd < 0))
         return create_failed(fd);
-    SL_KEEP_ERRNO();
-    if (can_record())
-        sl_fd_created(fd, origin, domain, type, proto, NULL, 0);
-    return fd;
+    if (SL_LIKELY(sl_recording()))
+        return sl_fd_new(fd, meta);
+    return created_unready(fd, meta);
 }
 
 static int pair_created(int r, const int sv[2], int domain, int type, int proto)
 {
     if (r != 0)
         return create_failed(r);
-    created(sv[0], SL_ORIGIN_SOCKETPAIR, domain, type, proto);
-    created(sv[1], SL_ORIGIN_SOCKETPAIR, domain, type, proto);
+    created(sv[0], SL_META(SL_ORIGIN_SOCKETPAIR, domain, type, proto));
+    created(sv[1], SL_META(SL_ORIGIN_SOCKETPAIR, domain, type, proto));
     return r;
 }
 
@@ -411,7 +420,7 @@ static long fd_syscall_made(long nr, const long *a)
 #define SYS_SIZE(...) ((ssize_t)libc_style(SL_SYS(nr, __VA_ARGS__)))
     switch (nr) {
     case SYS_socket:
-        return created(SYS_RESULT(a[0], a[1], a[2]), SL_ORIGIN_SOCKET, (int)a[0], (int)a[1], (int)a[2]);
+        return created(SYS_RESULT(a[0], a[1], a[2]), SL_META(SL_ORIGIN_SOCKET, a[0], a[1], a[2]));
     case SYS_socketpair:
         return pair_created(SYS_RESULT(a[0], a[1], a[2], a[3]), (int *)a[3], (int)a[0], (int)a[1], (int)a[2]);
     case SYS_accept:
@@ -480,7 +489,8 @@ static void signalling_self(bool self, int sig)
 
 SL_EXPORT int socket(int domain, int type, int protocol)
 {
-    return created(real_socket(domain, type, protocol), SL_ORIGIN_SOCKET, domain, type, protocol);
+    uint64_t meta = SL_META(SL_ORIGIN_SOCKET, domain, type, protocol);
+    return created(real_socket(domain, type, protocol), meta);
 }
 
 SL_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
