@@ -168,25 +168,16 @@ static bool allowed(int fd)
     return cred.uid == 0 || cred.uid == geteuid() || cred.uid == getuid();
 }
 
-/* Undo the attach; answer. True if it was undone. */
-static bool detach(int fd, int64_t deadline)
-{
-    char msg[512] = "";
-    int r = detach_hook ? detach_hook(msg, sizeof(msg)) : -ENOENT;
-    if (r == -ENOENT && !msg[0])
-        snprintf(msg, sizeof(msg), "not attached: the shim was preloaded and stays until the process exits");
-    answer(fd, r == 0 ? "detached" : "refused", "", "", msg, NULL, deadline);
-    return r == 0;
-}
-
-/* How the attach went. */
-static void attached(int fd, int64_t deadline)
+/* Ask hook (attach's or detach's) and answer with its words: done, or "refused" and
+ * why; none when there is nothing to ask (the shim was preloaded). Its result. */
+static int ask_hook(int fd, int (*hook)(char *, size_t), const char *done, const char *none, int64_t deadline)
 {
     char msg[1100] = "";
-    int r = attach_hook ? attach_hook(msg, sizeof(msg)) : -ENOENT;
+    int r = hook ? hook(msg, sizeof(msg)) : -ENOENT;
     if (r == -ENOENT && !msg[0])
-        snprintf(msg, sizeof(msg), "not attached: the shim was preloaded");
-    answer(fd, r == 0 ? "attached" : "refused", "", "", msg, NULL, deadline);
+        snprintf(msg, sizeof(msg), "%s", none);
+    answer(fd, r == 0 ? done : "refused", "", "", msg, NULL, deadline);
+    return r;
 }
 
 static bool serve(int fd)
@@ -199,9 +190,11 @@ static bool serve(int fd)
         return false;
     }
     if (r == 0 && strcmp(line, "detach") == 0)
-        return detach(fd, deadline);
+        return ask_hook(fd, detach_hook, "detached",
+                        "not attached: the shim was preloaded and stays until the process exits", deadline)
+               == 0;
     if (r == 0 && strcmp(line, "attach") == 0) {
-        attached(fd, deadline);
+        ask_hook(fd, attach_hook, "attached", "not attached: the shim was preloaded", deadline);
         return false;
     }
     if (r != 0 || strcmp(line, "dump") != 0) {
