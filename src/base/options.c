@@ -342,6 +342,46 @@ static void problem(struct parse_ctx *ctx, const char *fmt, ...)
     ctx->warn(msg);
 }
 
+/* The values of the options that take one of a few words, each kind's in one list: what
+ * set_value accepts and what kind_expect says, in this order. */
+struct word {
+    const char *name;
+    int value;
+};
+static const struct word scan_words[] = { { "auto", SL_SCAN_AUTO }, { "tcp_info", SL_SCAN_TCP_INFO },
+                                          { "sock_diag", SL_SCAN_SOCK_DIAG }, { NULL, 0 } };
+static const struct word unwinder_words[] = { { "fast", SL_UNWIND_FAST }, { "libunwind", SL_UNWIND_LIBUNWIND },
+                                              { "verify", SL_UNWIND_VERIFY }, { NULL, 0 } };
+static const struct word native_words[] = { { "below", SL_NATIVE_BELOW }, { "none", SL_NATIVE_NONE },
+                                            { "spliced", SL_NATIVE_SPLICED }, { NULL, 0 } };
+
+static const struct word *words_of(enum kind k)
+{
+    return k == K_SCAN ? scan_words : k == K_UNWINDER ? unwinder_words : k == K_NATIVE ? native_words : NULL;
+}
+
+/* "a, b or c" */
+static const char *words_expect(const struct word *w, char *buf, size_t len)
+{
+    size_t n = 0, at = 0;
+    while (w[n].name)
+        n++;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && at < len; i++)
+        at += (size_t)snprintf(buf + at, len - at, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", w[i].name);
+    return buf;
+}
+
+static int parse_word(const char *v, const struct word *w, int *out)
+{
+    for (; w->name; w++)
+        if (!strcasecmp(v, w->name)) {
+            *out = w->value;
+            return 0;
+        }
+    return -EINVAL;
+}
+
 static const char *kind_expect(const struct opt_def *d, char *buf, size_t len)
 {
     switch (d->kind) {
@@ -352,11 +392,11 @@ static const char *kind_expect(const struct opt_def *d, char *buf, size_t len)
     case K_PATH: return "stderr, stdout or a path shorter than 1024 bytes";
     case K_FORMAT: return "text or json";
     case K_SIGNAL: return "a catchable signal name or number (SIGUSR2, USR2, 12), or none";
-    case K_SCAN: return "auto, tcp_info or sock_diag";
-    case K_UNWINDER: return "fast, libunwind or verify";
+    case K_SCAN:
+    case K_UNWINDER:
+    case K_NATIVE: return words_expect(words_of(d->kind), buf, len);
     case K_FILE: return "a path shorter than 1024 bytes, or none";
     case K_SYSLOG: return "0, 1 or the absolute path of a socket (shorter than 108 bytes)";
-    case K_NATIVE: return "below, none or spliced";
     }
     return "?";
 }
@@ -417,35 +457,9 @@ static int set_value(struct sl_options *o, const struct opt_def *d, const char *
         strcpy(field, v);
         return 0;
     case K_NATIVE:
-        if (!strcasecmp(v, "below"))
-            *(int *)field = SL_NATIVE_BELOW;
-        else if (!strcasecmp(v, "none"))
-            *(int *)field = SL_NATIVE_NONE;
-        else if (!strcasecmp(v, "spliced"))
-            *(int *)field = SL_NATIVE_SPLICED;
-        else
-            return -EINVAL;
-        return 0;
     case K_SCAN:
-        if (!strcasecmp(v, "auto"))
-            *(int *)field = SL_SCAN_AUTO;
-        else if (!strcasecmp(v, "tcp_info"))
-            *(int *)field = SL_SCAN_TCP_INFO;
-        else if (!strcasecmp(v, "sock_diag"))
-            *(int *)field = SL_SCAN_SOCK_DIAG;
-        else
-            return -EINVAL;
-        return 0;
     case K_UNWINDER:
-        if (!strcasecmp(v, "fast"))
-            *(int *)field = SL_UNWIND_FAST;
-        else if (!strcasecmp(v, "libunwind"))
-            *(int *)field = SL_UNWIND_LIBUNWIND;
-        else if (!strcasecmp(v, "verify"))
-            *(int *)field = SL_UNWIND_VERIFY;
-        else
-            return -EINVAL;
-        return 0;
+        return parse_word(v, words_of(d->kind), (int *)field);
     }
     return -EINVAL;
 }
