@@ -40,6 +40,13 @@
 #define SL_LIKELY(x) __builtin_expect(!!(x), 1)
 #define SL_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define SL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+/* syscall(nr, ...)'s six argument words into long a[6] (the callee cannot know how many
+ * were given; reading six is what glibc's own syscall() does) */
+#define SL_VA_SYSCALL_ARGS(ap, a)                                                                          \
+    do {                                                                                                   \
+        for (int sl_i_ = 0; sl_i_ < 6; sl_i_++)                                                            \
+            (a)[sl_i_] = va_arg(ap, long);                                                                 \
+    } while (0)
 #define SL_TLS __attribute__((tls_model("initial-exec")))
 
 #ifndef SL_VERSION

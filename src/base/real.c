@@ -156,8 +156,7 @@ static long fb_syscall(long nr, ...)
     va_list ap;
     va_start(ap, nr);
     long a[6];
-    for (int i = 0; i < 6; i++)
-        a[i] = va_arg(ap, long);
+    SL_VA_SYSCALL_ARGS(ap, a);
     va_end(ap);
     return libc_style(sl_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]));
 }
@@ -269,8 +268,7 @@ static long res_syscall(long nr, ...)
     va_list ap;
     va_start(ap, nr);
     long a[6];
-    for (int i = 0; i < 6; i++)
-        a[i] = va_arg(ap, long);
+    SL_VA_SYSCALL_ARGS(ap, a);
     va_end(ap);
     real_syscall = (long (*)(long, ...))lookup("syscall", (void *)fb_syscall, false);
     return real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);

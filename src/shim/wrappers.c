@@ -634,8 +634,7 @@ SL_EXPORT long syscall(long nr, ...)
     long a[6];
     va_list ap;
     va_start(ap, nr);
-    for (int i = 0; i < 6; i++)
-        a[i] = va_arg(ap, long);
+    SL_VA_SYSCALL_ARGS(ap, a);
     va_end(ap);
     return fd_syscall(nr) ? fd_syscall_made(nr, a) : real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
