@@ -29,11 +29,13 @@ ASMS     := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.S))
 # The shim is built in four variants from one template: VARIANT_CFLAGS is what each
 # adds. obj: the shim; asan: ASan+UBSan; tsan: ThreadSanitizer (gcc's libtsan, preloaded
 # after it); unit: the layers as shared libraries of their own for the unit tests.
-obj_CFLAGS  = $(CFLAGS) -fvisibility=hidden
+# obj is linked with -flto: the layers stay separate files, but a wrapper's path through
+# them (wrapper, verb, registry, stack table) compiles as one function (issue 16).
+obj_CFLAGS  = $(CFLAGS) -fvisibility=hidden -flto=auto
 asan_CFLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -fvisibility=hidden
 tsan_CFLAGS = -O1 -g -fsanitize=thread -fvisibility=hidden
 unit_CFLAGS = $(CFLAGS)
-obj_LINK    = $(SHIMLINK)
+obj_LINK    = $(CFLAGS) -flto=auto $(SHIMLINK)
 asan_LINK   = -fsanitize=address,undefined $(SHIMLINK)
 tsan_LINK   = -fsanitize=thread $(SHIMLINK)
 define VARIANT

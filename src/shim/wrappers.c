@@ -177,8 +177,9 @@ static int fcntl_common(int (*real)(int, int, ...), int fd, int cmd, void *arg)
     return cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC ? duped(fd, r) : r;
 }
 
-/* close() of a watched number: one of the shim's own, or a tracked socket. */
-static int close_slow(int (*real)(int), int fd)
+/* close() of a watched number: one of the shim's own, or a tracked socket. flatten: the
+ * registry's detach compiled in (as sl_fd_new, core/verbs.c). */
+static __attribute__((flatten)) int close_slow(int (*real)(int), int fd)
 {
     if (sl_ownfd_is(fd)) {
         if (sl_tls_in_unwind) { /* libunwind re-opening its pipe */
