@@ -26,7 +26,7 @@ N = 10000
 WARMUP = 1000  # iterations before each of the two pauses, in every run
 
 
-def callgrind(tmp, micro, mode, iters, lib, options):
+def callgrind(tmp, micro, mode, iters, lib, options, extra_env=None):
     out = os.path.join(tmp, f"cg.{mode}.{iters}.{'shim' if lib else 'native'}.{len(os.listdir(tmp))}.%p")
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
@@ -34,6 +34,7 @@ def callgrind(tmp, micro, mode, iters, lib, options):
     # the shim's thread makes its unwinding rules: slow under valgrind
     env["MICRO_PAUSE_MS"] = "6000" if lib else "0"
     env["MICRO_WARMUP"] = str(WARMUP)
+    env.update(extra_env or {})
     # --separate-threads: the program's own thread (file -01) is measured, not the shim's,
     # whose work (scans, the unwinder's rules) follows the clock, not the iterations
     cmd = ["valgrind", "--tool=callgrind", "--fair-sched=yes", "--separate-threads=yes",
@@ -91,12 +92,17 @@ def per_iteration(path, n, inclusive):
     return {k: v / n for k, v in functions(path, inclusive).items()}
 
 
-def measure(tmp, micro, mode, lib, options="", n=N):
+def measure(tmp, micro, mode, lib, options="", n=N, extra_env=None):
     """Instructions per iteration of mode in the program's thread (lib: the shim, or ""
-    for none), and the functions' {name: (inclusive, self)} per iteration."""
-    path = callgrind(tmp, micro, mode, n, lib, options)
+    for none), and the functions' {name: (inclusive, self)} per iteration. extra_env:
+    more environment for micro (MICRO_IDLE_THREAD=1: a second thread that only sleeps)."""
+    path = callgrind(tmp, micro, mode, n, lib, options, extra_env)
+    got = total(path)
+    if got == 0:  # micro toggles collection through valgrind/callgrind.h; built without it, nothing
+        raise RuntimeError(f"callgrind counted nothing in {micro} {mode}: was it built without "
+                           "valgrind/callgrind.h? (rebuild it: rm it, make bench)")
     incl, excl = per_iteration(path, n, True), per_iteration(path, n, False)
-    return total(path) / n, {k: (v, excl.get(k, 0)) for k, v in incl.items()}
+    return got / n, {k: (v, excl.get(k, 0)) for k, v in incl.items()}
 
 
 def main():
