@@ -25,8 +25,11 @@
  * contended lock.
  * With MICRO_IDLE_THREAD=1 in the environment a second thread, which only sleeps, is
  * started first: a native baseline for a process that has the shim's thread (glibc
- * brackets each cancellable call, read and recv among them, with two atomic updates
- * once a process has more than one thread).
+ * brackets each cancellable call, close, read and recv among them, with two atomic
+ * updates once a process has more than one thread). Like the shim's thread (option
+ * own_fd_table), it leaves the process's fd table for a copy of its own first, so that
+ * the kernel's table stays unshared: a thread that shared it would add the kernel's
+ * reference counting of the file behind every fd argument, which the shim does not.
  * The program is the same with and without the shim; run.py decides what is preloaded.
  * Any failed call ends the program with exit status 1 and a message on stderr.
  */
@@ -36,6 +39,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,9 +180,13 @@ static void socket_recv(long n)
     }
 }
 
+static sem_t idle_ready;
+
 static void *sleep_forever(void *arg)
 {
     (void)arg;
+    CHECK(unshare(CLONE_FILES) == 0);
+    sem_post(&idle_ready);
     for (;;)
         pause();
     return NULL;
@@ -249,7 +258,10 @@ int main(int argc, char **argv)
     long n = atol(argv[2]);
     if (getenv("MICRO_IDLE_THREAD")) {
         pthread_t t;
+        CHECK(sem_init(&idle_ready, 0, 0) == 0);
         CHECK(pthread_create(&t, NULL, sleep_forever, NULL) == 0);
+        while (sem_wait(&idle_ready) != 0)
+            CHECK(errno == EINTR);
     }
     void (*work)(long) = NULL;
     if (!strcmp(mode, "socket")) {
