@@ -215,17 +215,20 @@ uint32_t sl_stack_intern_lang(const uintptr_t *ip, int depth, int lang, const st
 int sl_stack_unwind(uintptr_t *ip, int max);
 long sl_stack_overflow(void);     /* stacks not stored because the table was full */
 /* Count a socket opened (or closed) by stack id (0 = no stack). Lock-free: one atomic
- * add to the stack's counts (sl_stack_counts_tab, by id; NULL before sl_stacks_init). */
+ * add to the stack's counts (sl_stack_counts_tab, by id: a static array, so that a
+ * count is one add at a fixed address; untouched pages of it cost no memory). Its
+ * size is a power of two above the highest id, so an index is masked, not compared. */
 struct sl_stack_counts {
     _Atomic long opened, closed;
 };
 #define SL_MAX_STACKS 49152
-extern struct sl_stack_counts *sl_stack_counts_tab;
+#define SL_STACK_COUNTS 65536
+_Static_assert(SL_STACK_COUNTS > SL_MAX_STACKS && (SL_STACK_COUNTS & (SL_STACK_COUNTS - 1)) == 0, "a mask");
+extern struct sl_stack_counts sl_stack_counts_tab[SL_STACK_COUNTS];
 static inline void sl_stack_note(uint32_t id, bool opened)
 {
-    struct sl_stack_counts *c = sl_stack_counts_tab;
-    if (SL_LIKELY(c != NULL) && SL_LIKELY(id <= SL_MAX_STACKS))
-        atomic_fetch_add_explicit(opened ? &c[id].opened : &c[id].closed, 1, memory_order_relaxed);
+    struct sl_stack_counts *c = &sl_stack_counts_tab[id & (SL_STACK_COUNTS - 1)];
+    atomic_fetch_add_explicit(opened ? &c->opened : &c->closed, 1, memory_order_relaxed);
 }
 void sl_stack_counts(uint32_t id, long *opened, long *closed);
 void sl_stack_move(uint32_t from, uint32_t to); /* a socket counted as opened by from was opened by to */

@@ -77,6 +77,7 @@ struct cold {            /* what scans, reports and the first end-of-file write 
 };
 #define F_IGNORED 1
 #define F_FORKED 2
+#define F_COLD 4 /* the cold part was written since the create: a create leaves it as it was */
 _Static_assert(sizeof(struct rec) == 64, "a record's hot part is one cache line");
 _Static_assert(sizeof(struct cold) == 48, "a record's cold part");
 
@@ -230,9 +231,28 @@ static inline unsigned live_bits(int type, int64_t eof_ns)
     return SL_FD_WATCH | ((type == SOCK_STREAM || type == 0) && !eof_ns ? SL_FD_EOF : 0);
 }
 
-/* A record as the rest of the shim sees it. */
-static void expand(int fd, const struct rec *r, const struct cold *k, struct sl_rec_info *i)
+/* The cold part of record r as it stands: until something writes it (F_COLD), it is
+ * what a create would have written, the socket seen open when it was made. So a create
+ * writes the hot line alone. */
+static inline struct cold cold_of(const struct rec *r, const struct cold *k)
 {
+    return (r->flags & F_COLD) ? *k : (struct cold){ .open_seen_ns = r->created_ns };
+}
+
+/* Stripe lock held: r's cold part k, written whole first if it was not since the create. */
+static inline struct cold *cold_mut(struct rec *r, struct cold *k)
+{
+    if (!(r->flags & F_COLD)) {
+        *k = (struct cold){ .open_seen_ns = r->created_ns };
+        r->flags |= F_COLD;
+    }
+    return k;
+}
+
+/* A record as the rest of the shim sees it. */
+static void expand(int fd, const struct rec *r, const struct cold *kp, struct sl_rec_info *i)
+{
+    const struct cold kc = cold_of(r, kp), *k = &kc;
     *i = (struct sl_rec_info){
         .fd = fd, .stack = r->stack, .orig_stack = r->orig_stack, .eof_stack = r->eof_stack, .tid = r->tid,
         .origin = r->origin, .type = r->type, .family = r->family, .proto = r->proto, .tcp_state = r->tcp_state,
@@ -249,7 +269,7 @@ static void fill(struct rec *r, struct cold *k, const struct sl_rec_info *i, uin
         .gen = gen, .created_ns = i->created_ns, .stack = i->stack, .orig_stack = i->orig_stack,
         .eof_stack = i->eof_stack, .tid = i->tid, .proto = i->proto, .origin = i->origin, .type = i->type,
         .family = (uint8_t)i->family, .tcp_state = i->tcp_state, .reported_leak = i->reported_leak,
-        .flags = (uint8_t)((i->ignored ? F_IGNORED : 0) | (i->forked ? F_FORKED : 0)), .peer = i->peer,
+        .flags = (uint8_t)((i->ignored ? F_IGNORED : 0) | (i->forked ? F_FORKED : 0) | F_COLD), .peer = i->peer,
     };
     *k = (struct cold){ .dev = i->dev, .ino = i->ino, .close_wait_ns = i->close_wait_ns,
                         .open_seen_ns = i->open_seen_ns, .reported_ns = i->reported_ns, .eof_ns = i->eof_ns };
@@ -420,8 +440,7 @@ static __attribute__((noinline)) bool reg_new(int fd, uint64_t meta, uint32_t st
     memcpy(&r->proto, &meta, sizeof(meta));
     if (peer)
         r->peer = *peer;
-    *COLD(c, fd) = (struct cold){ .open_seen_ns = now };
-    opened_locked(s, fd, type, 0, stack);
+    opened_locked(s, fd, type, 0, stack); /* the cold part: as made at created_ns (cold_of) */
     unlock(&s->lock);
     return true;
 }
@@ -436,8 +455,10 @@ bool sl_reg_new(int fd, uint64_t meta, uint32_t stack, const struct sl_addr *pee
     struct chunk *c = fd >= 0 ? chunk_peek(fd) : NULL;
     pid_t tid = sl_tls_tid;
     struct stripe *s = stripe_of(fd);
-    if (SL_UNLIKELY(!c) || SL_UNLIKELY(!tid) || SL_UNLIKELY(sl_opt.max_tracked > 0) || SL_UNLIKELY(!sl_fdstate_covers(fd))
-        || SL_UNLIKELY(fd > atomic_load_explicit(&sl_fdmap_hi, memory_order_relaxed)) || SL_UNLIKELY(!trylock(&s->lock)))
+    /* fd <= sl_fdmap_hi: the state map covers fd (the highest watched number is one it
+     * covers; acquire: the map was published before it) and its store needs no raise */
+    if (SL_UNLIKELY(!c) || SL_UNLIKELY(!tid) || SL_UNLIKELY(sl_opt.max_tracked > 0)
+        || SL_UNLIKELY(fd > atomic_load_explicit(&sl_fdmap_hi, memory_order_acquire)) || SL_UNLIKELY(!trylock(&s->lock)))
         return reg_new(fd, meta, stack, peer, now);
     unsigned j = (unsigned)fd & (CHUNK - 1);
     struct rec *r = &c->hot[j];
@@ -456,8 +477,7 @@ bool sl_reg_new(int fd, uint64_t meta, uint32_t stack, const struct sl_addr *pee
         r->peer = *peer;
     else
         r->peer = (struct sl_addr){ 0 };
-    c->cold[j] = (struct cold){ .open_seen_ns = now };
-    bump(&s->opened, 1);
+    bump(&s->opened, 1); /* the cold part: as made at created_ns (cold_of) */
     sl_fdstate_store(fd, live_bits(SL_META_TYPE(meta), 0));
     unlock(&s->lock);
     sl_stack_note(stack, true);
@@ -476,7 +496,7 @@ int sl_reg_dup(int oldfd, int newfd, uint32_t stack)
     struct cold k;
     lock(&s->lock);
     r = *HOT(oc, oldfd);
-    k = *COLD(oc, oldfd);
+    k = cold_of(&r, COLD(oc, oldfd));
     unlock(&s->lock);
     if (!r.gen)
         return -ENOENT;
@@ -488,7 +508,7 @@ int sl_reg_dup(int oldfd, int newfd, uint32_t stack)
     r.orig_stack = r.stack;
     r.stack = stack;
     r.origin = SL_ORIGIN_DUP;
-    r.flags &= (uint8_t)~F_FORKED;
+    r.flags = (uint8_t)((r.flags & ~F_FORKED) | F_COLD);
     r.created_ns = now;
     r.tid = sl_gettid();
     k.dev = k.ino = 0;
@@ -587,7 +607,7 @@ int sl_fd_origin(int fd)
             (void)k;                                                                         \
             sl_guard_enter();                                                                \
             lock(&s_->lock);                                                                 \
-            found_ = r->gen != 0 && (cond);                                                  \
+            found_ = r->gen != 0 && (k = cold_mut(r, k), (cond));                            \
             if (found_) {                                                                    \
                 body;                                                                        \
             }                                                                                \
@@ -642,7 +662,7 @@ static __attribute__((noinline)) void detach_noted(struct stripe *s, struct chun
     uint32_t stack = r->stack;
     int leak = r->reported_leak;
     int64_t created = r->created_ns;
-    note_closed(fd, stack, r->origin, leak, created, leak ? COLD(c, fd)->reported_ns : 0);
+    note_closed(fd, stack, r->origin, leak, created, leak ? cold_of(r, COLD(c, fd)).reported_ns : 0);
     r->gen = 0;
     bump(&s->closed, 1);
     sl_fdstate_put(fd, SL_FD_CLOSING | SL_FD_CLOSED);
@@ -766,7 +786,7 @@ static void detach_into(struct sl_rec **l, int fd)
         if (room) {
             expand(fd, r, COLD(c, fd), &(*l)->v[(*l)->n++]);
         } else { /* no memory for the copy: released at once, never put back */
-            note_closed(fd, r->stack, r->origin, r->reported_leak, r->created_ns, COLD(c, fd)->reported_ns);
+            note_closed(fd, r->stack, r->origin, r->reported_leak, r->created_ns, cold_of(r, COLD(c, fd)).reported_ns);
         }
         r->gen = 0;
         bump(&s->closed, 1);

@@ -42,7 +42,7 @@ _Static_assert(MAX_STACKS == SL_MAX_STACKS, "core.h's bound");
 #define SKIP_SLACK 8          /* our own frames above the host's, at most */
 #define ARENA_CHUNK (256 * 1024)
 
-struct sl_stack_counts *sl_stack_counts_tab; /* by stack id; [0]: sockets without a stack */
+struct sl_stack_counts sl_stack_counts_tab[SL_STACK_COUNTS]; /* by stack id; [0]: sockets without a stack */
 static _Atomic(struct sl_stack *) *slots;
 static struct sl_stack **by_id;            /* by_id[id], 1..nstacks */
 static _Atomic uint32_t nstacks;
@@ -104,8 +104,7 @@ int sl_stacks_init(void)
     dl_iterate_phdr(find_ranges, NULL);
     slots = sl_map_zeroed(SLOTS * sizeof(*slots));
     by_id = sl_map_zeroed((MAX_STACKS + 1) * sizeof(*by_id));
-    sl_stack_counts_tab = sl_map_zeroed((MAX_STACKS + 1) * sizeof(*sl_stack_counts_tab));
-    if (!slots || !by_id || !sl_stack_counts_tab)
+    if (!slots || !by_id)
         return -ENOMEM;
     sl_unwind_init();
 
@@ -404,7 +403,7 @@ uint32_t sl_stack_max_id(void)
 
 void sl_stack_move(uint32_t from, uint32_t to)
 {
-    if (!sl_stack_counts_tab || from > MAX_STACKS || to > MAX_STACKS || from == to)
+    if (from > MAX_STACKS || to > MAX_STACKS || from == to)
         return;
     atomic_fetch_sub_explicit(&sl_stack_counts_tab[from].opened, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&sl_stack_counts_tab[to].opened, 1, memory_order_relaxed);
@@ -413,7 +412,7 @@ void sl_stack_move(uint32_t from, uint32_t to)
 void sl_stack_counts(uint32_t id, long *opened, long *closed)
 {
     *opened = *closed = 0;
-    if (!sl_stack_counts_tab || id > MAX_STACKS)
+    if (id > MAX_STACKS)
         return;
     *opened = atomic_load_explicit(&sl_stack_counts_tab[id].opened, memory_order_relaxed);
     *closed = atomic_load_explicit(&sl_stack_counts_tab[id].closed, memory_order_relaxed);

@@ -44,5 +44,12 @@ static inline bool sl_recording(void)
     return SL_LIKELY(sl_tls_guard == 0) && SL_LIKELY(atomic_load_explicit(&sl_core_state, memory_order_relaxed) == 2)
         && !sl_in_foreign_vm_child();
 }
+/* The usual case of sl_recording(), without a call: true means recording; false, ask
+ * sl_recording() (a vfork/clone(CLONE_VM) child may exist, or not recording). */
+static inline bool sl_recording_plainly(void)
+{
+    return SL_LIKELY(sl_tls_guard == 0) && SL_LIKELY(atomic_load_explicit(&sl_core_state, memory_order_relaxed) == 2)
+        && SL_LIKELY(atomic_load_explicit(&sl_vm_children, memory_order_relaxed) == 0);
+}
 
 #endif

@@ -47,8 +47,10 @@ static void missed(void)
     }
 }
 
-/* A call that makes an fd failed with r: EMFILE/ENFILE start the trouble trigger. */
-static int create_failed(int r)
+/* A call that makes an fd failed with r: EMFILE/ENFILE start the trouble trigger.
+ * noinline, as the other paths of a failed call: the wrappers' own paths then save no
+ * register for them. */
+static __attribute__((noinline)) int create_failed(int r)
 {
     if (SL_UNLIKELY(errno == EMFILE || errno == ENFILE) && sl_recording()) {
         SL_KEEP_ERRNO();
@@ -67,7 +69,8 @@ static inline bool can_record(void)
     return false;
 }
 
-/* The same before the core is up, or while recording is off. */
+/* The same before the core is up, while recording is off, or with a vfork or
+ * clone(CLONE_VM) child about. */
 static __attribute__((noinline)) int created_unready(int fd, uint64_t meta)
 {
     SL_KEEP_ERRNO(); /* bringing the core up */
@@ -82,9 +85,9 @@ static inline int created(int fd, uint64_t meta)
 {
     if (SL_UNLIKELY(fd < 0))
         return create_failed(fd);
-    if (SL_LIKELY(sl_recording()))
+    if (SL_LIKELY(sl_recording_plainly()))
         return sl_fd_new(fd, meta);
-    return created_unready(fd, meta);
+    return created_unready(fd, meta); /* which asks sl_recording() */
 }
 
 static int pair_created(int r, const int sv[2], int domain, int type, int proto)
@@ -181,6 +184,8 @@ static int fcntl_common(int (*real)(int, int, ...), int fd, int cmd, void *arg)
  * registry's detach compiled in (as sl_fd_new, core/verbs.c). */
 static __attribute__((flatten)) int close_slow(int (*real)(int), int fd)
 {
+    if (fd < 0) /* never: sl_fd_watched() is false for a negative number (a hint to the compiler) */
+        __builtin_unreachable();
     if (sl_ownfd_is(fd)) {
         if (sl_tls_in_unwind) { /* libunwind re-opening its pipe */
             sl_ownfd_forget(fd);
@@ -199,7 +204,7 @@ static __attribute__((flatten)) int close_slow(int (*real)(int), int fd)
 }
 
 /* close() said r: EBADF may be a double close of a socket we saw closed. */
-static int close_failed(int fd, int r)
+static __attribute__((noinline)) int close_failed(int fd, int r)
 {
     SL_KEEP_ERRNO();
     if (errno == EBADF && sl_recording())
