@@ -7,7 +7,10 @@
  * create writes and a close reads (generation, creation time, stacks, thread, origin,
  * family, type, protocol, flags, peer); the cold part (48 bytes: inode, the CLOSE_WAIT
  * clock, when a report flagged it, when end-of-file was read) is written by scans,
- * reports and the first end-of-file. Records live in chunks of 1024 numbers (112 KiB),
+ * reports and the first end-of-file. A create writes what it knows and no more: the
+ * cold part, and the peer when it has none, keep what an earlier socket left there, and
+ * a flag says whether they are this record's (F_COLD: else it reads as just made,
+ * cold_of; F_PEER: else no peer). Records live in chunks of 1024 numbers (112 KiB),
  * mapped the first time a socket gets a number in the chunk, found through a two-level
  * directory that covers every non-negative int (the top level here, each middle one of
  * 1024 chunks mapped when first needed): 112 bytes a socket where the sockets are.
@@ -78,6 +81,7 @@ struct cold {            /* what scans, reports and the first end-of-file write 
 #define F_IGNORED 1
 #define F_FORKED 2
 #define F_COLD 4 /* the cold part was written since the create: a create leaves it as it was */
+#define F_PEER 8 /* peer holds the peer's address; without it, the record has none */
 _Static_assert(sizeof(struct rec) == 64, "a record's hot part is one cache line");
 _Static_assert(sizeof(struct cold) == 48, "a record's cold part");
 
@@ -258,7 +262,8 @@ static void expand(int fd, const struct rec *r, const struct cold *kp, struct sl
         .origin = r->origin, .type = r->type, .family = r->family, .proto = r->proto, .tcp_state = r->tcp_state,
         .reported_leak = r->reported_leak, .ignored = !!(r->flags & F_IGNORED), .forked = !!(r->flags & F_FORKED),
         .gen = r->gen, .dev = k->dev, .ino = k->ino, .created_ns = r->created_ns, .close_wait_ns = k->close_wait_ns,
-        .open_seen_ns = k->open_seen_ns, .reported_ns = k->reported_ns, .eof_ns = k->eof_ns, .peer = r->peer,
+        .open_seen_ns = k->open_seen_ns, .reported_ns = k->reported_ns, .eof_ns = k->eof_ns,
+        .peer = (r->flags & F_PEER) ? r->peer : (struct sl_addr){ 0 },
     };
 }
 
@@ -269,7 +274,7 @@ static void fill(struct rec *r, struct cold *k, const struct sl_rec_info *i, uin
         .gen = gen, .created_ns = i->created_ns, .stack = i->stack, .orig_stack = i->orig_stack,
         .eof_stack = i->eof_stack, .tid = i->tid, .proto = i->proto, .origin = i->origin, .type = i->type,
         .family = (uint8_t)i->family, .tcp_state = i->tcp_state, .reported_leak = i->reported_leak,
-        .flags = (uint8_t)((i->ignored ? F_IGNORED : 0) | (i->forked ? F_FORKED : 0) | F_COLD), .peer = i->peer,
+        .flags = (uint8_t)((i->ignored ? F_IGNORED : 0) | (i->forked ? F_FORKED : 0) | F_COLD | F_PEER), .peer = i->peer,
     };
     *k = (struct cold){ .dev = i->dev, .ino = i->ino, .close_wait_ns = i->close_wait_ns,
                         .open_seen_ns = i->open_seen_ns, .reported_ns = i->reported_ns, .eof_ns = i->eof_ns };
@@ -439,7 +444,7 @@ static __attribute__((noinline)) bool reg_new(int fd, uint64_t meta, uint32_t st
     *r = (struct rec){ .gen = next_gen(), .created_ns = now, .stack = stack, .tid = tid };
     memcpy(&r->proto, &meta, sizeof(meta));
     if (peer)
-        r->peer = *peer;
+        r->peer = *peer, r->flags |= F_PEER;
     opened_locked(s, fd, type, 0, stack); /* the cold part: as made at created_ns (cold_of) */
     unlock(&s->lock);
     return true;
@@ -473,10 +478,8 @@ bool sl_reg_new(int fd, uint64_t meta, uint32_t stack, const struct sl_addr *pee
     r->eof_stack = 0;
     r->tid = tid;
     memcpy(&r->proto, &meta, sizeof(meta));
-    if (peer)
-        r->peer = *peer;
-    else
-        r->peer = (struct sl_addr){ 0 };
+    if (peer) /* else the peer is left as it was: without F_PEER, none */
+        r->peer = *peer, r->flags |= F_PEER;
     bump(&s->opened, 1); /* the cold part: as made at created_ns (cold_of) */
     sl_fdstate_store(fd, live_bits(SL_META_TYPE(meta), 0));
     unlock(&s->lock);
@@ -640,7 +643,10 @@ void sl_reg_set_peer(int fd, const struct sockaddr *addr, socklen_t len)
 {
     if (!addr || len < sizeof(sa_family_t) || (addr->sa_family != AF_INET && addr->sa_family != AF_INET6))
         return;
-    WITH_LOCKED(fd, true, sl_addr_from_sockaddr(&r->peer, addr, len));
+    WITH_LOCKED(fd, true, {
+        sl_addr_from_sockaddr(&r->peer, addr, len);
+        r->flags |= F_PEER;
+    });
 }
 
 /* ---- closing ----
