@@ -821,6 +821,42 @@ static void test_observe_close_wait_uses_hint_not_before_last_open_probe(void **
     assert_int_equal(cw, t1 + 5000);
 }
 
+/* A create writes the record's hot line alone: what the number's earlier record had in
+ * its cold part (inode, CLOSE_WAIT clock, end-of-file) and its peer must not show
+ * through in the new socket's record. */
+static void test_reused_number_shows_nothing_of_the_earlier_record(void **state)
+{
+    (void)state;
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(8080) };
+    inet_pton(AF_INET, "192.0.2.7", &sin.sin_addr);
+    sl_fd_created(FAKE, SL_ORIGIN_ACCEPT, AF_INET, SOCK_STREAM, 0, (struct sockaddr *)&sin, sizeof(sin));
+    uint64_t gen = must_find(FAKE).gen;
+    assert_true(sl_fd_set_state(FAKE, gen, TCP_CLOSE_WAIT, 1000, NULL));
+    assert_true(sl_fd_set_inode(FAKE, gen, 7, 123456));
+    assert_true(sl_fd_set_eof(FAKE, gen, 0, 2000));
+    assert_int_equal(must_find(FAKE).peer.family, AF_INET);
+    sl_fd_release(sl_fd_detach(FAKE));
+
+    create_fake(FAKE, AF_INET, SOCK_STREAM, 0);
+    struct sl_rec_info i = must_find(FAKE);
+    assert_int_not_equal(i.gen, gen);
+    assert_int_equal(i.peer.family, 0);
+    assert_int_equal(i.peer.port, 0);
+    assert_int_equal(i.ino, 0);
+    assert_int_equal(i.dev, 0);
+    assert_int_equal(i.tcp_state, 0);
+    assert_int_equal(i.close_wait_ns, 0);
+    assert_int_equal(i.eof_ns, 0);
+    assert_int_equal(i.reported_ns, 0);
+    assert_int_equal(i.open_seen_ns, i.created_ns);
+    int64_t cw = -1;
+    assert_true(sl_fd_set_state(FAKE, i.gen, TCP_CLOSE_WAIT, 5000, &cw));
+    assert_int_equal(cw, 5000); /* its own clock, not the earlier record's */
+    i = must_find(FAKE);
+    assert_int_equal(i.ino, 0);
+    assert_int_equal(i.open_seen_ns, i.created_ns);
+}
+
 static void test_set_inode_and_meta_write_back(void **state)
 {
     (void)state;
@@ -1131,6 +1167,7 @@ int main(void)
         T(test_set_state_wrong_gen_is_false),
         T(test_observe_close_wait_uses_hint_not_before_last_open_probe),
         T(test_set_inode_and_meta_write_back),
+        T(test_reused_number_shows_nothing_of_the_earlier_record),
         T(test_drop_stale_only_when_gen_matches),
         T(test_gens_are_unique),
         T(test_eof_bit_for_stream_sockets_only),
