@@ -607,7 +607,6 @@ int sl_fd_origin(int fd)
             struct stripe *s_ = stripe_of(fd);                                               \
             struct rec *r = HOT(c_, fd);                                                     \
             struct cold *k = COLD(c_, fd);                                                   \
-            (void)k;                                                                         \
             sl_guard_enter();                                                                \
             lock(&s_->lock);                                                                 \
             found_ = r->gen != 0 && (k = cold_mut(r, k), (cond));                            \

@@ -41,7 +41,7 @@
 #define SL_FD_EOF 8u
 extern _Atomic uint8_t *sl_fdmap;  /* sl_fdmap_n bytes; NULL before sl_fdstate_init */
 extern _Atomic unsigned sl_fdmap_n; /* 0 until sl_fdmap is set (published after it) */
-extern _Atomic int sl_fdmap_hi;    /* highest fd ever watched, -1 = none */
+extern _Atomic int sl_fdmap_hi;    /* highest fd ever watched, -1 = none; always one the map covers */
 
 int sl_fdstate_init(void); /* 0, or -ENOMEM: every fd then takes the slow path */
 
