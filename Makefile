@@ -281,10 +281,14 @@ check-systemd: $(B)/libsockleak.so
 check-install: $(B)/libsockleak.so $(EXAMPLES)
 	@sh tests/install/check.sh
 # benchmarks (bench/run.py): figures, never pass/fail; not part of `make test`
-BENCH := $(B)/bench/micro $(B)/bench/scale
+BENCH := $(B)/bench/micro $(B)/bench/scale $(B)/bench/floor_probe.so
 $(B)/bench/%: bench/%.c include/sockleak.h
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -std=gnu11 $(WARN) -Iinclude -pthread $< -o $@
+# issue 16's measuring stick: the per-socket facts alone, preloaded beside the shim
+$(B)/bench/floor_probe.so: bench/floor_probe.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -std=gnu11 $(WARN) -shared -fPIC -fvisibility=hidden -pthread $< -o $@ -ldl
 bench: $(B)/libsockleak.so $(BENCH) $(B)/tests/attach/pause_probe
 	@sh bench/deps.sh
 	python3 bench/run.py --lib $(B)/libsockleak.so --bin $(B)/bench --probe $(B)/tests/attach/pause_probe

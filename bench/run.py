@@ -215,6 +215,9 @@ def run_micro(micro, mode, iters, env, prefix=()):
 def row_micro(t, cfg, a):
     micro = os.path.join(a.bin, "micro")
     envs = {"native": base_env(), "shim": shim_env(a.lib), "stack0": shim_env(a.lib, "stack_depth=0")}
+    # socket+close also with bench/floor_probe.c preloaded: the per-socket facts alone
+    probe = os.path.join(a.bin, "floor_probe.so")
+    probe_env = dict(base_env(), LD_PRELOAD=probe) if os.path.exists(probe) else None
     # socket, dup and recv also beside a native run with a second, idle thread: what the
     # shim's wrappers cost apart from its background thread, and what that thread alone
     # costs a program (glibc's cancellation path; see README, Performance)
@@ -229,7 +232,7 @@ def row_micro(t, cfg, a):
         ("read", cfg["read_iters"], "read of a pipe, 64 bytes", ("<=", 1.01, "<= 1.01"), None),
         ("recv", cfg["recv_iters"], "recv of 64 bytes, loopback TCP (tracked)", ("<=", 1.02, "<= 1.02"), None),
     ]
-    res = {w[0]: {v: [] for v in list(envs) + ["thread"]} for w in workloads}
+    res = {w[0]: {v: [] for v in list(envs) + ["thread", "probe"]} for w in workloads}
     for r in range(cfg["micro_rounds"]):
         log(f"micro: round {r + 1}/{cfg['micro_rounds']}")
         for mode, iters, *_ in workloads:
@@ -237,6 +240,8 @@ def row_micro(t, cfg, a):
                 res[mode][v].append(run_micro(micro, mode, iters, env))
             if mode in threaded:
                 res[mode]["thread"].append(run_micro(micro, mode, iters, idle_thread))
+            if mode == "socket" and probe_env:
+                res[mode]["probe"].append(run_micro(micro, mode, iters, probe_env))
     for mode, iters, label, b_shim, b_zero in workloads:
         for v, suffix, budget in (("shim", "", b_shim), ("stack0", ", stack_depth=0", b_zero)):
             add_micro(t, "1 micro", label + suffix, res[mode]["native"], res[mode][v], budget)
@@ -252,6 +257,11 @@ def row_micro(t, cfg, a):
                     continue
                 add_micro(t, "1 micro", label + suffix + ", baseline with an idle 2nd thread", res[mode]["thread"],
                           res[mode][v], budget)
+        if res[mode]["probe"]:
+            MEASURED[f"micro {mode} probe"] = ratios([x["cpu"] for x in res[mode]["native"]],
+                                                     [x["cpu"] for x in res[mode]["probe"]])
+            add_micro(t, "1 micro", label + ": floor probe (bench/floor_probe.c), no shim", res[mode]["native"],
+                      res[mode]["probe"])
 
 
 def add_micro(t, row, label, nat, other, budget=None, main="cpu"):
@@ -743,19 +753,23 @@ def row_callgrind(t, cfg, a, tmp):
     row = "8 callgrind"
     got = {}
     idle = {"MICRO_IDLE_THREAD": "1"}
-    for mode, opts in (("socket", None), ("socket", "thread"), ("socket", ""), ("socket", "stack_depth=0"),
-                       ("dup", None), ("dup", "")):
+    probe = os.path.join(a.bin, "floor_probe.so")
+    for mode, opts in (("socket", None), ("socket", "thread"), ("socket", "probe"), ("socket", ""),
+                       ("socket", "stack_depth=0"), ("dup", None), ("dup", "")):
         log(f"callgrind: {mode} {'native' if opts is None else opts or 'default options'}")
         if opts == "thread":  # no shim: a second thread that only sleeps
             got[(mode, opts)] = prof.measure(tmp, micro, mode, "", "", n, idle)
+        elif opts == "probe":  # no shim: bench/floor_probe.c, the facts alone
+            got[(mode, opts)] = prof.measure(tmp, micro, mode, probe, "", n) if os.path.exists(probe) else (0, {})
         else:
             got[(mode, opts)] = prof.measure(tmp, micro, mode, "" if opts is None else a.lib, opts or "", n)
     nat, (shim, funcs), (zero, zfuncs) = got[("socket", None)][0], got[("socket", "")], got[("socket", "stack_depth=0")]
     # glibc brackets close() with two atomic updates once the process has a second
     # thread (the shim's): libc's instructions, counted in what the shim adds
     bracket = sum(v[0] for k, v in zfuncs.items() if k.split(" (")[0] in CANCEL_BRACKET)
-    thread = got[("socket", "thread")][0]
-    MEASURED["callgrind"] = {"native": nat, "shim": shim, "zero": zero, "bracket": bracket, "thread": thread}
+    thread, floor = got[("socket", "thread")][0], got[("socket", "probe")][0]
+    MEASURED["callgrind"] = {"native": nat, "shim": shim, "zero": zero, "bracket": bracket, "thread": thread,
+                             "probe": floor}
     per = "instr/iter"
     t.add(row, "socket+close: instructions added (default options)", f"{nat:.0f} {per}", f"{shim:.0f} {per}",
           budget=("<=", 450, "<= +450"), value=shim - nat, note=f"+{shim - nat:.0f}")
@@ -765,6 +779,9 @@ def row_callgrind(t, cfg, a, tmp):
           note=f"+{shim - zero:.0f}")
     t.add(row, "socket+close: native with an idle 2nd thread, no shim", f"{nat:.0f} {per}", f"{thread:.0f} {per}",
           note=f"+{thread - nat:.0f}: glibc's cancellation path, the floor of any shim with a thread")
+    if floor:
+        t.add(row, "socket+close: floor probe (bench/floor_probe.c), no shim", f"{nat:.0f} {per}",
+              f"{floor:.0f} {per}", note=f"+{floor - nat:.0f}: the per-socket facts alone, the thread's path included")
     dn, ds = got[("dup", None)][0], got[("dup", "")][0]
     t.add(row, "dup+close: instructions added (default options)", f"{dn:.0f} {per}", f"{ds:.0f} {per}",
           note=f"+{ds - dn:.0f}")
@@ -786,19 +803,22 @@ def targets_table():
         m = median(r)
         line(name, ratio_text(r), f"{op} {limit:.2f}", m <= limit if op == "<=" else m >= limit, note)
 
-    def thread_note(mode):
-        r = MEASURED.get(f"micro {mode} thread")
-        return f"native with an idle 2nd thread: {ratio_text(r)}" if r else ""
+    def thread_note(mode, probe=False):
+        r, p = MEASURED.get(f"micro {mode} thread"), MEASURED.get(f"micro {mode} probe")
+        note = f"native with an idle 2nd thread: {ratio_text(r)}" if r else ""
+        return note + (f"; the floor probe: {ratio_text(p)}" if probe and p else "")
 
     ratio_line("socket+close, default options, CPU-time ratio", "micro socket shim", "<=", 1.05, thread_note("socket"))
-    ratio_line("socket+close, stack_depth=0, CPU-time ratio", "micro socket stack0", "<=", 1.02, thread_note("socket"))
+    ratio_line("socket+close, stack_depth=0, CPU-time ratio", "micro socket stack0", "<=", 1.02,
+               thread_note("socket", probe=True))
     cg = MEASURED.get("callgrind")
     if cg:
         added, zero = cg["shim"] - cg["native"], cg["zero"] - cg["native"]
         line("instructions added per socket+close (callgrind)", f"+{added:.0f}", "<= 450", added <= 450,
              f"native {cg['native']:.0f}, with the shim {cg['shim']:.0f} per iteration")
+        floor = f"; the floor probe: +{cg['probe'] - cg['native']:.0f}" if cg["probe"] else ""
         line("  of which bookkeeping without stacks", f"+{zero:.0f}", "<= 150", zero <= 150,
-             f"stack_depth=0: {cg['zero']:.0f}; an idle 2nd thread alone, no shim: +{cg['thread'] - cg['native']:.0f}")
+             f"stack_depth=0: {cg['zero']:.0f}; an idle 2nd thread alone: +{cg['thread'] - cg['native']:.0f}{floor}")
         line("  of which the stack at depth 16", f"+{added - zero:.0f}", "<= 300", added - zero <= 300)
     else:
         line("instructions added per socket+close (callgrind)", "-", "<= 450", None, "not measured")
