@@ -46,7 +46,8 @@ $(B)/$(1)/%.o: src/%.S
 	@mkdir -p $$(@D)
 	$$(CC) $$(SHIMFLAGS) -c $$< -o $$@
 $(1)_OBJS := $$(SRCS:src/%.c=$(B)/$(1)/%.o) $$(ASMS:src/%.S=$(B)/$(1)/%.o)
-$$($(1)_OBJS): VERSION
+# the flags are in this file: an object built with other flags (-flto came later) is rebuilt
+$$($(1)_OBJS): VERSION Makefile
 -include $$($(1)_OBJS:.o=.d)
 endef
 $(foreach v,obj asan tsan unit,$(eval $(call VARIANT,$(v))))
