@@ -61,6 +61,17 @@ static void format(const struct sl_report *r, int fmt, struct sl_buf *out)
         sl_report_format_text(r, out);
 }
 
+/* The end of a report made under the work lock: its memory freed, the lock and the
+ * guard left, the caller's errno (saved) back. */
+static void report_done(struct sl_report *r, struct sl_buf *out, int saved)
+{
+    sl_buf_free(out);
+    sl_report_free(r);
+    sl_work_unlock();
+    sl_guard_leave();
+    errno = saved;
+}
+
 int sl_report_write(int reason)
 {
     return sl_report_deliver(reason, NULL, NULL);
@@ -94,11 +105,7 @@ int sl_report_deliver(int reason, struct sl_delivery *d, struct sl_buf *copy)
         *copy = out; /* handed over */
         sl_buf_init(&out);
     }
-    sl_buf_free(&out);
-    sl_report_free(&r);
-    sl_work_unlock();
-    sl_guard_leave();
-    errno = saved;
+    report_done(&r, &out, saved);
     return ret;
 }
 
@@ -123,11 +130,7 @@ long sl_report_since(uint64_t cp, char *buf, size_t size)
         }
         ret = (long)out.len;
     }
-    sl_buf_free(&out);
-    sl_report_free(&r);
-    sl_work_unlock();
-    sl_guard_leave();
-    errno = saved;
+    report_done(&r, &out, saved);
     return ret;
 }
 
