@@ -37,19 +37,22 @@ static inline void sl_ensure(void)
     if (SL_UNLIKELY(atomic_load_explicit(&sl_core_state, memory_order_acquire) != 2))
         sl_init_core();
 }
+/* Not inside the shim, and the core is ready: what both tests below start with. */
+static inline bool sl_recording_here(void)
+{
+    return SL_LIKELY(sl_tls_guard == 0) && SL_LIKELY(atomic_load_explicit(&sl_core_state, memory_order_relaxed) == 2);
+}
 /* Should a wrapper record what it sees? False inside the shim, in vfork/clone children
  * and before the core is ready. */
 static inline bool sl_recording(void)
 {
-    return SL_LIKELY(sl_tls_guard == 0) && SL_LIKELY(atomic_load_explicit(&sl_core_state, memory_order_relaxed) == 2)
-        && !sl_in_foreign_vm_child();
+    return sl_recording_here() && !sl_in_foreign_vm_child();
 }
 /* The usual case of sl_recording(), without a call: true means recording; false, ask
  * sl_recording() (a vfork/clone(CLONE_VM) child may exist, or not recording). */
 static inline bool sl_recording_plainly(void)
 {
-    return SL_LIKELY(sl_tls_guard == 0) && SL_LIKELY(atomic_load_explicit(&sl_core_state, memory_order_relaxed) == 2)
-        && SL_LIKELY(atomic_load_explicit(&sl_vm_children, memory_order_relaxed) == 0);
+    return sl_recording_here() && SL_LIKELY(atomic_load_explicit(&sl_vm_children, memory_order_relaxed) == 0);
 }
 
 #endif
